@@ -1,0 +1,1 @@
+"""The loops that read topics, apply projections, checkpoint and report."""

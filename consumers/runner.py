@@ -1,0 +1,149 @@
+"""The projection loop: poll, decode, fold, commit state and checkpoint together.
+
+Bad records go to the dead-letter topic (before the checkpoint moves past them, so
+none is lost) and the loop keeps going.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from consumers.decode import decode, record_time
+from consumers.store import ProjectionStore, UnitOfWork
+from ledger.contract.deadletter import DeadLetter
+from ledger.contract.wire import SchemaRegistry
+from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartition
+from ledger.topics import DEAD_LETTER_TOPIC, event_topics
+from projections.base import Projection, Recorded
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GROUP = "pdl-projections"
+
+
+@dataclass
+class Progress:
+    applied: int = 0
+    dead_letters: int = 0
+    skipped: int = 0
+
+
+class ProjectionRunner:
+    def __init__(self, log_: EventLog, store: ProjectionStore, registry: SchemaRegistry,
+                 projections: Sequence[Projection[Any]], group: str = DEFAULT_GROUP,
+                 topics: Sequence[str] | None = None) -> None:
+        self._log = log_
+        self._store = store
+        self._registry = registry
+        self._projections = list(projections)
+        self.group = group
+        self.topics = list(topics or event_topics())
+        self.progress = Progress()
+
+    def open_consumer(self) -> LogConsumer:
+        return self._log.consumer(self.group, self.topics,
+                                  lambda tp: self._store.checkpoint(self.group, tp))
+
+    def step(self, consumer: LogConsumer, timeout_s: float = 1.0, max_records: int = 500) -> int:
+        """Poll once and apply what came; returns the number of records handled."""
+        records = self._unseen(consumer.poll(timeout_s, max_records))
+        positions = consumer.positions()
+        if not records and not self._moved(positions):
+            return 0
+        decoded = [(r, decode(r, self._registry)) for r in records]
+        self._dead_letter([(r, d) for r, d in decoded if isinstance(d, str)])
+        with self._store.unit_of_work() as uow:
+            self._apply(uow, decoded)
+            for tp, position in positions.items():
+                if position > uow.checkpoint(self.group, tp):
+                    uow.set_checkpoint(self.group, tp, position)
+        consumer.commit(positions)
+        return len(records)
+
+    def caught_up(self) -> bool:
+        ends = self._log.end_offsets(self.topics)
+        return all(self._store.checkpoint(self.group, tp) >= end for tp, end in ends.items())
+
+    def catch_up(self, timeout_s: float = 60.0) -> Progress:
+        """Apply everything appended so far, then return. Raises TimeoutError if it cannot."""
+        consumer = self.open_consumer()
+        deadline = time.monotonic() + timeout_s
+        try:
+            while not self.caught_up():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"projections not caught up after {timeout_s:.0f} s")
+                self.step(consumer, timeout_s=0.5)
+        finally:
+            consumer.close()
+        return self.progress
+
+    def run(self, stop: threading.Event, poll_timeout_s: float = 0.5) -> Progress:
+        """Apply records until ``stop`` is set; each step commits before stop is checked."""
+        consumer = self.open_consumer()
+        try:
+            while not stop.is_set():
+                self.step(consumer, timeout_s=poll_timeout_s)
+        finally:
+            consumer.close()
+        return self.progress
+
+    def _unseen(self, records: list[LogRecord]) -> list[LogRecord]:
+        """Drop records this group already applied (a redelivery after a crash)."""
+        done: dict[TopicPartition, int] = {}
+        fresh = []
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            if tp not in done:
+                done[tp] = self._store.checkpoint(self.group, tp)
+            if r.offset >= done[tp]:
+                fresh.append(r)
+        self.progress.skipped += len(records) - len(fresh)
+        return fresh
+
+    def _moved(self, positions: dict[TopicPartition, int]) -> bool:
+        return any(p > self._store.checkpoint(self.group, tp) for tp, p in positions.items())
+
+    def _apply(self, uow: UnitOfWork, decoded: list[tuple[LogRecord, Recorded | str]]) -> None:
+        states: dict[tuple[int, str], Any] = {}
+        for record, outcome in decoded:
+            tp = TopicPartition(record.topic, record.partition)
+            if record.offset < uow.checkpoint(self.group, tp):
+                self.progress.skipped += 1
+                continue
+            if isinstance(outcome, Recorded):
+                self._fold(uow, states, outcome)
+                self.progress.applied += 1
+            uow.set_checkpoint(self.group, tp, record.offset + 1)
+        for (index, key), state in states.items():
+            projection = self._projections[index]
+            uow.put_state(projection.name, key, projection.dump(state))
+
+    def _fold(self, uow: UnitOfWork, states: dict[tuple[int, str], Any],
+              recorded: Recorded) -> None:
+        for index, projection in enumerate(self._projections):
+            key = projection.key_of(recorded)
+            if key is None:
+                continue
+            slot = (index, key)
+            if slot not in states:
+                stored = uow.state(projection.name, key)
+                states[slot] = projection.initial(key) if stored is None else projection.load(stored)
+            states[slot] = projection.apply(states[slot], recorded)
+
+    def _dead_letter(self, bad: list[tuple[LogRecord, Recorded | str]]) -> None:
+        if not bad:
+            return
+        out = []
+        for record, reason in bad:
+            assert isinstance(reason, str)
+            letter = DeadLetter.of(record, self.group, reason, record_time(record))
+            value = self._registry.encode(DeadLetter.type_name(), letter.model_dump(mode="python"))
+            out.append(OutgoingRecord(DEAD_LETTER_TOPIC, letter.dead_letter_id.encode(), value))
+            log.warning("dead letter %s: %s", letter.dead_letter_id, reason)
+        self._log.append(out)
+        self.progress.dead_letters += len(out)

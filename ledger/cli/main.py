@@ -1,0 +1,74 @@
+"""The ``pdl`` entry point."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ledger import __version__
+from ledger.cli import demo, emit, run, state
+from ledger.cli.common import Failure
+from ledger.config import ConfigError
+from ledger.keys.master import MasterKeyError
+from ledger.log.base import LogError
+
+DESCRIPTION = """\
+pdl — the personal-data ledger. Records what an organisation does with personal data
+(collected, consented, withdrawn, ...) as events on Kafka or an embedded log, with
+personal fields encrypted per subject, and answers what is held on each person.
+
+Backend: --log kafka://HOST:PORT or PDL_LOG; with neither, the embedded log in the
+data directory (--data-dir or PDL_DATA_DIR, default ~/.local/share/pdl). The master
+key comes from PDL_MASTER_KEY or PDL_MASTER_KEY_FILE (a laptop default is created in
+the data directory)."""
+
+EXAMPLES = """\
+examples:
+  pdl demo                                   # start here: no broker needed
+  pdl emit events.jsonl && pdl state camille.martin@example.fr
+  pdl --log kafka://127.0.0.1:9092 run       # keep projections current
+  pdl COMMAND --help                         # each command, with examples"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pdl", description=DESCRIPTION, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"pdl {__version__}")
+    parser.add_argument("--log", metavar="URL",
+                        help="kafka://HOST:PORT for Kafka; default: PDL_LOG, else embedded")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="where the embedded log, key store and projections live "
+                             "(default: PDL_DATA_DIR, else ~/.local/share/pdl)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in (demo, emit, state, run):
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args.handler(args)
+    except Failure as exc:
+        print(exc, file=sys.stderr)
+        return exc.code
+    except (ConfigError, MasterKeyError, LogError, TimeoutError) as exc:
+        print(f"pdl: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

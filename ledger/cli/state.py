@@ -1,0 +1,79 @@
+"""``pdl state``: what the ledger holds on one subject now, decrypted for the reader."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject
+from ledger.config import Ledger
+from ledger.disclose import disclose_subject
+from projections.subject_state import SubjectStateProjection
+
+DESCRIPTION = """\
+Print the current state of one subject: data categories held and their values
+(decrypted with the subject's keys; "[erased]" where the keys were shredded), purposes,
+and consent status per purpose with its evidence (event id and log position).
+
+Before reading, the projections catch up with everything appended so far (unless
+--no-catch-up), so `pdl emit` followed by `pdl state` needs no running consumer."""
+
+EXAMPLES = """\
+  pdl state camille.martin@example.fr
+  pdl state sub_5f0c8a1e9b2d4c6f8a0b1c2d3e4f5a6b --json
+  pdl --log kafka://127.0.0.1:9092 state C-1042"""
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(subparsers, "state", run, "print what is held on one subject now",
+                         DESCRIPTION, EXAMPLES)
+    parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--no-catch-up", action="store_true",
+                        help="read the projections as they are, without consuming first")
+
+
+def run(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
+    try:
+        view = subject_view(ledger, args.subject, catch_up=not args.no_catch_up)
+    finally:
+        ledger.close()
+    print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render(view))
+    return 0
+
+
+def subject_view(ledger: Ledger, subject: str, catch_up: bool = True) -> dict[str, Any]:
+    subject_id = resolve_subject(ledger, subject)
+    if catch_up:
+        ledger.runner().catch_up()
+    projection = SubjectStateProjection()
+    stored = ledger.store.state(projection.name, subject_id)
+    if stored is None:
+        raise Failure(f"{subject_id}: no events recorded for this subject")
+    return disclose_subject(projection.load(stored), ledger.keys)
+
+
+def render(view: dict[str, Any]) -> str:
+    lines = [
+        f"subject     {view['subject_id']}",
+        f"events      {view['events']}",
+        f"categories  {', '.join(view['categories']) or '-'}",
+        f"purposes    {', '.join(view['purposes']) or '-'}",
+        "",
+        "data held",
+    ]
+    for v in view["values"]:
+        lines.append(f"  {v['category']:<16} {v['field']:<14} {v['value']}")
+        lines.append(f"  {'':<16} {'':<14} for {', '.join(v['purposes'])}; from {v['source']}"
+                     f" on {v['collected_at']} ({v['position']})")
+    if not view["values"]:
+        lines.append("  -")
+    lines += ["", "consent"]
+    for c in view["consents"]:
+        lines.append(f"  {c['purpose']:<20} {c['status']:<10} since {c['since']} via "
+                     f"{c['channel']} ({c['position']}, event {c['event_id']})")
+    if not view["consents"]:
+        lines.append("  -")
+    return "\n".join(lines)

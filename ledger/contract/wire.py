@@ -1,0 +1,91 @@
+"""The wire format: Avro single-object encoding.
+
+Each message value is ``C3 01`` + the 8-byte little-endian CRC-64-AVRO fingerprint of
+the writer schema + the Avro binary body (Avro specification, "Single object encoding").
+A reader finds the writer schema by its fingerprint, with no side channel, and resolves
+it to its own reader schema.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import fastavro
+from fastavro.schema import fingerprint, to_parsing_canonical_form
+
+import schemas
+from ledger.contract.avro_schema import AvroSchema
+
+MARKER = b"\xc3\x01"
+HEADER_LEN = len(MARKER) + 8
+
+
+class UndecodableMessage(ValueError):
+    """The bytes are not a message of any schema this reader knows. Carries a reason."""
+
+
+def schema_fingerprint(schema: AvroSchema) -> bytes:
+    """CRC-64-AVRO of the Parsing Canonical Form, little-endian, as the spec writes it."""
+    return bytes.fromhex(fingerprint(to_parsing_canonical_form(schema), "CRC-64-AVRO"))
+
+
+class SchemaRegistry:
+    """Writer schemas by fingerprint, reader schemas by event type name."""
+
+    def __init__(
+        self,
+        readers: Mapping[str, AvroSchema],
+        writers: Iterable[AvroSchema] = (),
+    ) -> None:
+        self._readers = {name: fastavro.parse_schema(s) for name, s in readers.items()}
+        self._reader_fingerprints = {name: schema_fingerprint(s) for name, s in readers.items()}
+        self._writers: dict[bytes, tuple[str, Any]] = {}
+        for schema in [*readers.values(), *writers]:
+            self.add_writer(schema)
+
+    @classmethod
+    def packaged(cls) -> SchemaRegistry:
+        """Current schemas as readers; current and every released version as writers."""
+        released = [s for versions in schemas.released_schemas().values() for s in versions]
+        return cls(schemas.current_schemas(), released)
+
+    def add_writer(self, schema: AvroSchema) -> bytes:
+        fp = schema_fingerprint(schema)
+        self._writers[fp] = (str(schema["name"]), fastavro.parse_schema(schema))
+        return fp
+
+    def knows(self, fp: bytes) -> bool:
+        return fp in self._writers
+
+    def encode(self, type_name: str, record: Mapping[str, Any]) -> bytes:
+        schema = self._readers[type_name]
+        out = io.BytesIO()
+        out.write(MARKER)
+        out.write(self._reader_fingerprints[type_name])
+        fastavro.schemaless_writer(out, schema, dict(record))
+        return out.getvalue()
+
+    def decode(self, message: bytes) -> tuple[str, dict[str, Any]]:
+        """(type name, record) of a message, resolved to the current reader schema."""
+        if len(message) < HEADER_LEN or not message.startswith(MARKER):
+            raise UndecodableMessage("not Avro single-object encoded (no C3 01 marker)")
+        fp = message[len(MARKER) : HEADER_LEN]
+        writer = self._writers.get(fp)
+        if writer is None:
+            raise UndecodableMessage(f"unknown writer schema fingerprint {fp.hex()}")
+        name, writer_schema = writer
+        reader_schema = self._readers.get(name)
+        if reader_schema is None:
+            raise UndecodableMessage(f"no reader schema for event type {name!r}")
+        body = io.BytesIO(message[HEADER_LEN:])
+        try:
+            record = fastavro.schemaless_reader(body, writer_schema, reader_schema)
+        except Exception as exc:  # fastavro raises many types on corrupt input
+            raise UndecodableMessage(f"corrupt Avro body: {type(exc).__name__}") from None
+        if body.tell() != len(message) - HEADER_LEN:
+            raise UndecodableMessage("trailing bytes after the Avro body")
+        if not isinstance(record, dict):
+            raise UndecodableMessage("Avro body is not a record")
+        return name, record

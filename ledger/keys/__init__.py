@@ -1,0 +1,1 @@
+"""Keys: the per-subject data keys, the master key that wraps them, and field sealing."""

@@ -1,0 +1,59 @@
+"""The master key, which wraps every data key. It comes from configuration, never the repo.
+
+Sources, first found wins: ``PDL_MASTER_KEY`` (32 bytes, base64 or hex), the file named
+by ``PDL_MASTER_KEY_FILE``, else ``<data dir>/master.key``, created on first use with
+mode 0600. The last is a laptop convenience: in production set one of the first two,
+from a secret manager, and keep it away from the key store's backups.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import secrets
+import sys
+from pathlib import Path
+
+MASTER_KEY_BYTES = 32
+
+
+class MasterKeyError(ValueError):
+    """The configured master key is missing or malformed."""
+
+
+def parse_master_key(text: str, origin: str) -> bytes:
+    text = text.strip()
+    for decode in (bytes.fromhex, base64.b64decode, base64.urlsafe_b64decode):
+        try:
+            key = decode(text)
+        except (ValueError, binascii.Error):
+            continue
+        if len(key) == MASTER_KEY_BYTES:
+            return key
+    raise MasterKeyError(
+        f"{origin}: master key must be {MASTER_KEY_BYTES} bytes, hex or base64 encoded; "
+        'generate one with: python -c "import secrets; print(secrets.token_hex(32))"'
+    )
+
+
+def load_master_key(data_dir: Path, environ: dict[str, str] | None = None) -> bytes:
+    env = os.environ if environ is None else environ
+    if env.get("PDL_MASTER_KEY"):
+        return parse_master_key(env["PDL_MASTER_KEY"], "PDL_MASTER_KEY")
+    if env.get("PDL_MASTER_KEY_FILE"):
+        path = Path(env["PDL_MASTER_KEY_FILE"])
+        if not path.is_file():
+            raise MasterKeyError(f"PDL_MASTER_KEY_FILE: no file at {path}")
+        return parse_master_key(path.read_text(encoding="ascii"), str(path))
+    path = data_dir / "master.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(MASTER_KEY_BYTES) + "\n")
+        print(
+            f"pdl: created a master key at {path} (set PDL_MASTER_KEY in production)",
+            file=sys.stderr,
+        )
+    return parse_master_key(path.read_text(encoding="ascii"), str(path))

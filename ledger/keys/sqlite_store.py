@@ -1,0 +1,123 @@
+"""The embedded key store: SQLite, data keys wrapped (AES-GCM) by the master key.
+
+``secure_delete`` is on so that shredded keys are overwritten in the database file,
+not merely unlinked from the b-tree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sqlite3
+import threading
+import uuid
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ledger.keys.store import DataKey, KeyStore
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS identities (
+    lookup BLOB PRIMARY KEY,      -- HMAC of the natural identifier, never the identifier
+    subject_id TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS identities_subject ON identities(subject_id);
+CREATE TABLE IF NOT EXISTS data_keys (
+    key_id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    retention_class TEXT NOT NULL,
+    wrapped BLOB NOT NULL,
+    UNIQUE (subject_id, retention_class)
+);
+"""
+
+
+class SQLiteKeyStore(KeyStore):
+    def __init__(self, path: Path, master_key: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA secure_delete = ON")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(_SCHEMA)
+        self._wrap = AESGCM(master_key)
+        self._lookup_key = hmac.new(master_key, b"pdl-identity-lookup", hashlib.sha256).digest()
+        self._cache: dict[str, DataKey] = {}
+        self._lock = threading.Lock()
+
+    def subject_for(self, natural_id: str, *, create: bool = True) -> str | None:
+        lookup = hmac.new(self._lookup_key, natural_id.encode(), hashlib.sha256).digest()
+        with self._lock, self._db:
+            if create:
+                self._db.execute(
+                    "INSERT OR IGNORE INTO identities(lookup, subject_id) VALUES (?, ?)",
+                    (lookup, _new_subject_id()),
+                )
+            row = self._db.execute(
+                "SELECT subject_id FROM identities WHERE lookup = ?", (lookup,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def new_subject(self) -> str:
+        return _new_subject_id()
+
+    def data_key(self, subject_id: str, retention_class: str) -> DataKey:
+        with self._lock, self._db:
+            row = self._select_key("subject_id = ? AND retention_class = ?",
+                                   (subject_id, retention_class))
+            if row is None:
+                key_id = uuid.uuid4().hex
+                material = AESGCM.generate_key(bit_length=256)
+                wrapped = self._wrap_key(key_id, subject_id, retention_class, material)
+                self._db.execute(
+                    "INSERT OR IGNORE INTO data_keys VALUES (?, ?, ?, ?)",
+                    (key_id, subject_id, retention_class, wrapped),
+                )
+                row = self._select_key("subject_id = ? AND retention_class = ?",
+                                       (subject_id, retention_class))
+        assert row is not None
+        return self._unwrap(row)
+
+    def key_by_id(self, key_id: str) -> DataKey | None:
+        cached = self._cache.get(key_id)
+        if cached is not None:
+            return cached
+        with self._lock:
+            row = self._select_key("key_id = ?", (key_id,))
+        return None if row is None else self._unwrap(row)
+
+    def close(self) -> None:
+        self._cache.clear()
+        self._db.close()
+
+    def _select_key(self, where: str, args: tuple[str, ...]) -> tuple[str, str, str, bytes] | None:
+        row = self._db.execute(
+            f"SELECT key_id, subject_id, retention_class, wrapped FROM data_keys WHERE {where}",
+            args,
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]), bytes(row[3]))
+
+    def _unwrap(self, row: tuple[str, str, str, bytes]) -> DataKey:
+        key_id, subject_id, retention_class, wrapped = row
+        cached = self._cache.get(key_id)
+        if cached is not None:
+            return cached
+        ad = _wrap_ad(key_id, subject_id, retention_class)
+        material = self._wrap.decrypt(wrapped[:12], wrapped[12:], ad)
+        key = DataKey(key_id, subject_id, retention_class, material)
+        self._cache[key_id] = key
+        return key
+
+    def _wrap_key(self, key_id: str, subject_id: str, retention_class: str, material: bytes) -> bytes:
+        nonce = os.urandom(12)
+        ad = _wrap_ad(key_id, subject_id, retention_class)
+        return nonce + self._wrap.encrypt(nonce, material, ad)
+
+
+def _wrap_ad(key_id: str, subject_id: str, retention_class: str) -> bytes:
+    return "\x00".join(("pdl-wrap-v1", key_id, subject_id, retention_class)).encode()
+
+
+def _new_subject_id() -> str:
+    return "sub_" + uuid.uuid4().hex

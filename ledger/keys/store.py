@@ -1,0 +1,53 @@
+"""The key store interface.
+
+Data keys are held per subject and per retention class, so that data kept under a
+legal obligation (invoices) can outlive data kept for marketing. The store also holds
+the only mapping from natural identifiers (e-mail, customer number) to pseudonymous
+subject ids; it dies with the subject. An embedded SQLite store is the default; a KMS
+or Vault can implement the same interface.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A subject's data key for one retention class. ``material`` never leaves the process."""
+
+    key_id: str
+    subject_id: str
+    retention_class: str
+    material: bytes = field(repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        """A public, non-reversible fingerprint of the key, for certificates and logs."""
+        return hashlib.sha256(b"pdl-key-fingerprint\x00" + self.material).hexdigest()[:32]
+
+
+class KeyStore(ABC):
+    """Holds per-subject data keys and the natural-identifier → subject mapping."""
+
+    @abstractmethod
+    def subject_for(self, natural_id: str, *, create: bool = True) -> str | None:
+        """The subject id of a natural identifier; a new one is assigned if ``create``."""
+
+    @abstractmethod
+    def new_subject(self) -> str:
+        """A fresh pseudonymous subject id with no natural identifier attached."""
+
+    @abstractmethod
+    def data_key(self, subject_id: str, retention_class: str) -> DataKey:
+        """The subject's key for a retention class, created on first use."""
+
+    @abstractmethod
+    def key_by_id(self, key_id: str) -> DataKey | None:
+        """A key by id, or None if it was never created or has been shredded."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files and connections."""

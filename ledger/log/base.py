@@ -1,0 +1,91 @@
+"""The log port: what the ledger needs from Kafka, and what the embedded log provides too.
+
+Both adapters pass the same contract tests (``tests/contract/log_contract.py``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    topic: str
+    key: bytes
+    value: bytes
+    #: Record time to stamp, in ms since the epoch; None lets the log's clock decide.
+    timestamp_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class LogRecord:
+    """A record as read back. ``timestamp_ms`` is record time: when the log appended it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+    value: bytes
+    timestamp_ms: int
+
+
+@dataclass(frozen=True, order=True)
+class TopicPartition:
+    topic: str
+    partition: int
+
+
+#: Where a consumer starts on each partition it is assigned: the next offset to read.
+StartOffsets = Callable[[TopicPartition], int]
+
+
+class LogError(RuntimeError):
+    """The log could not do what was asked (broker unreachable, append failed)."""
+
+
+class LogConsumer(ABC):
+    """Reads records of a consumer group, from offsets the caller's checkpoints decide."""
+
+    @abstractmethod
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
+        """The next records, in order within each partition; empty after ``timeout_s``."""
+
+    @abstractmethod
+    def positions(self) -> dict[TopicPartition, int]:
+        """The next offset to read on each partition this consumer currently owns.
+
+        Past transaction markers on Kafka, so compare it, not the last record's offset,
+        with ``EventLog.end_offsets`` to know whether the consumer has caught up."""
+
+    @abstractmethod
+    def commit(self, next_offsets: Mapping[TopicPartition, int]) -> None:
+        """Tell the log how far the group got (for lag monitoring; the projection store's
+        own checkpoint is the source of truth for resuming)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class EventLog(ABC):
+    """An append-only, partitioned log of records keyed by subject id."""
+
+    @abstractmethod
+    def ensure_topics(self, topics: Mapping[str, int]) -> None:
+        """Create missing topics with the given partition counts."""
+
+    @abstractmethod
+    def append(self, records: Sequence[OutgoingRecord]) -> None:
+        """Append all records or none. Records with the same key keep their order."""
+
+    @abstractmethod
+    def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        """The offset the next record appended to each partition will get."""
+
+    @abstractmethod
+    def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
+        """A member of ``group`` reading ``topics``; starts each partition at ``start(tp)``."""
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,187 @@
+"""The embedded log: a partitioned append-only log in one SQLite file.
+
+Chosen over a hand-rolled segment file because SQLite gives atomic multi-record
+appends, crash safety and concurrent readers for free; see docs/ARCHITECTURE.md.
+Keys are spread over partitions with Kafka's own partitioner (murmur2), so a subject's
+records land in the same partition number on both backends.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from kafka.partitioner import murmur2
+
+from ledger.log.base import (
+    EventLog,
+    LogConsumer,
+    LogError,
+    LogRecord,
+    OutgoingRecord,
+    StartOffsets,
+    TopicPartition,
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS topics (name TEXT PRIMARY KEY, partitions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    topic TEXT NOT NULL,
+    partition INTEGER NOT NULL,
+    offset INTEGER NOT NULL,
+    key BLOB NOT NULL,
+    value BLOB NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    PRIMARY KEY (topic, partition, offset)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+    next_offset INTEGER NOT NULL, PRIMARY KEY (grp, topic, partition)
+);
+"""
+
+Clock = Callable[[], float]
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner for keyed records."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+class EmbeddedLog(EventLog):
+    def __init__(self, path: Path, clock: Clock = time.time) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._clock = clock
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False,
+                                   isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = FULL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def ensure_topics(self, topics: Mapping[str, int]) -> None:
+        with self._lock, self._transaction():
+            for name, partitions in topics.items():
+                self._db.execute(
+                    "INSERT OR IGNORE INTO topics(name, partitions) VALUES (?, ?)",
+                    (name, partitions),
+                )
+
+    def append(self, records: Sequence[OutgoingRecord]) -> None:
+        now_ms = int(self._clock() * 1000)
+        with self._lock, self._transaction():
+            partitions = self._partition_counts()
+            for record in records:
+                count = partitions.get(record.topic)
+                if count is None:
+                    raise LogError(f"topic {record.topic!r} does not exist")
+                partition = partition_for(record.key, count)
+                (next_offset,) = self._db.execute(
+                    "SELECT COALESCE(MAX(offset) + 1, 0) FROM records "
+                    "WHERE topic = ? AND partition = ?",
+                    (record.topic, partition),
+                ).fetchone()
+                stamp = now_ms if record.timestamp_ms is None else record.timestamp_ms
+                self._db.execute(
+                    "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                    (record.topic, partition, next_offset, record.key, record.value, stamp),
+                )
+
+    def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        wanted = list(topics)
+        with self._lock:
+            counts = self._partition_counts()
+            ends = {}
+            for topic in wanted:
+                for partition in range(counts.get(topic, 0)):
+                    (end,) = self._db.execute(
+                        "SELECT COALESCE(MAX(offset) + 1, 0) FROM records "
+                        "WHERE topic = ? AND partition = ?",
+                        (topic, partition),
+                    ).fetchone()
+                    ends[TopicPartition(topic, partition)] = int(end)
+        return ends
+
+    def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
+        with self._lock:
+            counts = self._partition_counts()
+        owned = [TopicPartition(t, p) for t in topics for p in range(counts.get(t, 0))]
+        return EmbeddedConsumer(self, group, {tp: start(tp) for tp in owned})
+
+    def close(self) -> None:
+        self._db.close()
+
+    def read(self, tp: TopicPartition, from_offset: int, limit: int) -> list[LogRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT offset, key, value, timestamp_ms FROM records "
+                "WHERE topic = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?",
+                (tp.topic, tp.partition, from_offset, limit),
+            ).fetchall()
+        return [LogRecord(tp.topic, tp.partition, o, bytes(k), bytes(v), t) for o, k, v, t in rows]
+
+    def commit_group(self, group: str, next_offsets: Mapping[TopicPartition, int]) -> None:
+        with self._lock, self._transaction():
+            for tp, offset in next_offsets.items():
+                self._db.execute(
+                    "INSERT OR REPLACE INTO group_offsets VALUES (?, ?, ?, ?)",
+                    (group, tp.topic, tp.partition, offset),
+                )
+
+    def _partition_counts(self) -> dict[str, int]:
+        return {str(n): int(p) for n, p in self._db.execute("SELECT name, partitions FROM topics")}
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE … COMMIT, or ROLLBACK on error: appends are all-or-nothing."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+class EmbeddedConsumer(LogConsumer):
+    """Owns every partition of its topics: there is one process per group on a laptop."""
+
+    _IDLE_SLEEP_S = 0.05
+
+    def __init__(self, log: EmbeddedLog, group: str, positions: dict[TopicPartition, int]):
+        self._log = log
+        self._group = group
+        self._positions = positions
+
+    def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            batch: list[LogRecord] = []
+            for tp in sorted(self._positions):
+                if len(batch) >= max_records:
+                    break
+                records = self._log.read(tp, self._positions[tp], max_records - len(batch))
+                if records:
+                    self._positions[tp] = records[-1].offset + 1
+                    batch.extend(records)
+            if batch or time.monotonic() >= deadline:
+                return batch
+            time.sleep(min(self._IDLE_SLEEP_S, max(0.0, deadline - time.monotonic())))
+
+    def positions(self) -> dict[TopicPartition, int]:
+        return dict(self._positions)
+
+    def commit(self, next_offsets: Mapping[TopicPartition, int]) -> None:
+        self._log.commit_group(self._group, next_offsets)
+
+    def close(self) -> None:
+        self._positions = {}

@@ -1,0 +1,1 @@
+"""The controller's policy: purposes, legal bases, categories, recipients, retention."""

@@ -1,0 +1,176 @@
+"""The policy catalog: what a controller's privacy notice declares, as checked data.
+
+A catalog file (TOML) transcribes one notice. Each entry quotes the sentence it comes
+from, so a reviewer can check the transcription against the source.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from datetime import datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
+
+#: EEA member states (ISO 3166-1 alpha-2): transfers elsewhere need a safeguard.
+EEA = frozenset(
+    ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"]
+)
+
+
+class LegalBasis(str, Enum):
+    """GDPR Art. 6(1) legal basis."""
+
+    consent = "consent"  # (a)
+    contract = "contract"  # (b)
+    legal_obligation = "legal_obligation"  # (c)
+    vital_interests = "vital_interests"  # (d)
+    public_task = "public_task"  # (e)
+    legitimate_interest = "legitimate_interest"  # (f)
+
+
+_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?)?$")
+
+
+def _check_duration(text: str) -> str:
+    match = _DURATION.match(text)
+    if not match or not any(match.groups()):
+        raise ValueError(f"duration {text!r} is not ISO 8601 like P3Y, P13M, P60D or PT48H")
+    return text
+
+
+def duration_delta(text: str) -> timedelta:
+    """An ISO 8601 duration as a timedelta (a year is 365 days, a month 30, as CNIL counts)."""
+    match = _DURATION.match(text)
+    assert match is not None
+    years, months, days, hours = (int(g or 0) for g in match.groups())
+    return timedelta(days=365 * years + 30 * months + days, hours=hours)
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quote: str = Field(min_length=1, description="The notice's sentence this entry transcribes.")
+
+
+class RetentionRule(Entry):
+    duration: Annotated[str, AfterValidator(_check_duration)]
+    anchor: Literal[
+        "collection", "last_contact", "contract_start", "contract_end", "transaction",
+        "request_closed", "app_connection", "consent_withdrawn", "settlement", "event",
+    ]
+    action: Literal["erase", "anonymise"] = "erase"
+
+
+class Category(Entry):
+    id: Slug
+    title: str
+
+
+class Recipient(Entry):
+    id: Slug
+    name: str
+    role: Literal["internal", "processor", "third_party", "authority"]
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    safeguard: Literal["adequacy", "scc", "bcr", "derogation"] | None = None
+
+    @model_validator(mode="after")
+    def _transfer_needs_safeguard(self) -> Recipient:
+        if self.country not in EEA and self.safeguard is None:
+            raise ValueError(
+                f"recipient {self.id} is in {self.country}, outside the EEA: "
+                "set safeguard (adequacy, scc, bcr or derogation)"
+            )
+        return self
+
+
+class Purpose(Entry):
+    id: Slug
+    title: str
+    basis: LegalBasis
+    categories: list[Slug] = Field(min_length=1)
+    recipients: list[Slug] = []
+    retention: RetentionRule
+    retention_class: Slug | None = Field(
+        default=None, description="Key class of the data; defaults to the purpose id."
+    )
+
+    @property
+    def key_class(self) -> str:
+        return self.retention_class or self.id
+
+
+class Controller(Entry):
+    id: Slug
+    name: str
+    role: Literal["controller", "processor"] = "controller"
+
+
+class Catalog(BaseModel):
+    """One version of one controller's policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    controller: Controller
+    version: str
+    effective_from: datetime
+    source: str
+    categories: list[Category]
+    recipients: list[Recipient] = []
+    purposes: list[Purpose] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Catalog:
+        categories = {c.id for c in self.categories}
+        recipients = {r.id for r in self.recipients}
+        for p in self.purposes:
+            for c in p.categories:
+                if c not in categories:
+                    raise ValueError(f"purpose {p.id}: category {c} is not declared")
+            for r in p.recipients:
+                if r not in recipients:
+                    raise ValueError(f"purpose {p.id}: recipient {r} is not declared")
+        if self.effective_from.tzinfo is None:
+            raise ValueError("effective_from needs a time zone, e.g. 2023-08-01T00:00:00Z")
+        return self
+
+    def purpose(self, purpose_id: str) -> Purpose | None:
+        return next((p for p in self.purposes if p.id == purpose_id), None)
+
+
+def load_catalog(path: Path) -> Catalog:
+    with path.open("rb") as f:
+        return Catalog.model_validate(tomllib.load(f))
+
+
+PACKAGED_DIR = Path(__file__).parent / "catalogs"
+
+
+class Catalogs:
+    """Every known catalog version, by controller; answers "which version was in force?"."""
+
+    def __init__(self, catalogs: list[Catalog]) -> None:
+        self._by_controller: dict[str, list[Catalog]] = {}
+        for c in sorted(catalogs, key=lambda c: c.effective_from):
+            self._by_controller.setdefault(c.controller.id, []).append(c)
+
+    @classmethod
+    def packaged(cls) -> Catalogs:
+        return cls([load_catalog(p) for p in sorted(PACKAGED_DIR.glob("*.toml"))])
+
+    def controllers(self) -> list[str]:
+        return sorted(self._by_controller)
+
+    def in_force(self, controller: str, at: datetime) -> Catalog | None:
+        versions = self._by_controller.get(controller, [])
+        current = [c for c in versions if c.effective_from <= at]
+        return current[-1] if current else None
+
+    def earliest(self, controller: str) -> Catalog | None:
+        versions = self._by_controller.get(controller)
+        return versions[0] if versions else None

@@ -1,0 +1,62 @@
+"""What every projection is: a named, keyed, pure fold over recorded events."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
+
+from ledger.contract.events import LedgerEvent
+
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event as the log recorded it: valid time is in the event, record time here."""
+
+    event: LedgerEvent
+    topic: str
+    partition: int
+    offset: int
+    recorded_at: datetime
+
+    @property
+    def position(self) -> str:
+        return f"{self.topic}/{self.partition}/{self.offset}"
+
+
+class Projection(ABC, Generic[S]):
+    """A fold of recorded events into per-key state. Implementations do no I/O."""
+
+    #: Stable name: the store keeps state under it; renaming one means a rebuild.
+    name: str
+
+    @abstractmethod
+    def key_of(self, recorded: Recorded) -> str | None:
+        """Which state this event changes, or None if the projection ignores it."""
+
+    @abstractmethod
+    def initial(self, key: str) -> S:
+        """State before any event."""
+
+    @abstractmethod
+    def apply(self, state: S, recorded: Recorded) -> S:
+        """The state after ``recorded``. Must not mutate ``state``."""
+
+    @abstractmethod
+    def dump(self, state: S) -> str:
+        """Canonical JSON text; personal values stay sealed (base64 ciphertext)."""
+
+    @abstractmethod
+    def load(self, text: str) -> S:
+        """Inverse of ``dump``."""
+
+
+def canonical_json(model: BaseModel) -> str:
+    """Sorted keys, no spaces: equal states give equal bytes, so dumps can be compared."""
+    return json.dumps(json.loads(model.model_dump_json()), sort_keys=True, separators=(",", ":"))

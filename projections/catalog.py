@@ -1,0 +1,12 @@
+"""The projections the consumers maintain, in the order they are applied."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from projections.base import Projection
+from projections.subject_state import SubjectStateProjection
+
+
+def all_projections() -> list[Projection[Any]]:
+    return [SubjectStateProjection()]
