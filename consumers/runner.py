@@ -18,7 +18,7 @@ from consumers.store import ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.wire import SchemaRegistry
 from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartition
-from ledger.topics import DEAD_LETTER_TOPIC, event_topics
+from ledger.topics import dead_letter_topic, event_topics
 from projections.base import Projection, Recorded
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,15 @@ class Progress:
 
 
 class ProjectionRunner:
-    def __init__(self, log_: EventLog, store: ProjectionStore, registry: SchemaRegistry,
-                 projections: Sequence[Projection[Any]], group: str = DEFAULT_GROUP,
-                 topics: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        log_: EventLog,
+        store: ProjectionStore,
+        registry: SchemaRegistry,
+        projections: Sequence[Projection[Any]],
+        group: str = DEFAULT_GROUP,
+        topics: Sequence[str] | None = None,
+    ) -> None:
         self._log = log_
         self._store = store
         self._registry = registry
@@ -46,8 +52,9 @@ class ProjectionRunner:
         self.progress = Progress()
 
     def open_consumer(self) -> LogConsumer:
-        return self._log.consumer(self.group, self.topics,
-                                  lambda tp: self._store.checkpoint(self.group, tp))
+        return self._log.consumer(
+            self.group, self.topics, lambda tp: self._store.checkpoint(self.group, tp)
+        )
 
     def step(self, consumer: LogConsumer, timeout_s: float = 1.0, max_records: int = 500) -> int:
         """Poll once and apply what came; returns the number of records handled."""
@@ -123,8 +130,9 @@ class ProjectionRunner:
             projection = self._projections[index]
             uow.put_state(projection.name, key, projection.dump(state))
 
-    def _fold(self, uow: UnitOfWork, states: dict[tuple[int, str], Any],
-              recorded: Recorded) -> None:
+    def _fold(
+        self, uow: UnitOfWork, states: dict[tuple[int, str], Any], recorded: Recorded
+    ) -> None:
         for index, projection in enumerate(self._projections):
             key = projection.key_of(recorded)
             if key is None:
@@ -132,7 +140,9 @@ class ProjectionRunner:
             slot = (index, key)
             if slot not in states:
                 stored = uow.state(projection.name, key)
-                states[slot] = projection.initial(key) if stored is None else projection.load(stored)
+                states[slot] = (
+                    projection.initial(key) if stored is None else projection.load(stored)
+                )
             states[slot] = projection.apply(states[slot], recorded)
 
     def _dead_letter(self, bad: list[tuple[LogRecord, Recorded | str]]) -> None:
@@ -143,7 +153,7 @@ class ProjectionRunner:
             assert isinstance(reason, str)
             letter = DeadLetter.of(record, self.group, reason, record_time(record))
             value = self._registry.encode(DeadLetter.type_name(), letter.model_dump(mode="python"))
-            out.append(OutgoingRecord(DEAD_LETTER_TOPIC, letter.dead_letter_id.encode(), value))
+            out.append(OutgoingRecord(dead_letter_topic(), letter.dead_letter_id.encode(), value))
             log.warning("dead letter %s: %s", letter.dead_letter_id, reason)
         self._log.append(out)
         self.progress.dead_letters += len(out)

@@ -52,17 +52,14 @@ class UnitOfWork:
         return None if row is None else str(row[0])
 
     def put_state(self, projection: str, key: str, state: str) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (projection, key, state)
-        )
+        self._db.execute("INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (projection, key, state))
 
 
 class ProjectionStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None,
-                                   check_same_thread=False)
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.executescript(_SCHEMA)

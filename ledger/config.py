@@ -91,8 +91,9 @@ class Ledger:
 
     @cached_property
     def keys(self) -> SQLiteKeyStore:
-        store = SQLiteKeyStore(self.settings.data_dir / "keys.sqlite",
-                               load_master_key(self.settings.data_dir))
+        store = SQLiteKeyStore(
+            self.settings.data_dir / "keys.sqlite", load_master_key(self.settings.data_dir)
+        )
         self._opened.append(store)
         return store
 
@@ -106,8 +107,9 @@ class Ledger:
 
     @cached_property
     def store(self) -> ProjectionStore:
-        store = ProjectionStore(self.settings.data_dir / "projections" /
-                                f"{self.settings.log_slug}.sqlite")
+        store = ProjectionStore(
+            self.settings.data_dir / "projections" / f"{self.settings.log_slug}.sqlite"
+        )
         self._opened.append(store)
         return store
 

@@ -17,26 +17,42 @@ def disclose_subject(state: SubjectState, keys: KeyStore) -> dict[str, Any]:
     for slot in sorted(state.values):
         held = state.values[slot]
         try:
-            text = open_sealed(held.sealed, keys, field_ad(held.subject_id, held.event_id, held.path))
+            text = open_sealed(
+                held.sealed, keys, field_ad(held.subject_id, held.event_id, held.path)
+            )
         except Unreadable:
             text = ERASED
-        values.append({
-            "controller": held.controller, "field": held.field, "category": held.category,
-            "value": text, "purposes": list(held.purposes), "source": held.source,
-            "collected_at": held.occurred_at.isoformat(), "event_id": held.event_id,
-            "position": held.position,
-        })
+        values.append(
+            {
+                "controller": held.controller,
+                "field": held.field,
+                "category": held.category,
+                "value": text,
+                "purposes": list(held.purposes),
+                "source": held.source,
+                "collected_at": held.occurred_at.isoformat(),
+                "event_id": held.event_id,
+                "position": held.position,
+            }
+        )
     consents = [
         {
-            "controller": c.controller, "purpose": c.purpose,
-            "status": "given" if c.given else "withdrawn", "since": c.occurred_at.isoformat(),
-            "channel": c.channel, "notice_version": c.notice_version, "event_id": c.event_id,
+            "controller": c.controller,
+            "purpose": c.purpose,
+            "status": "given" if c.given else "withdrawn",
+            "since": c.occurred_at.isoformat(),
+            "channel": c.channel,
+            "notice_version": c.notice_version,
+            "event_id": c.event_id,
             "position": c.position,
         }
         for _, c in sorted(state.consents.items())
     ]
     return {
-        "subject_id": state.subject_id, "categories": state.categories,
-        "purposes": state.purposes, "values": values, "consents": consents,
+        "subject_id": state.subject_id,
+        "categories": state.categories,
+        "purposes": state.purposes,
+        "values": values,
+        "consents": consents,
         "events": state.events,
     }

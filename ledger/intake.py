@@ -42,8 +42,14 @@ class Appended:
 
 
 class Intake:
-    def __init__(self, log: EventLog, keys: KeyStore, catalogs: Catalogs,
-                 registry: SchemaRegistry, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        log: EventLog,
+        keys: KeyStore,
+        catalogs: Catalogs,
+        registry: SchemaRegistry,
+        clock: Clock = utc_now,
+    ) -> None:
         self._log = log
         self._keys = keys
         self._catalogs = catalogs
@@ -64,8 +70,9 @@ class Intake:
             raise EventRejected(rejections)
         return self._sealed(event)
 
-    def append(self, events: Sequence[LedgerEvent],
-               record_time: datetime | None = None) -> list[Appended]:
+    def append(
+        self, events: Sequence[LedgerEvent], record_time: datetime | None = None
+    ) -> list[Appended]:
         """Append prepared events as one batch. ``record_time`` is for imports and tests."""
         stamp = None if record_time is None else int(record_time.timestamp() * 1000)
         records = []
@@ -82,21 +89,39 @@ class Intake:
         natural = fields.pop("subject", None)
         given = fields.get("subject_id")
         if natural is not None and given is not None:
-            raise EventRejected([Rejection(
-                "subject", "both subject and subject_id given",
-                "give the natural identifier as subject, or the pseudonymous id as subject_id",
-            )])
+            raise EventRejected(
+                [
+                    Rejection(
+                        "subject",
+                        "both subject and subject_id given",
+                        "give the natural identifier as subject, "
+                        "or the pseudonymous id as subject_id",
+                    )
+                ]
+            )
         if natural is None:
             if given is None:
-                raise EventRejected([Rejection(
-                    "subject", "no subject",
-                    "add subject (e-mail or customer number; the ledger pseudonymises it) "
-                    "or subject_id (sub_…)",
-                )])
+                raise EventRejected(
+                    [
+                        Rejection(
+                            "subject",
+                            "no subject",
+                            "add subject (e-mail or customer number; the ledger pseudonymises it) "
+                            "or subject_id (sub_…)",
+                        )
+                    ]
+                )
             return given
         if not isinstance(natural, str) or not natural.strip():
-            raise EventRejected([Rejection("subject", "must be a non-empty string",
-                                           "give the e-mail or customer number as a string")])
+            raise EventRejected(
+                [
+                    Rejection(
+                        "subject",
+                        "must be a non-empty string",
+                        "give the e-mail or customer number as a string",
+                    )
+                ]
+            )
         return self._keys.subject_for(normalise_natural_id(natural))
 
     def _sealed(self, event: LedgerEvent) -> LedgerEvent:
@@ -105,8 +130,9 @@ class Intake:
         def seal_one(path: str, secret: Secret) -> Secret:
             nonlocal key_class
             if secret.sealed is not None:
-                raise EventRejected([Rejection(path, "already sealed bytes",
-                                               "submit the plaintext value")])
+                raise EventRejected(
+                    [Rejection(path, "already sealed bytes", "submit the plaintext value")]
+                )
             assert secret.plaintext is not None
             key_class = key_class or retention_class(event, self._catalogs)
             key = self._keys.data_key(event.subject_id, key_class)
@@ -118,12 +144,14 @@ class Intake:
 
 def _event_type(name: Any) -> type[LedgerEvent]:
     if name is None:
-        raise EventRejected([Rejection("type", "missing",
-                                       f"add type, one of: {', '.join(EVENT_TYPES)}")])
+        raise EventRejected(
+            [Rejection("type", "missing", f"add type, one of: {', '.join(EVENT_TYPES)}")]
+        )
     model = EVENT_TYPES.get(name) if isinstance(name, str) else None
     if model is None:
-        raise EventRejected([Rejection("type", "unknown event type",
-                                       f"use one of: {', '.join(EVENT_TYPES)}")])
+        raise EventRejected(
+            [Rejection("type", "unknown event type", f"use one of: {', '.join(EVENT_TYPES)}")]
+        )
     return model
 
 

@@ -1,4 +1,8 @@
-"""Topic names and partition counts. One topic per event family, keyed by subject id."""
+"""Topic names and partition counts. One topic per event family, keyed by subject id.
+
+Names are ``<prefix><family>`` with the prefix from ``PDL_TOPIC_PREFIX`` (default
+``pdl.``), so several ledgers (or test runs) can share one cluster.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,20 @@ import os
 
 from ledger.contract.events import EVENT_TYPES
 
-PREFIX = "pdl."
-DEAD_LETTER_TOPIC = PREFIX + "deadletter"
+DEFAULT_PREFIX = "pdl."
 DEFAULT_PARTITIONS = 3
 
 
+def prefix() -> str:
+    return os.environ.get("PDL_TOPIC_PREFIX", DEFAULT_PREFIX)
+
+
 def topic_of(family: str) -> str:
-    return PREFIX + family
+    return prefix() + family
+
+
+def dead_letter_topic() -> str:
+    return topic_of("deadletter")
 
 
 def event_topics() -> list[str]:
@@ -27,5 +38,5 @@ def partitions() -> int:
 def all_topics() -> dict[str, int]:
     """Every topic the ledger uses, with its partition count."""
     topics = {name: partitions() for name in event_topics()}
-    topics[DEAD_LETTER_TOPIC] = 1
+    topics[dead_letter_topic()] = 1
     return topics

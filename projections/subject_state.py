@@ -96,28 +96,43 @@ def _collected(state: SubjectState, event: DataCollected, recorded: Recorded) ->
         assert item.value.sealed is not None, "projections only ever see sealed values"
         slot = f"{event.controller}/{item.field}"
         old = values.get(slot)
-        if _later((event.occurred_at, event.event_id),
-                  None if old is None else (old.occurred_at, old.event_id)):
+        if _later(
+            (event.occurred_at, event.event_id),
+            None if old is None else (old.occurred_at, old.event_id),
+        ):
             values[slot] = HeldValue(
-                controller=event.controller, field=item.field, category=item.category,
-                sealed=item.value.sealed, path=f"values[{i}].value", event_id=event.event_id,
-                subject_id=event.subject_id, occurred_at=event.occurred_at, source=event.source,
-                purposes=tuple(event.purposes), position=recorded.position,
+                controller=event.controller,
+                field=item.field,
+                category=item.category,
+                sealed=item.value.sealed,
+                path=f"values[{i}].value",
+                event_id=event.event_id,
+                subject_id=event.subject_id,
+                occurred_at=event.occurred_at,
+                source=event.source,
+                purposes=tuple(event.purposes),
+                position=recorded.position,
             )
     return state.model_copy(update={"values": values})
 
 
-def _consent(state: SubjectState, event: ConsentGiven | ConsentWithdrawn,
-             recorded: Recorded) -> SubjectState:
+def _consent(
+    state: SubjectState, event: ConsentGiven | ConsentWithdrawn, recorded: Recorded
+) -> SubjectState:
     slot = f"{event.controller}/{event.purpose}"
     old = state.consents.get(slot)
-    if not _later((event.occurred_at, event.event_id),
-                  None if old is None else (old.occurred_at, old.event_id)):
+    if not _later(
+        (event.occurred_at, event.event_id),
+        None if old is None else (old.occurred_at, old.event_id),
+    ):
         return state
     status = ConsentStatus(
-        controller=event.controller, purpose=event.purpose,
-        given=isinstance(event, ConsentGiven), occurred_at=event.occurred_at,
-        event_id=event.event_id, channel=event.channel,
+        controller=event.controller,
+        purpose=event.purpose,
+        given=isinstance(event, ConsentGiven),
+        occurred_at=event.occurred_at,
+        event_id=event.event_id,
+        channel=event.channel,
         notice_version=event.notice_version if isinstance(event, ConsentGiven) else None,
         position=recorded.position,
     )

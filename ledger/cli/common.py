@@ -24,10 +24,18 @@ class Failure(Exception):
         self.code = code
 
 
-def add_command(subparsers: Subparsers, name: str, handler: Handler, summary: str,
-                description: str, examples: str) -> argparse.ArgumentParser:
+def add_command(
+    subparsers: Subparsers,
+    name: str,
+    handler: Handler,
+    summary: str,
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        name, help=summary, description=description,
+        name,
+        help=summary,
+        description=description,
         epilog="examples:\n" + examples,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

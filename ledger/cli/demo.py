@@ -29,8 +29,14 @@ EXAMPLES = """\
 
 
 def register(subparsers: Subparsers) -> None:
-    add_command(subparsers, "demo", run, "run a short seed-policy scenario and print the state",
-                DESCRIPTION, EXAMPLES)
+    add_command(
+        subparsers,
+        "demo",
+        run,
+        "run a short seed-policy scenario and print the state",
+        DESCRIPTION,
+        EXAMPLES,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
         print(render(subject_view(ledger, SUBJECT)))
     finally:
         ledger.close()
-    say(f"\npdl demo: data in {Path(data_dir).resolve()}; look again with\n"
-        f"  PDL_DATA_DIR={Path(data_dir).resolve()} pdl state {SUBJECT} --json")
+    say(
+        f"\npdl demo: data in {Path(data_dir).resolve()}; look again with\n"
+        f"  PDL_DATA_DIR={Path(data_dir).resolve()} pdl state {SUBJECT} --json"
+    )
     return 0
 
 

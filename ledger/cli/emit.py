@@ -34,8 +34,9 @@ EXAMPLES = """\
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "emit", run, "append events given as JSON lines",
-                         DESCRIPTION, EXAMPLES)
+    parser = add_command(
+        subparsers, "emit", run, "append events given as JSON lines", DESCRIPTION, EXAMPLES
+    )
     parser.add_argument("file", nargs="?", default="-", help="JSON-lines file, or - for stdin")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
@@ -68,8 +69,9 @@ def emit_lines(intake: Intake, lines: Iterable[str]) -> list[Appended]:
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
     if problems:
-        raise Failure("\n".join([*problems, f"pdl emit: {len(problems)} problem(s); "
-                                 "nothing appended"]))
+        raise Failure(
+            "\n".join([*problems, f"pdl emit: {len(problems)} problem(s); nothing appended"])
+        )
     if not events:
         raise Failure("pdl emit: no events in the input; nothing appended")
     return intake.append(events)
@@ -81,8 +83,10 @@ def _parse(line: str) -> dict[str, object]:
     try:
         obj = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"(line): not valid JSON ({exc.msg} at column {exc.colno}) — "
-                         "fix: one JSON object per line") from None
+        raise ValueError(
+            f"(line): not valid JSON ({exc.msg} at column {exc.colno}) — "
+            "fix: one JSON object per line"
+        ) from None
     if not isinstance(obj, dict):
         raise ValueError("(line): not a JSON object — fix: one JSON object per line")
     return obj
@@ -92,6 +96,6 @@ def _open(path: str) -> TextIO:
     if path == "-":
         return sys.stdin
     try:
-        return open(path, encoding="utf-8")  # noqa: SIM115 — closed by the caller's with
+        return open(path, encoding="utf-8")  # closed by the caller's with
     except OSError as exc:
         raise Failure(f"cannot read {path}: {exc.strerror}", code=2) from None

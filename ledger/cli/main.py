@@ -33,15 +33,21 @@ examples:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pdl", description=DESCRIPTION, epilog=EXAMPLES,
+        prog="pdl",
+        description=DESCRIPTION,
+        epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pdl {__version__}")
-    parser.add_argument("--log", metavar="URL",
-                        help="kafka://HOST:PORT for Kafka; default: PDL_LOG, else embedded")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="where the embedded log, key store and projections live "
-                             "(default: PDL_DATA_DIR, else ~/.local/share/pdl)")
+    parser.add_argument(
+        "--log", metavar="URL", help="kafka://HOST:PORT for Kafka; default: PDL_LOG, else embedded"
+    )
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="where the embedded log, key store and projections live "
+        "(default: PDL_DATA_DIR, else ~/.local/share/pdl)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in (demo, emit, state, run):
@@ -52,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2

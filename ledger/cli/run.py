@@ -23,10 +23,14 @@ EXAMPLES = """\
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "run", run, "run the projection consumers until stopped",
-                         DESCRIPTION, EXAMPLES)
-    parser.add_argument("--until-caught-up", action="store_true",
-                        help="stop once everything appended so far is applied")
+    parser = add_command(
+        subparsers, "run", run, "run the projection consumers until stopped", DESCRIPTION, EXAMPLES
+    )
+    parser.add_argument(
+        "--until-caught-up",
+        action="store_true",
+        help="stop once everything appended so far is applied",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
             progress = runner.run(stop)
     finally:
         ledger.close()
-    say(f"pdl run: applied {progress.applied}, dead letters {progress.dead_letters}, "
-        f"redelivered and skipped {progress.skipped}")
+    say(
+        f"pdl run: applied {progress.applied}, dead letters {progress.dead_letters}, "
+        f"redelivered and skipped {progress.skipped}"
+    )
     return 0

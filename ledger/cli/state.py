@@ -26,12 +26,16 @@ EXAMPLES = """\
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "state", run, "print what is held on one subject now",
-                         DESCRIPTION, EXAMPLES)
+    parser = add_command(
+        subparsers, "state", run, "print what is held on one subject now", DESCRIPTION, EXAMPLES
+    )
     parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--no-catch-up", action="store_true",
-                        help="read the projections as they are, without consuming first")
+    parser.add_argument(
+        "--no-catch-up",
+        action="store_true",
+        help="read the projections as they are, without consuming first",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,14 +70,18 @@ def render(view: dict[str, Any]) -> str:
     ]
     for v in view["values"]:
         lines.append(f"  {v['category']:<16} {v['field']:<14} {v['value']}")
-        lines.append(f"  {'':<16} {'':<14} for {', '.join(v['purposes'])}; from {v['source']}"
-                     f" on {v['collected_at']} ({v['position']})")
+        lines.append(
+            f"  {'':<16} {'':<14} for {', '.join(v['purposes'])}; from {v['source']}"
+            f" on {v['collected_at']} ({v['position']})"
+        )
     if not view["values"]:
         lines.append("  -")
     lines += ["", "consent"]
     for c in view["consents"]:
-        lines.append(f"  {c['purpose']:<20} {c['status']:<10} since {c['since']} via "
-                     f"{c['channel']} ({c['position']}, event {c['event_id']})")
+        lines.append(
+            f"  {c['purpose']:<20} {c['status']:<10} since {c['since']} via "
+            f"{c['channel']} ({c['position']}, event {c['event_id']})"
+        )
     if not view["consents"]:
         lines.append("  -")
     return "\n".join(lines)

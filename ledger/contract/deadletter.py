@@ -41,7 +41,12 @@ class DeadLetter(BaseModel):
     def of(cls, record: LogRecord, group: str, reason: str, recorded_at: datetime) -> DeadLetter:
         return cls(
             dead_letter_id=f"{record.topic}/{record.partition}/{record.offset}",
-            topic=record.topic, partition=record.partition, offset=record.offset,
-            group=group, reason=reason, sha256=hashlib.sha256(record.value).hexdigest(),
-            size=len(record.value), recorded_at=recorded_at,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            group=group,
+            reason=reason,
+            sha256=hashlib.sha256(record.value).hexdigest(),
+            size=len(record.value),
+            recorded_at=recorded_at,
         )

@@ -28,12 +28,13 @@ class EventRejected(ValueError):
         self.rejections = rejections
 
 
+_TIMESTAMP_FIX = "use an ISO 8601 timestamp with a zone, e.g. 2024-03-12T09:30:00Z"
 _FIXES = {
     "missing": "add the field",
     "extra_forbidden": "remove the field, or check its spelling against docs/EVENTS.md",
     "string_pattern_mismatch": "use the documented form (see docs/EVENTS.md)",
-    "datetime_from_date_parsing": "use an ISO 8601 timestamp with a zone, e.g. 2024-03-12T09:30:00Z",
-    "datetime_parsing": "use an ISO 8601 timestamp with a zone, e.g. 2024-03-12T09:30:00Z",
+    "datetime_from_date_parsing": _TIMESTAMP_FIX,
+    "datetime_parsing": _TIMESTAMP_FIX,
     "too_short": "provide at least the minimum number of items",
     "too_long": "shorten it, or split the event",
     "string_too_long": "shorten it",
@@ -55,7 +56,7 @@ def rejections_from(error: ValidationError) -> list[Rejection]:
         fix = _FIXES.get(item["type"], "see docs/EVENTS.md for the field's type and rules")
         rule = item["msg"]
         if rule.startswith("Value error, "):
-            rule, _, fix_hint = rule[len("Value error, "):].partition("; ")
+            rule, _, fix_hint = rule[len("Value error, ") :].partition("; ")
             fix = fix_hint or fix
         found.append(Rejection(field, rule, fix))
     return found

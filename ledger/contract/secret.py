@@ -8,6 +8,7 @@ refuses a Secret that is not sealed, so plaintext cannot reach a topic.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +49,7 @@ class Secret:
         return core_schema.no_info_plain_validator_function(
             _validate_secret,
             serialization=core_schema.plain_serializer_function_ser_schema(
-                _serialize_secret, when_used="always"
+                _serialize_secret, info_arg=True, when_used="always"
             ),
         )
 
@@ -62,23 +63,24 @@ def _validate_secret(value: Any) -> Secret:
         if len(value) > MAX_PLAINTEXT_CHARS:
             raise PydanticCustomError(
                 "personal_too_long",
-                "personal value longer than {limit} characters; store a reference to the "
-                "document instead of its content",
+                "personal value longer than {limit} characters",
                 {"limit": MAX_PLAINTEXT_CHARS},
             )
         if not value:
-            raise PydanticCustomError(
-                "personal_empty", "personal value is empty; omit the field instead", {}
-            )
+            raise PydanticCustomError("personal_empty", "personal value is empty", {})
         return Secret(plaintext=value)
     raise PydanticCustomError(
-        "personal_type", "personal value must be a string (got {kind})", {"kind": type(value).__name__}
+        "personal_type",
+        "personal value must be a string (got {kind})",
+        {"kind": type(value).__name__},
     )
 
 
-def _serialize_secret(value: Secret) -> bytes:
+def _serialize_secret(value: Secret, info: core_schema.SerializationInfo) -> bytes | str:
     if value.sealed is None:
         raise PlaintextLeak("refusing to serialise an unsealed personal value")
+    if info.mode == "json":
+        return base64.b64encode(value.sealed).decode("ascii")
     return value.sealed
 
 

@@ -64,8 +64,9 @@ class SQLiteKeyStore(KeyStore):
 
     def data_key(self, subject_id: str, retention_class: str) -> DataKey:
         with self._lock, self._db:
-            row = self._select_key("subject_id = ? AND retention_class = ?",
-                                   (subject_id, retention_class))
+            row = self._select_key(
+                "subject_id = ? AND retention_class = ?", (subject_id, retention_class)
+            )
             if row is None:
                 key_id = uuid.uuid4().hex
                 material = AESGCM.generate_key(bit_length=256)
@@ -74,8 +75,9 @@ class SQLiteKeyStore(KeyStore):
                     "INSERT OR IGNORE INTO data_keys VALUES (?, ?, ?, ?)",
                     (key_id, subject_id, retention_class, wrapped),
                 )
-                row = self._select_key("subject_id = ? AND retention_class = ?",
-                                       (subject_id, retention_class))
+                row = self._select_key(
+                    "subject_id = ? AND retention_class = ?", (subject_id, retention_class)
+                )
         assert row is not None
         return self._unwrap(row)
 
@@ -109,7 +111,9 @@ class SQLiteKeyStore(KeyStore):
         self._cache[key_id] = key
         return key
 
-    def _wrap_key(self, key_id: str, subject_id: str, retention_class: str, material: bytes) -> bytes:
+    def _wrap_key(
+        self, key_id: str, subject_id: str, retention_class: str, material: bytes
+    ) -> bytes:
         nonce = os.urandom(12)
         ad = _wrap_ad(key_id, subject_id, retention_class)
         return nonce + self._wrap.encrypt(nonce, material, ad)

@@ -48,7 +48,7 @@ Clock = Callable[[], float]
 
 def partition_for(key: bytes, partitions: int) -> int:
     """Kafka's default partitioner for keyed records."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 class EmbeddedLog(EventLog):
@@ -56,8 +56,7 @@ class EmbeddedLog(EventLog):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._clock = clock
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False,
-                                   isolation_level=None)
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.executescript(_SCHEMA)

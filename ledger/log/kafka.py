@@ -7,7 +7,9 @@ records only. Topics are created with explicit partition counts.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -32,11 +34,18 @@ log = logging.getLogger(__name__)
 
 
 class KafkaEventLog(EventLog):
-    def __init__(self, bootstrap: str, *, replication_factor: int = 1,
-                 request_timeout_ms: int = 30_000) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        replication_factor: int = 1,
+        request_timeout_ms: int = 30_000,
+        max_block_ms: int = 60_000,
+    ) -> None:
         self.bootstrap = bootstrap
         self._replication = replication_factor
         self._timeout_ms = request_timeout_ms
+        self._max_block_ms = max_block_ms
         self._producer: Any = None
         self._offsets_reader: Any = None
 
@@ -50,10 +59,9 @@ class KafkaEventLog(EventLog):
                 if name not in existing
             ]
             if missing:
-                try:
+                # another process may create one between list and create
+                with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics(missing, wait_for_metadata=True)
-                except TopicAlreadyExistsError:
-                    pass  # another process created it between list and create
         except KafkaError as exc:
             raise LogError(f"cannot create topics on {self.bootstrap}: {exc}") from exc
         finally:
@@ -75,12 +83,19 @@ class KafkaEventLog(EventLog):
 
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         reader = self._reader()
-        tps = []
-        for topic in topics:
-            for p in sorted(reader.partitions_for_topic(topic) or ()):
-                tps.append(KafkaTP(topic, p))
+        tps = [KafkaTP(topic, p) for topic in topics for p in self._partitions(reader, topic)]
         ends = reader.end_offsets(tps) if tps else {}
         return {TopicPartition(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
+
+    def _partitions(self, reader: Any, topic: str) -> list[int]:
+        """Partitions of a topic; waits briefly for metadata of a topic just created."""
+        deadline = time.monotonic() + self._timeout_ms / 1000
+        while True:
+            found = reader.partitions_for_topic(topic)
+            if found or time.monotonic() > deadline:
+                return sorted(found or ())
+            reader.topics()  # forces a metadata refresh
+            time.sleep(0.1)
 
     def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
         return KafkaLogConsumer(self.bootstrap, group, topics, start)
@@ -95,8 +110,11 @@ class KafkaEventLog(EventLog):
 
     def _admin(self) -> Any:
         try:
-            return KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="pdl-admin",
-                                    request_timeout_ms=self._timeout_ms)
+            return KafkaAdminClient(
+                bootstrap_servers=self.bootstrap,
+                client_id="pdl-admin",
+                request_timeout_ms=self._timeout_ms,
+            )
         except KafkaError as exc:
             raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
 
@@ -111,6 +129,7 @@ class KafkaEventLog(EventLog):
                     transactional_id=f"pdl-append-{uuid.uuid4()}",
                     linger_ms=5,
                     request_timeout_ms=self._timeout_ms,
+                    max_block_ms=self._max_block_ms,
                 )
                 producer.init_transactions()
             except KafkaError as exc:
@@ -126,10 +145,14 @@ class KafkaEventLog(EventLog):
     def _reader(self) -> Any:
         if self._offsets_reader is None:
             try:
+                # High watermarks, not last stable offsets: they include the commit
+                # markers of transactions that just returned, which read_committed
+                # offsets only show a moment later. A read_committed consumer passes
+                # the high watermark once every transaction before it has resolved.
                 self._offsets_reader = KafkaConsumer(
                     bootstrap_servers=self.bootstrap,
                     client_id="pdl-offsets",
-                    isolation_level="read_committed",
+                    isolation_level="read_uncommitted",
                     enable_auto_commit=False,
                 )
             except KafkaError as exc:
@@ -151,8 +174,9 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaLogConsumer(LogConsumer):
-    def __init__(self, bootstrap: str, group: str, topics: Sequence[str],
-                 start: StartOffsets) -> None:
+    def __init__(
+        self, bootstrap: str, group: str, topics: Sequence[str], start: StartOffsets
+    ) -> None:
         try:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=bootstrap,

@@ -15,11 +15,13 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 def check(event: LedgerEvent, catalogs: Catalogs, now: datetime) -> list[Rejection]:
     """Every way ``event`` breaks the policy; empty when it conforms."""
     if event.occurred_at > now + MAX_CLOCK_SKEW:
-        return [Rejection(
-            "occurred_at",
-            f"lies more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes in the future",
-            "send the time the event happened, in UTC or with its zone",
-        )]
+        return [
+            Rejection(
+                "occurred_at",
+                f"lies more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes in the future",
+                "send the time the event happened, in UTC or with its zone",
+            )
+        ]
     catalog = catalogs.in_force(event.controller, event.occurred_at)
     if catalog is None:
         return [_no_catalog(event, catalogs)]
@@ -71,20 +73,24 @@ def _check_collected(event: DataCollected, catalog: Catalog) -> list[Rejection]:
     allowed = {c for p in purposes for c in p.categories}
     for i, value in enumerate(event.values):
         if value.category not in allowed:
-            found.append(Rejection(
-                f"values.{i}.category",
-                f"category {value.category!r} is not collected for purposes "
-                f"{', '.join(event.purposes)} in catalog {catalog.version}",
-                f"use one of: {', '.join(sorted(allowed))}",
-            ))
+            found.append(
+                Rejection(
+                    f"values.{i}.category",
+                    f"category {value.category!r} is not collected for purposes "
+                    f"{', '.join(event.purposes)} in catalog {catalog.version}",
+                    f"use one of: {', '.join(sorted(allowed))}",
+                )
+            )
     classes = sorted({p.key_class for p in purposes})
     if len(classes) > 1:
-        found.append(Rejection(
-            "purposes",
-            f"purposes have different retention ({', '.join(classes)}), so their data "
-            "cannot share one key",
-            "emit one DataCollected per retention class",
-        ))
+        found.append(
+            Rejection(
+                "purposes",
+                f"purposes have different retention ({', '.join(classes)}), so their data "
+                "cannot share one key",
+                "emit one DataCollected per retention class",
+            )
+        )
     return found
 
 
@@ -93,11 +99,13 @@ def _check_consent(purpose_id: str, catalog: Catalog) -> list[Rejection]:
     if purpose is None:
         return [_unknown_purpose("purpose", catalog)]
     if purpose.basis is not LegalBasis.consent:
-        return [Rejection(
-            "purpose",
-            f"purpose {purpose_id!r} rests on {purpose.basis.value}, not consent",
-            "record consent only for consent-based purposes",
-        )]
+        return [
+            Rejection(
+                "purpose",
+                f"purpose {purpose_id!r} rests on {purpose.basis.value}, not consent",
+                "record consent only for consent-based purposes",
+            )
+        ]
     return []
 
 

@@ -1,0 +1,90 @@
+"""Shared fixtures: a fresh ledger per test on the embedded log or the real Kafka broker.
+
+Kafka tests need ``PDL_TEST_KAFKA=host:port`` (``.ci/run`` starts a broker and sets it).
+Without a reachable broker they skip, visibly, on a laptop; under CI or with
+``PDL_REQUIRE_KAFKA=1`` they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from ledger.config import Ledger, Settings
+
+KAFKA_HELP = "start a broker with `bash infra/kafka/kafka.sh start` and set PDL_TEST_KAFKA"
+
+
+@cache
+def _kafka_status() -> tuple[str | None, str]:
+    address = os.environ.get("PDL_TEST_KAFKA")
+    if not address:
+        return None, f"PDL_TEST_KAFKA is not set ({KAFKA_HELP})"
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=address, request_timeout_ms=10_000)
+        admin.list_topics()
+        admin.close()
+    except KafkaError as exc:
+        return None, f"no Kafka broker reachable at {address}: {exc!r} ({KAFKA_HELP})"
+    return address, ""
+
+
+def require_kafka() -> str:
+    address, problem = _kafka_status()
+    if address is None:
+        if os.environ.get("PDL_REQUIRE_KAFKA") == "1" or os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return address
+
+
+@pytest.fixture
+def kafka_address() -> str:
+    return require_kafka()
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Every test gets its own topics, master key and data directory."""
+    monkeypatch.setenv("PDL_TOPIC_PREFIX", f"t{uuid.uuid4().hex[:12]}.")
+    monkeypatch.setenv("PDL_MASTER_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("PDL_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("PDL_LOG", raising=False)
+
+
+BACKENDS = ["embedded", pytest.param("kafka", marks=pytest.mark.kafka)]
+
+
+@pytest.fixture(params=BACKENDS)
+def log_url(request: pytest.FixtureRequest) -> str | None:
+    """None for the embedded log, kafka://… for the real broker."""
+    if request.param == "kafka":
+        return f"kafka://{require_kafka()}"
+    return None
+
+
+LedgerFactory = Callable[[], Ledger]
+
+
+@pytest.fixture
+def make_ledger(log_url: str | None, tmp_path: Path) -> Iterator[LedgerFactory]:
+    """Opens ledgers on one backend and one data directory (a restart opens another)."""
+    opened: list[Ledger] = []
+
+    def make() -> Ledger:
+        ledger = Ledger(Settings(log_url, tmp_path / "data"))
+        opened.append(ledger)
+        return ledger
+
+    yield make
+    for ledger in opened:
+        ledger.close()

@@ -1,0 +1,113 @@
+"""The contract every EventLog adapter passes. Subclass it and implement ``make_log``.
+
+Like the eventsourcing library's own reusable test cases: an adapter for another
+broker proves itself by passing this suite unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+import pytest
+
+from ledger.log.base import EventLog, LogConsumer, LogError, LogRecord, OutgoingRecord
+from ledger.topics import topic_of
+
+
+def drain(consumer: LogConsumer, expected: int, timeout_s: float = 30.0) -> list[LogRecord]:
+    got: list[LogRecord] = []
+    deadline = time.monotonic() + timeout_s
+    while len(got) < expected and time.monotonic() < deadline:
+        got.extend(consumer.poll(0.5))
+    return got
+
+
+class EventLogContract(ABC):
+    @abstractmethod
+    def make_log(self) -> EventLog:
+        """A log on the same storage each call (a second call is a process restart)."""
+
+    topic: str
+    other: str
+
+    @pytest.fixture
+    def log(self) -> Iterator[EventLog]:
+        # fresh names per test (PDL_self.topic_PREFIX is per test), so a shared broker is fine
+        self.topic, self.other = topic_of("contract-events"), topic_of("contract-other")
+        log = self.make_log()
+        log.ensure_topics({self.topic: 3, self.other: 1})
+        yield log
+        log.close()
+
+    def test_per_key_order_is_kept(self, log: EventLog) -> None:
+        keys = [f"sub_{i:032x}".encode() for i in range(5)]
+        batch = [
+            OutgoingRecord(self.topic, k, f"{k.decode()}#{n}".encode())
+            for n in range(20)
+            for k in keys
+        ]
+        log.append(batch)
+        consumer = log.consumer("order-group", [self.topic], lambda tp: 0)
+        got = drain(consumer, len(batch))
+        consumer.close()
+        assert len(got) == len(batch)
+        for key in keys:
+            mine = [r.value.decode() for r in got if r.key == key]
+            assert mine == [f"{key.decode()}#{n}" for n in range(20)]
+        assert len({r.partition for r in got}) > 1, "keys should spread over partitions"
+
+    def test_end_offsets_count_appends(self, log: EventLog) -> None:
+        before = sum(log.end_offsets([self.other]).values())
+        log.append([OutgoingRecord(self.other, b"k", b"v%d" % i) for i in range(3)])
+        after = log.end_offsets([self.other])
+        assert sum(after.values()) >= before + 3  # Kafka adds a transaction marker
+
+    def test_record_time_is_stamped(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.other, b"k", b"stamped", timestamp_ms=1_700_000_000_000)])
+        log.append([OutgoingRecord(self.other, b"k", b"now")])
+        consumer = log.consumer("time-group", [self.other], lambda tp: 0)
+        got = {r.value: r.timestamp_ms for r in drain(consumer, 2)}
+        consumer.close()
+        assert got[b"stamped"] == 1_700_000_000_000
+        assert abs(got[b"now"] - time.time() * 1000) < 120_000
+
+    def test_durable_across_restart(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.topic, b"sub_durable", b"kept")])
+        log.close()
+        reopened = self.make_log()
+        try:
+            consumer = reopened.consumer("restart-group", [self.topic], lambda tp: 0)
+            got = drain(consumer, 1)
+            consumer.close()
+        finally:
+            reopened.close()
+        assert [r.value for r in got] == [b"kept"]
+
+    def test_consumer_resumes_from_given_offsets(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.other, b"k", b"%d" % i) for i in range(6)])
+        first = log.consumer("resume-group", [self.other], lambda tp: 0)
+        got = drain(first, 6)
+        first.close()
+        checkpoint = got[3].offset  # pretend records 0..2 were applied
+        second = log.consumer("resume-group", [self.other], lambda tp: checkpoint)
+        rest = drain(second, 3)
+        second.close()
+        assert [r.value for r in rest] == [b"3", b"4", b"5"]
+
+    def test_failed_batch_appends_nothing(self, log: EventLog) -> None:
+        before = log.end_offsets([self.topic])
+        with pytest.raises(LogError):
+            log.append(
+                [
+                    OutgoingRecord(self.topic, b"k", b"first"),
+                    OutgoingRecord(topic_of("no-such-topic"), b"k", b"second"),
+                ]
+            )
+        log.append([OutgoingRecord(self.topic, b"k", b"after")])
+        consumer = log.consumer("atomic-group", [self.topic], lambda tp: before.get(tp, 0))
+        got = drain(consumer, 1, timeout_s=10)
+        got += consumer.poll(1.0)
+        consumer.close()
+        assert [r.value for r in got] == [b"after"]

@@ -1,0 +1,86 @@
+"""Sealed values open only for their subject, event and field, and never after shredding."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import pytest
+from pydantic_core import PydanticSerializationError
+
+from ledger.contract.secret import PlaintextLeak, Secret
+from ledger.keys.sealing import Unreadable, field_ad, key_id_of, open_sealed, seal
+from ledger.keys.sqlite_store import SQLiteKeyStore
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> SQLiteKeyStore:
+    return SQLiteKeyStore(tmp_path / "keys.sqlite", secrets.token_bytes(32))
+
+
+def test_round_trip(keys: SQLiteKeyStore) -> None:
+    key = keys.data_key("sub_" + "a" * 32, "marketing")
+    ad = field_ad(key.subject_id, "event-1", "values[0].value")
+    sealed = seal("camille@example.fr", key, ad)
+    assert b"camille" not in sealed
+    assert key_id_of(sealed) == key.key_id
+    assert open_sealed(sealed, keys, ad) == "camille@example.fr"
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        ("sub_" + "b" * 32, "event-1", "values[0].value"),
+        ("sub_" + "a" * 32, "event-2", "values[0].value"),
+        ("sub_" + "a" * 32, "event-1", "values[1].value"),
+    ],
+)
+def test_ciphertext_cannot_move(keys: SQLiteKeyStore, moved: tuple[str, str, str]) -> None:
+    key = keys.data_key("sub_" + "a" * 32, "marketing")
+    sealed = seal("x", key, field_ad(key.subject_id, "event-1", "values[0].value"))
+    with pytest.raises(Unreadable):
+        open_sealed(sealed, keys, field_ad(*moved))
+
+
+def test_keys_are_per_subject_and_retention_class(keys: SQLiteKeyStore) -> None:
+    a = keys.data_key("sub_" + "a" * 32, "marketing")
+    assert keys.data_key("sub_" + "a" * 32, "marketing") == a
+    assert keys.data_key("sub_" + "a" * 32, "accounting").key_id != a.key_id
+    assert keys.data_key("sub_" + "b" * 32, "marketing").key_id != a.key_id
+
+
+def test_key_store_is_durable_and_needs_the_master_key(tmp_path: Path) -> None:
+    master = secrets.token_bytes(32)
+    first = SQLiteKeyStore(tmp_path / "k.sqlite", master)
+    key = first.data_key("sub_" + "c" * 32, "marketing")
+    first.close()
+    again = SQLiteKeyStore(tmp_path / "k.sqlite", master)
+    assert again.key_by_id(key.key_id) == key
+    again.close()
+    wrong = SQLiteKeyStore(tmp_path / "k.sqlite", secrets.token_bytes(32))
+    with pytest.raises(Exception, match=""):
+        wrong.key_by_id(key.key_id)
+
+
+def test_natural_identifiers_map_to_stable_pseudonyms(keys: SQLiteKeyStore, tmp_path: Path) -> None:
+    subject = keys.subject_for("camille@example.fr")
+    assert subject is not None and subject.startswith("sub_")
+    assert keys.subject_for("camille@example.fr") == subject
+    assert keys.subject_for("someone-else@example.fr") != subject
+    assert keys.subject_for("unknown@example.fr", create=False) is None
+    keys.close()
+    assert b"camille" not in (tmp_path / "keys.sqlite").read_bytes()
+
+
+def test_secret_never_shows_plaintext() -> None:
+    secret = Secret(plaintext="camille@example.fr")
+    assert "camille" not in repr(secret) and "camille" not in str(secret)
+    assert "camille" not in repr([secret, {"v": secret}])
+
+
+def test_unsealed_secret_cannot_be_serialised() -> None:
+    from ledger.contract.events import CollectedValue
+
+    value = CollectedValue(field="email", category="contact", value="camille@example.fr")
+    with pytest.raises(PydanticSerializationError, match=PlaintextLeak.__name__):
+        value.model_dump()
