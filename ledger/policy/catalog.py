@@ -19,11 +19,42 @@ Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
 #: EEA member states (ISO 3166-1 alpha-2): transfers elsewhere need a safeguard.
 EEA = frozenset(
-    ["AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO"]
+    [
+        "AT",
+        "BE",
+        "BG",
+        "HR",
+        "CY",
+        "CZ",
+        "DK",
+        "EE",
+        "FI",
+        "FR",
+        "DE",
+        "GR",
+        "HU",
+        "IE",
+        "IT",
+        "LV",
+        "LT",
+        "LU",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SK",
+        "SI",
+        "ES",
+        "SE",
+        "IS",
+        "LI",
+        "NO",
+    ]
 )
 
 
-class LegalBasis(str, Enum):
+class LegalBasis(str, Enum):  # noqa: UP042 (str() of members must not change)
     """GDPR Art. 6(1) legal basis."""
 
     consent = "consent"  # (a)
@@ -56,20 +87,45 @@ class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     quote: str = Field(min_length=1, description="The notice's sentence this entry transcribes.")
+    #: "id" marks an entry the notice implies without naming it; a comment in the file says why.
+    inferred: list[str] = Field(
+        default=[], description="Fields the notice does not state, filled in by the transcriber."
+    )
+
+    @model_validator(mode="after")
+    def _inferred_are_fields(self) -> Entry:
+        unknown = sorted(set(self.inferred) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"inferred names unknown fields: {', '.join(unknown)}")
+        return self
+
+
+#: What a retention duration counts from. Added for the seed notices: "termination" (of a
+#: service, account or link), "user_deletion" (the subject deletes the item or asks for its
+#: deletion), "contest_end", "request_received", "last_order".
+Anchor = Literal[
+    "collection", "last_contact", "contract_start", "contract_end", "transaction",
+    "request_closed", "app_connection", "consent_withdrawn", "settlement", "event",
+    "termination", "user_deletion", "contest_end", "request_received", "last_order",
+]  # fmt: skip
 
 
 class RetentionRule(Entry):
     duration: Annotated[str, AfterValidator(_check_duration)]
-    anchor: Literal[
-        "collection", "last_contact", "contract_start", "contract_end", "transaction",
-        "request_closed", "app_connection", "consent_withdrawn", "settlement", "event",
-    ]
+    anchor: Anchor
     action: Literal["erase", "anonymise"] = "erase"
+    ends_early_on: Anchor | None = Field(
+        default=None, description="An event ending retention sooner: whichever comes first."
+    )
+    then: RetentionRule | None = Field(
+        default=None, description="Next step, e.g. anonymise at closure then erase 13 months on."
+    )
 
 
 class Category(Entry):
     id: Slug
     title: str
+    optional: bool = Field(default=False, description="The notice says giving it is optional.")
 
 
 class Recipient(Entry):
@@ -78,6 +134,9 @@ class Recipient(Entry):
     role: Literal["internal", "processor", "third_party", "authority"]
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
     safeguard: Literal["adequacy", "scc", "bcr", "derogation"] | None = None
+    safeguard_quote: str | None = Field(
+        default=None, description="The notice's sentence on the transfer safeguard, if any."
+    )
 
     @model_validator(mode="after")
     def _transfer_needs_safeguard(self) -> Recipient:
@@ -99,6 +158,29 @@ class Purpose(Entry):
     retention_class: Slug | None = Field(
         default=None, description="Key class of the data; defaults to the purpose id."
     )
+    basis_quote: str | None = Field(
+        default=None, description="The notice's sentence stating the basis, if not `quote`."
+    )
+    other_bases: list[LegalBasis] = Field(
+        default=[], description="Further bases the notice gives; `basis` is the one checked."
+    )
+    acting_as: Literal["controller", "processor"] | None = Field(
+        default=None, description="Role for this purpose when it differs from controller.role."
+    )
+    on_behalf_of: str | None = Field(
+        default=None, description="The controller(s) served when acting_as = processor."
+    )
+    legal_hold: bool = Field(
+        default=False, description="Data survives erasure requests until retention ends (17(3))."
+    )
+
+    @model_validator(mode="after")
+    def _roles_and_bases(self) -> Purpose:
+        if (self.acting_as == "processor") != (self.on_behalf_of is not None):
+            raise ValueError(f"purpose {self.id}: on_behalf_of goes with acting_as = processor")
+        if self.basis in self.other_bases:
+            raise ValueError(f"purpose {self.id}: other_bases repeats basis {self.basis.value}")
+        return self
 
     @property
     def key_class(self) -> str:
@@ -109,6 +191,21 @@ class Controller(Entry):
     id: Slug
     name: str
     role: Literal["controller", "processor"] = "controller"
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = Field(
+        default=None, description="Country of establishment (ISO 3166-1 alpha-2)."
+    )
+
+
+class Declaration(Entry):
+    """A commitment the notice makes about all its processing."""
+
+    kind: Literal[
+        "no_profiling", "no_automated_decisions", "no_marketing", "storage_location",
+        "identity_check", "erasure_on_request",
+    ]  # fmt: skip
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = Field(
+        default=None, description="Where the data is stored, for kind = storage_location."
+    )
 
 
 class Catalog(BaseModel):
@@ -123,6 +220,12 @@ class Catalog(BaseModel):
     categories: list[Category]
     recipients: list[Recipient] = []
     purposes: list[Purpose] = Field(min_length=1)
+    declarations: list[Declaration] = Field(
+        default=[], description="Commitments on all processing (no profiling, storage place...)."
+    )
+    unresolved: list[Entry] = Field(
+        default=[], description="Processing named without the basis or retention a purpose needs."
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
