@@ -30,6 +30,6 @@ def decode(record: LogRecord, registry: SchemaRegistry) -> Recorded | str:
         event = model.model_validate(fields)
     except ValidationError as exc:
         return "invalid event: " + "; ".join(str(r) for r in rejections_from(exc))
-    if record.key != event.subject_id.encode():
-        return "message key is not the event's subject id"
+    if record.key != event.log_key.encode():
+        return "message key is not the event's subject id (or controller)"
     return Recorded(event, record.topic, record.partition, record.offset, record_time(record))

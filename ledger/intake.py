@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ledger.contract.events import EVENT_TYPES, LedgerEvent
+from ledger.contract.events import EVENT_TYPES, LedgerEvent, SubjectEvent
 from ledger.contract.rejection import EventRejected, Rejection, rejections_from
 from ledger.contract.secret import Secret
 from ledger.contract.walk import replace_personal
@@ -37,7 +37,8 @@ def utc_now() -> datetime:
 class Appended:
     event_id: str
     type_name: str
-    subject_id: str
+    #: the record key: the subject id, or the controller for events about no subject
+    key: str
     topic: str
 
 
@@ -60,7 +61,8 @@ class Intake:
         """A validated, sealed event from what a producer submitted, or EventRejected."""
         fields = dict(submitted)
         model = _event_type(fields.pop("type", None))
-        fields["subject_id"] = self._subject_id(fields)
+        if issubclass(model, SubjectEvent):
+            fields["subject_id"] = self._subject_id(fields)
         try:
             event = model.model_validate(fields)
         except ValidationError as exc:
@@ -80,8 +82,8 @@ class Intake:
         for event in events:
             topic = topic_of(event.topic_family)
             value = self._registry.encode(event.type_name(), event.model_dump(mode="python"))
-            records.append(OutgoingRecord(topic, event.subject_id.encode(), value, stamp))
-            receipts.append(Appended(event.event_id, event.type_name(), event.subject_id, topic))
+            records.append(OutgoingRecord(topic, event.log_key.encode(), value, stamp))
+            receipts.append(Appended(event.event_id, event.type_name(), event.log_key, topic))
         self._log.append(records)
         return receipts
 
@@ -125,6 +127,9 @@ class Intake:
         return self._keys.subject_for(normalise_natural_id(natural))
 
     def _sealed(self, event: LedgerEvent) -> LedgerEvent:
+        if not isinstance(event, SubjectEvent):
+            return event  # events about no subject carry no personal fields
+        subject_id = event.subject_id
         key_class: str | None = None
 
         def seal_one(path: str, secret: Secret) -> Secret:
@@ -135,8 +140,8 @@ class Intake:
                 )
             assert secret.plaintext is not None
             key_class = key_class or retention_class(event, self._catalogs)
-            key = self._keys.data_key(event.subject_id, key_class)
-            ad = field_ad(event.subject_id, event.event_id, path)
+            key = self._keys.data_key(subject_id, key_class)
+            ad = field_ad(subject_id, event.event_id, path)
             return Secret(sealed=seal(secret.plaintext, key, ad))
 
         return replace_personal(event, seal_one)

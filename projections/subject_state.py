@@ -1,17 +1,39 @@
-"""What we hold on each subject now: values by category, purposes, consent status.
+"""What we hold on each subject now: values by category, purposes, consent status,
+recipients, restrictions, legal holds, erasures, processing and retention anchors.
 
-Order-insensitive: for each value and each consent, the event latest in valid time wins
-(event id breaks ties), so any interleaving of topics and partitions gives one state.
+Order-insensitive: each slot keeps the event latest in valid time (event id breaks
+ties), and the rest are sets, counts, minima and maxima, so any interleaving of topics
+and partitions gives one state.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ledger.contract.events import ConsentGiven, ConsentWithdrawn, DataCollected
+from ledger.contract import events as ev
 from projections.base import Projection, Recorded, canonical_json
+
+
+class Evidence(BaseModel):
+    """Which event says so, and where the log holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    event_id: str
+    occurred_at: datetime
+    position: str
+
+    @classmethod
+    def of(cls, recorded: Recorded) -> Evidence:
+        e = recorded.event
+        return cls(event_id=e.event_id, occurred_at=e.occurred_at, position=recorded.position)
+
+    def newer_than(self, other: Evidence | None) -> bool:
+        return other is None or (self.occurred_at, self.event_id) > (
+            other.occurred_at, other.event_id)  # fmt: skip
 
 
 class HeldValue(BaseModel):
@@ -22,12 +44,11 @@ class HeldValue(BaseModel):
     category: str
     sealed: bytes
     path: str
-    event_id: str
     subject_id: str
-    occurred_at: datetime
     source: str
     purposes: tuple[str, ...]
-    position: str
+    rectified: bool
+    evidence: Evidence
 
 
 class ConsentStatus(BaseModel):
@@ -35,12 +56,53 @@ class ConsentStatus(BaseModel):
 
     controller: str
     purpose: str
-    given: bool
-    occurred_at: datetime
-    event_id: str
+    status: Literal["given", "withdrawn", "objected"]
     channel: str
     notice_version: str | None
-    position: str
+    evidence: Evidence
+
+
+class Share(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    recipient: str
+    role: str
+    country: str
+    safeguard: str | None
+    purposes: tuple[str, ...]
+    first_at: datetime
+    last_at: datetime
+
+
+class ScopedStatus(BaseModel):
+    """A restriction or legal hold on a scope: active or not, latest event wins."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scope: str
+    active: bool
+    reason: str
+    article: str | None = None
+    until: datetime | None = None
+    evidence: Evidence
+
+
+class Erasure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    scope: str
+    reason: str
+    done: bool
+    keys_destroyed: tuple[str, ...]
+    evidence: Evidence
+
+
+class Processing(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    purpose: str
+    count: int
+    last_at: datetime
 
 
 class SubjectState(BaseModel):
@@ -49,6 +111,12 @@ class SubjectState(BaseModel):
     subject_id: str
     values: dict[str, HeldValue] = {}
     consents: dict[str, ConsentStatus] = {}
+    recipients: dict[str, Share] = {}
+    restrictions: dict[str, ScopedStatus] = {}
+    holds: dict[str, ScopedStatus] = {}
+    erasures: dict[str, Erasure] = {}
+    processing: dict[str, Processing] = {}
+    anchors: dict[str, datetime] = {}
     events: int = 0
 
     @property
@@ -61,27 +129,22 @@ class SubjectState(BaseModel):
         return sorted(declared | {c.purpose for c in self.consents.values()})
 
 
-def _later(new: tuple[datetime, str], old: tuple[datetime, str] | None) -> bool:
-    return old is None or new > old
-
-
 class SubjectStateProjection(Projection[SubjectState]):
     name = "subject_state"
 
     def key_of(self, recorded: Recorded) -> str | None:
-        return recorded.event.subject_id
+        event = recorded.event
+        return event.subject_id if isinstance(event, ev.SubjectEvent) else None
 
     def initial(self, key: str) -> SubjectState:
         return SubjectState(subject_id=key)
 
     def apply(self, state: SubjectState, recorded: Recorded) -> SubjectState:
-        event = recorded.event
-        counted = state.model_copy(update={"events": state.events + 1})
-        if isinstance(event, DataCollected):
-            return _collected(counted, event, recorded)
-        if isinstance(event, ConsentGiven | ConsentWithdrawn):
-            return _consent(counted, event, recorded)
-        return counted
+        state = state.model_copy(update={"events": state.events + 1})
+        for kind, change in _CHANGES:
+            if isinstance(recorded.event, kind):
+                return change(state, recorded)
+        return state
 
     def dump(self, state: SubjectState) -> str:
         return canonical_json(state)
@@ -90,50 +153,117 @@ class SubjectStateProjection(Projection[SubjectState]):
         return SubjectState.model_validate_json(text)
 
 
-def _collected(state: SubjectState, event: DataCollected, recorded: Recorded) -> SubjectState:
-    values = dict(state.values)
+def _put(mapping: dict[str, BaseModel], slot: str, new: BaseModel) -> dict[str, BaseModel]:
+    old = mapping.get(slot)
+    old_evidence = None if old is None else getattr(old, "evidence", None)
+    if getattr(new, "evidence").newer_than(old_evidence):  # noqa: B009 — duck-typed slots
+        return {**mapping, slot: new}
+    return mapping
+
+
+def _values(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.DataCollected | ev.DataRectified)
+    values: dict[str, BaseModel] = dict(state.values)
     for i, item in enumerate(event.values):
         assert item.value.sealed is not None, "projections only ever see sealed values"
-        slot = f"{event.controller}/{item.field}"
-        old = values.get(slot)
-        if _later(
-            (event.occurred_at, event.event_id),
-            None if old is None else (old.occurred_at, old.event_id),
-        ):
-            values[slot] = HeldValue(
-                controller=event.controller,
-                field=item.field,
-                category=item.category,
-                sealed=item.value.sealed,
-                path=f"values[{i}].value",
-                event_id=event.event_id,
-                subject_id=event.subject_id,
-                occurred_at=event.occurred_at,
-                source=event.source,
-                purposes=tuple(event.purposes),
-                position=recorded.position,
-            )
+        held = HeldValue(
+            controller=event.controller, field=item.field, category=item.category,
+            sealed=item.value.sealed, path=f"values[{i}].value", subject_id=event.subject_id,
+            source=getattr(event, "source", "rectification"), purposes=tuple(event.purposes),
+            rectified=isinstance(event, ev.DataRectified), evidence=Evidence.of(recorded),
+        )  # fmt: skip
+        values = _put(values, f"{event.controller}/{item.field}", held)
     return state.model_copy(update={"values": values})
 
 
-def _consent(
-    state: SubjectState, event: ConsentGiven | ConsentWithdrawn, recorded: Recorded
-) -> SubjectState:
-    slot = f"{event.controller}/{event.purpose}"
-    old = state.consents.get(slot)
-    if not _later(
-        (event.occurred_at, event.event_id),
-        None if old is None else (old.occurred_at, old.event_id),
-    ):
-        return state
-    status = ConsentStatus(
-        controller=event.controller,
-        purpose=event.purpose,
-        given=isinstance(event, ConsentGiven),
-        occurred_at=event.occurred_at,
-        event_id=event.event_id,
-        channel=event.channel,
-        notice_version=event.notice_version if isinstance(event, ConsentGiven) else None,
-        position=recorded.position,
+def _consent(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.ConsentGiven | ev.ConsentWithdrawn | ev.ObjectionRaised)
+    status: Literal["given", "withdrawn", "objected"] = (
+        "given" if isinstance(event, ev.ConsentGiven)
+        else "withdrawn" if isinstance(event, ev.ConsentWithdrawn) else "objected"
+    )  # fmt: skip
+    new = ConsentStatus(
+        controller=event.controller, purpose=event.purpose, status=status,
+        channel=event.channel, evidence=Evidence.of(recorded),
+        notice_version=event.notice_version if isinstance(event, ev.ConsentGiven) else None,
+    )  # fmt: skip
+    consents = _put(dict(state.consents), f"{event.controller}/{event.purpose}", new)
+    return state.model_copy(update={"consents": consents})
+
+
+def _shared(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.DataShared)
+    old = state.recipients.get(event.recipient)
+    at = event.occurred_at
+    share = Share(
+        recipient=event.recipient, role=event.recipient_role.value, country=event.country,
+        safeguard=None if event.safeguard is None else event.safeguard.value,
+        purposes=tuple(sorted({event.purpose, *(old.purposes if old else ())})),
+        first_at=min(at, old.first_at) if old else at, last_at=max(at, old.last_at) if old else at,
+    )  # fmt: skip
+    return state.model_copy(update={"recipients": {**state.recipients, event.recipient: share}})
+
+
+def _scoped(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.RestrictionApplied | ev.RestrictionLifted
+                      | ev.LegalHoldPlaced | ev.LegalHoldReleased)  # fmt: skip
+    active = isinstance(event, ev.RestrictionApplied | ev.LegalHoldPlaced)
+    placed = event if isinstance(event, ev.LegalHoldPlaced) else None
+    new = ScopedStatus(
+        scope=event.scope.label(), active=active, reason=event.reason,
+        article=placed.article if placed else None, until=placed.until if placed else None,
+        evidence=Evidence.of(recorded),
+    )  # fmt: skip
+    field = (
+        "holds" if isinstance(event, ev.LegalHoldPlaced | ev.LegalHoldReleased) else "restrictions"
     )
-    return state.model_copy(update={"consents": {**state.consents, slot: status}})
+    current: dict[str, BaseModel] = dict(getattr(state, field))
+    return state.model_copy(update={field: _put(current, new.scope, new)})
+
+
+def _erasure(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.ErasureRequested | ev.DataErased)
+    erasure = Erasure(
+        scope=event.scope.label(), reason=event.reason.value,
+        done=isinstance(event, ev.DataErased), evidence=Evidence.of(recorded),
+        keys_destroyed=tuple(event.keys_destroyed) if isinstance(event, ev.DataErased) else (),
+    )  # fmt: skip
+    return state.model_copy(update={"erasures": {**state.erasures, event.event_id: erasure}})
+
+
+def _processed(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.DataProcessed)
+    old = state.processing.get(event.purpose)
+    new = Processing(
+        purpose=event.purpose,
+        count=(old.count if old else 0) + 1,
+        last_at=max(event.occurred_at, old.last_at) if old else event.occurred_at,
+    )
+    return state.model_copy(update={"processing": {**state.processing, event.purpose: new}})
+
+
+def _anchored(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.RetentionAnchorRecorded)
+    slot = f"{event.anchor}/{event.purpose or '*'}"
+    old = state.anchors.get(slot)
+    latest = event.occurred_at if old is None else max(old, event.occurred_at)
+    return state.model_copy(update={"anchors": {**state.anchors, slot: latest}})
+
+
+_CHANGES = (
+    (ev.DataCollected | ev.DataRectified, _values),
+    (ev.ConsentGiven | ev.ConsentWithdrawn | ev.ObjectionRaised, _consent),
+    (ev.DataShared, _shared),
+    (ev.RestrictionApplied | ev.RestrictionLifted | ev.LegalHoldPlaced | ev.LegalHoldReleased,
+     _scoped),
+    (ev.ErasureRequested | ev.DataErased, _erasure),
+    (ev.DataProcessed, _processed),
+    (ev.RetentionAnchorRecorded, _anchored),
+)  # fmt: skip

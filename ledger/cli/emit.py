@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         ledger.close()
     if not args.quiet:
         for r in receipts:
-            print(f"{r.type_name}\t{r.event_id}\t{r.subject_id}\t{r.topic}")
+            print(f"{r.type_name}\t{r.event_id}\t{r.key}\t{r.topic}")
     say(f"pdl emit: appended {len(receipts)} event(s)")
     return 0
 

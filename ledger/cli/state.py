@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable
 from typing import Any
 
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject
@@ -69,19 +70,50 @@ def render(view: dict[str, Any]) -> str:
         "data held",
     ]
     for v in view["values"]:
-        lines.append(f"  {v['category']:<16} {v['field']:<14} {v['value']}")
+        lines.append(f"  {v['category']:<16} {v['field']:<16} {v['value']}")
         lines.append(
-            f"  {'':<16} {'':<14} for {', '.join(v['purposes'])}; from {v['source']}"
-            f" on {v['collected_at']} ({v['position']})"
+            f"  {'':<16} {'':<16} for {', '.join(v['purposes'])}; from {v['source']}"
+            f" on {v['occurred_at']} ({v['position']})"
         )
-    if not view["values"]:
-        lines.append("  -")
-    lines += ["", "consent"]
-    for c in view["consents"]:
-        lines.append(
-            f"  {c['purpose']:<20} {c['status']:<10} since {c['since']} via "
-            f"{c['channel']} ({c['position']}, event {c['event_id']})"
+    lines += _section(
+        "consent",
+        view["consents"],
+        lambda c: (
+            f"{c['purpose']:<20} {c['status']:<10} since {c['occurred_at']} via {c['channel']} "
+            f"({c['position']}, event {c['event_id']})"
+        ),
+    )
+    lines += _section(
+        "shared with",
+        view["recipients"],
+        lambda r: (
+            f"{r['recipient']:<20} {r['role']:<12} {r['country']} "
+            f"{r['safeguard'] or ''} for {', '.join(r['purposes'])}, last {r['last_at']}"
+        ),
+    )
+    for name in ("restrictions", "holds"):
+        lines += _section(
+            name,
+            view[name],
+            lambda s: (
+                f"{s['scope']:<20} {'active' if s['active'] else 'lifted':<10} {s['reason']} "
+                f"{s['article'] or ''} ({s['position']})"
+            ),
         )
-    if not view["consents"]:
-        lines.append("  -")
+    lines += _section(
+        "erasures",
+        view["erasures"],
+        lambda e: (
+            f"{e['scope']:<20} {'erased' if e['done'] else 'requested':<10} {e['reason']} "
+            f"on {e['occurred_at']} ({e['position']})"
+        ),
+    )
     return "\n".join(lines)
+
+
+def _section(
+    title: str, items: list[dict[str, Any]], line: Callable[[dict[str, Any]], str]
+) -> list[str]:
+    if not items and title not in ("consent",):
+        return []
+    return ["", title, *(f"  {line(item)}" for item in items)] if items else ["", title, "  -"]

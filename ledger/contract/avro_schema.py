@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import EVENT_TYPES, LedgerEvent
-from ledger.contract.secret import Personal, Secret
+from ledger.contract.secret import Secret, is_personal
 
 NAMESPACE = "org.pdl.events"
 PERSONAL_ATTRIBUTE = "pdl.personal"
@@ -49,14 +49,14 @@ def _record(model: type[BaseModel], defined: set[str]) -> AvroSchema:
     for name, info in model.model_fields.items():
         if not info.description:
             raise ValueError(f"{model.__name__}.{name} has no description (Avro doc)")
-        personal = any(isinstance(m, Personal) for m in info.metadata)
+        personal = is_personal(info)
         avro_type = _type(info.annotation, defined, personal)
         field: AvroSchema = {"name": name, "type": avro_type, "doc": info.description}
         if personal:
             field[PERSONAL_ATTRIBUTE] = True
             field["pdl.encoding"] = SEALED_ENCODING
-        if isinstance(avro_type, list) and avro_type[0] == "null":
-            field["default"] = None
+        if not info.is_required() and info.default_factory is None:
+            field["default"] = _avro_default(info.default)
         fields.append(field)
     return {
         "type": "record",
@@ -103,6 +103,15 @@ def _type(annotation: Any, defined: set[str], personal: bool = False) -> Any:
     if scalar is None:
         raise TypeError(f"no Avro mapping for {annotation!r}")
     return scalar
+
+
+def _avro_default(value: Any) -> Any:
+    """A pydantic default as an Avro field default (needed for compatible evolution)."""
+    if isinstance(value, Enum):
+        return value.value
+    if value is None or isinstance(value, str | int | float | bool | list):
+        return value
+    raise TypeError(f"no Avro default for {value!r}")
 
 
 def _doc_of_enum(enum: type[Enum]) -> str:

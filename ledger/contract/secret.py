@@ -9,10 +9,12 @@ refuses a Secret that is not sealed, so plaintext cannot reach a topic.
 from __future__ import annotations
 
 import base64
+import types
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import GetCoreSchemaHandler
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError, core_schema
 
 #: Longest plaintext accepted for one personal value (characters). Larger values are
@@ -93,3 +95,18 @@ class Personal:
     """Marks a model field as personal data: ciphertext on the wire, ``pdl.personal`` in Avro."""
 
     doc_note: str = "Personal data: AEAD ciphertext (see docs/EVENTS.md, 'Sealed values')."
+
+
+def is_personal(info: FieldInfo) -> bool:
+    """Whether a model field is personal, also when wrapped as ``PersonalText | None``."""
+    return any(isinstance(m, Personal) for m in info.metadata) or _marked(info.annotation)
+
+
+def _marked(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        head, *extras = get_args(annotation)
+        return any(isinstance(m, Personal) for m in extras) or _marked(head)
+    if origin in (Union, types.UnionType):
+        return any(_marked(a) for a in get_args(annotation))
+    return False

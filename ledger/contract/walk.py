@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from ledger.contract.secret import Personal, Secret
+from ledger.contract.secret import Secret, is_personal
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -20,7 +20,7 @@ def personal_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, S
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
         path = f"{prefix}{name}"
-        if any(isinstance(m, Personal) for m in info.metadata) and isinstance(value, Secret):
+        if is_personal(info) and isinstance(value, Secret):
             yield path, value
         yield from _walk_value(value, path)
 
@@ -39,7 +39,7 @@ def replace_personal(model: M, replace: Callable[[str, Secret], Secret], prefix:
     for name, info in type(model).model_fields.items():
         value = getattr(model, name)
         path = f"{prefix}{name}"
-        if any(isinstance(m, Personal) for m in info.metadata) and isinstance(value, Secret):
+        if is_personal(info) and isinstance(value, Secret):
             updates[name] = replace(path, value)
         elif isinstance(value, BaseModel | list):
             updates[name] = _replace_value(value, replace, path)

@@ -14,8 +14,10 @@ import threading
 import uuid
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ledger.keys.master import MasterKeyError
 from ledger.keys.store import DataKey, KeyStore
 
 _SCHEMA = """
@@ -106,7 +108,13 @@ class SQLiteKeyStore(KeyStore):
         if cached is not None:
             return cached
         ad = _wrap_ad(key_id, subject_id, retention_class)
-        material = self._wrap.decrypt(wrapped[:12], wrapped[12:], ad)
+        try:
+            material = self._wrap.decrypt(wrapped[:12], wrapped[12:], ad)
+        except InvalidTag:
+            raise MasterKeyError(
+                "the master key does not open this key store's keys: set PDL_MASTER_KEY "
+                "(or PDL_MASTER_KEY_FILE) to the key the store was created with"
+            ) from None
         key = DataKey(key_id, subject_id, retention_class, material)
         self._cache[key_id] = key
         return key

@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 import tomllib
 from datetime import datetime, timedelta
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ledger.contract.vocabulary import LegalBasis
+
+__all__ = ["LegalBasis"]  # re-exported: catalogs speak of bases too
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$")]
 
@@ -52,17 +55,6 @@ EEA = frozenset(
         "NO",
     ]
 )
-
-
-class LegalBasis(str, Enum):  # noqa: UP042 (str() of members must not change)
-    """GDPR Art. 6(1) legal basis."""
-
-    consent = "consent"  # (a)
-    contract = "contract"  # (b)
-    legal_obligation = "legal_obligation"  # (c)
-    vital_interests = "vital_interests"  # (d)
-    public_task = "public_task"  # (e)
-    legitimate_interest = "legitimate_interest"  # (f)
 
 
 _DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?)?$")

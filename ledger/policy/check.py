@@ -1,47 +1,66 @@
-"""Judge an event against the catalog in force at its valid time. Pure: no I/O."""
+"""Judge an event against the catalog in force at its valid time. Pure: no I/O.
+
+Facts that may turn out unlawful (processing on the wrong basis) are accepted and
+judged later by the lawfulness projection: refusing them would hide them. What is
+refused here is what the catalog cannot make sense of: unknown purposes, categories
+or recipients, consent for a purpose that does not rest on consent, a transfer outside
+the EEA without a safeguard.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
-from ledger.contract.events import ConsentGiven, ConsentWithdrawn, DataCollected, LedgerEvent
+from ledger.contract import events as ev
 from ledger.contract.rejection import Rejection
-from ledger.policy.catalog import Catalog, Catalogs, LegalBasis
+from ledger.contract.vocabulary import LegalBasis
+from ledger.policy.catalog import EEA, Catalog, Catalogs, Purpose
+from ledger.policy.publish import check_publication
 
 #: How far in the future an ``occurred_at`` may lie: producers' clocks drift a little.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
+#: Bases a subject may object to (GDPR Art. 21(1)).
+OBJECTABLE = frozenset({LegalBasis.legitimate_interest, LegalBasis.public_task})
 
-def check(event: LedgerEvent, catalogs: Catalogs, now: datetime) -> list[Rejection]:
+
+def check(event: ev.LedgerEvent, catalogs: Catalogs, now: datetime) -> list[Rejection]:
     """Every way ``event`` breaks the policy; empty when it conforms."""
     if event.occurred_at > now + MAX_CLOCK_SKEW:
+        minutes = int(MAX_CLOCK_SKEW.total_seconds() // 60)
         return [
             Rejection(
                 "occurred_at",
-                f"lies more than {int(MAX_CLOCK_SKEW.total_seconds() // 60)} minutes in the future",
+                f"lies more than {minutes} minutes in the future",
                 "send the time the event happened, in UTC or with its zone",
             )
         ]
+    if isinstance(event, ev.PolicyPublished):
+        return check_publication(event)
     catalog = catalogs.in_force(event.controller, event.occurred_at)
     if catalog is None:
         return [_no_catalog(event, catalogs)]
-    if isinstance(event, DataCollected):
-        return _check_collected(event, catalog)
-    if isinstance(event, ConsentGiven | ConsentWithdrawn):
-        return _check_consent(event.purpose, catalog)
-    return []
+    rule = _RULES.get(type(event))
+    return [] if rule is None else rule(event, catalog)
 
 
-def retention_class(event: LedgerEvent, catalogs: Catalogs) -> str:
-    """The key class personal fields of a (checked) event are sealed under."""
+def retention_class(event: ev.LedgerEvent, catalogs: Catalogs) -> str:
+    """The key class the personal fields of a checked event are sealed under."""
     catalog = catalogs.in_force(event.controller, event.occurred_at)
-    assert catalog is not None and isinstance(event, DataCollected)
-    classes = {p.key_class for p in catalog.purposes if p.id in event.purposes}
-    (only,) = classes
-    return only
+    assert catalog is not None
+    if isinstance(event, ev.DataCollected | ev.DataRectified):
+        (only,) = {p.key_class for p in catalog.purposes if p.id in event.purposes}
+        return only
+    if isinstance(event, ev.ConsentGiven):
+        purpose = catalog.purpose(event.purpose)
+        assert purpose is not None
+        return purpose.key_class
+    raise TypeError(f"{type(event).__name__} has no personal fields to seal")
 
 
-def _no_catalog(event: LedgerEvent, catalogs: Catalogs) -> Rejection:
+def _no_catalog(event: ev.LedgerEvent, catalogs: Catalogs) -> Rejection:
     earliest = catalogs.earliest(event.controller)
     if earliest is None:
         known = ", ".join(catalogs.controllers()) or "none"
@@ -59,60 +78,205 @@ def _no_catalog(event: LedgerEvent, catalogs: Catalogs) -> Rejection:
     )
 
 
-def _check_collected(event: DataCollected, catalog: Catalog) -> list[Rejection]:
-    found: list[Rejection] = []
-    purposes = []
-    for i, purpose_id in enumerate(event.purposes):
-        purpose = catalog.purpose(purpose_id)
-        if purpose is None:
-            found.append(_unknown_purpose(f"purposes.{i}", catalog))
-        else:
-            purposes.append(purpose)
-    if found:
-        return found
+def _purpose(
+    field: str, purpose_id: str, catalog: Catalog, found: list[Rejection]
+) -> Purpose | None:
+    purpose = catalog.purpose(purpose_id)
+    if purpose is None:
+        known = ", ".join(p.id for p in catalog.purposes)
+        found.append(
+            Rejection(
+                field,
+                f"unknown purpose in catalog {catalog.controller.id} {catalog.version}",
+                f"use one of: {known}",
+            )
+        )
+    return purpose
+
+
+def _categories(
+    field: str,
+    used: Iterable[str],
+    purposes: list[Purpose],
+    catalog: Catalog,
+    found: list[Rejection],
+) -> None:
     allowed = {c for p in purposes for c in p.categories}
-    for i, value in enumerate(event.values):
-        if value.category not in allowed:
+    names = ", ".join(p.id for p in purposes)
+    for i, category in enumerate(used):
+        if category not in allowed:
             found.append(
                 Rejection(
-                    f"values.{i}.category",
-                    f"category {value.category!r} is not collected for purposes "
-                    f"{', '.join(event.purposes)} in catalog {catalog.version}",
-                    f"use one of: {', '.join(sorted(allowed))}",
+                    field.format(i=i),
+                    f"category {category!r} is not collected for purposes {names} in catalog "
+                    f"{catalog.version}",
+                    f"use one of: {', '.join(sorted(allowed))}, or declare it in the catalog",
                 )
             )
+
+
+def _values(event: ev.DataCollected | ev.DataRectified, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    purposes = [
+        p
+        for i, pid in enumerate(event.purposes)
+        if (p := _purpose(f"purposes.{i}", pid, catalog, found))
+    ]
+    if found:
+        return found
+    _categories("values.{i}.category", (v.category for v in event.values), purposes, catalog, found)
     classes = sorted({p.key_class for p in purposes})
     if len(classes) > 1:
         found.append(
             Rejection(
                 "purposes",
-                f"purposes have different retention ({', '.join(classes)}), so their data "
-                "cannot share one key",
-                "emit one DataCollected per retention class",
+                f"purposes have different retention ({', '.join(classes)}), so their "
+                "data cannot share one key",
+                "emit one event per retention class",
             )
         )
     return found
 
 
-def _check_consent(purpose_id: str, catalog: Catalog) -> list[Rejection]:
-    purpose = catalog.purpose(purpose_id)
-    if purpose is None:
-        return [_unknown_purpose("purpose", catalog)]
-    if purpose.basis is not LegalBasis.consent:
-        return [
+def _consent_based(purpose_id: str, catalog: Catalog, found: list[Rejection]) -> Purpose | None:
+    purpose = _purpose("purpose", purpose_id, catalog, found)
+    if purpose is not None and purpose.basis is not LegalBasis.consent:
+        found.append(
             Rejection(
                 "purpose",
                 f"purpose {purpose_id!r} rests on {purpose.basis.value}, not consent",
-                "record consent only for consent-based purposes",
+                "record consent only for consent-based purposes; object with ObjectionRaised",
             )
-        ]
-    return []
+        )
+    return purpose
 
 
-def _unknown_purpose(field: str, catalog: Catalog) -> Rejection:
-    known = ", ".join(p.id for p in catalog.purposes)
-    return Rejection(
-        field,
-        f"unknown purpose in catalog {catalog.controller.id} {catalog.version}",
-        f"use one of: {known}",
-    )
+def _consent_given(event: ev.ConsentGiven, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    purpose = _consent_based(event.purpose, catalog, found)
+    if purpose is not None:
+        _categories("categories.{i}", event.categories, [purpose], catalog, found)
+        _recipients("recipients.{i}", event.recipients, purpose, found)
+    return found
+
+
+def _consent_withdrawn(event: ev.ConsentWithdrawn, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    _consent_based(event.purpose, catalog, found)
+    return found
+
+
+def _objection(event: ev.ObjectionRaised, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    purpose = _purpose("purpose", event.purpose, catalog, found)
+    if purpose is not None and purpose.basis not in OBJECTABLE:
+        found.append(
+            Rejection(
+                "purpose",
+                f"purpose {event.purpose!r} rests on {purpose.basis.value}; Art. 21 "
+                "objections apply to legitimate interest or public task",
+                "for a consent-based purpose record ConsentWithdrawn",
+            )
+        )
+    return found
+
+
+def _processed(event: ev.DataProcessed, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    purpose = _purpose("purpose", event.purpose, catalog, found)
+    if purpose is not None:
+        _categories("categories.{i}", event.categories, [purpose], catalog, found)
+    return found
+
+
+def _recipients(field: str, used: Iterable[str], purpose: Purpose, found: list[Rejection]) -> None:
+    for i, recipient in enumerate(used):
+        if recipient not in purpose.recipients:
+            listed = ", ".join(purpose.recipients) or "none"
+            found.append(
+                Rejection(
+                    field.format(i=i),
+                    f"recipient {recipient!r} is not declared for purpose {purpose.id!r}",
+                    f"use one of: {listed}, or declare it in the catalog",
+                )
+            )
+
+
+def _shared(event: ev.DataShared, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    purpose = _purpose("purpose", event.purpose, catalog, found)
+    if purpose is None:
+        return found
+    _categories("categories.{i}", event.categories, [purpose], catalog, found)
+    _recipients("recipient", [event.recipient], purpose, found)
+    declared = next((r for r in catalog.recipients if r.id == event.recipient), None)
+    if declared is not None:
+        if declared.role != event.recipient_role.value:
+            found.append(
+                Rejection(
+                    "recipient_role",
+                    f"the catalog declares {declared.id} as {declared.role}",
+                    f"use {declared.role}",
+                )
+            )
+        if declared.country != event.country:
+            found.append(
+                Rejection(
+                    "country",
+                    f"the catalog declares {declared.id} in {declared.country}",
+                    "correct the country, or the catalog",
+                )
+            )
+    if event.country not in EEA and event.safeguard is None:
+        found.append(
+            Rejection(
+                "safeguard",
+                f"{event.country} is outside the EEA: a transfer "
+                "needs a safeguard (GDPR Chapter V)",
+                "set safeguard: adequacy, scc, bcr or derogation",
+            )
+        )
+    return found
+
+
+def _scoped(event: Any, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    scope: ev.Scope = event.scope
+    if scope.purpose is not None:
+        _purpose("scope.purpose", scope.purpose, catalog, found)
+    if scope.category is not None and scope.category not in {c.id for c in catalog.categories}:
+        found.append(
+            Rejection(
+                "scope.category",
+                "unknown data category",
+                "use one of: " + ", ".join(c.id for c in catalog.categories),
+            )
+        )
+    return found
+
+
+def _anchor(event: ev.RetentionAnchorRecorded, catalog: Catalog) -> list[Rejection]:
+    found: list[Rejection] = []
+    if event.purpose is not None:
+        _purpose("purpose", event.purpose, catalog, found)
+    anchors = sorted({p.retention.anchor for p in catalog.purposes})
+    if event.anchor not in anchors:
+        found.append(
+            Rejection(
+                "anchor",
+                f"no retention rule of {catalog.controller.id} counts from {event.anchor!r}",
+                f"use one of: {', '.join(anchors)}",
+            )
+        )
+    return found
+
+
+_RULES: dict[type[ev.LedgerEvent], Callable[[Any, Catalog], list[Rejection]]] = {
+    ev.DataCollected: _values, ev.DataRectified: _values,
+    ev.ConsentGiven: _consent_given, ev.ConsentWithdrawn: _consent_withdrawn,
+    ev.ObjectionRaised: _objection, ev.DataProcessed: _processed, ev.DataShared: _shared,
+    ev.RestrictionApplied: _scoped, ev.RestrictionLifted: _scoped,
+    ev.ErasureRequested: _scoped, ev.DataErased: _scoped,
+    ev.LegalHoldPlaced: _scoped, ev.LegalHoldReleased: _scoped,
+    ev.RetentionAnchorRecorded: _anchor,
+}  # fmt: skip

@@ -9,6 +9,7 @@ import pytest
 from pydantic_core import PydanticSerializationError
 
 from ledger.contract.secret import PlaintextLeak, Secret
+from ledger.keys.master import MasterKeyError
 from ledger.keys.sealing import Unreadable, field_ad, key_id_of, open_sealed, seal
 from ledger.keys.sqlite_store import SQLiteKeyStore
 
@@ -58,7 +59,7 @@ def test_key_store_is_durable_and_needs_the_master_key(tmp_path: Path) -> None:
     assert again.key_by_id(key.key_id) == key
     again.close()
     wrong = SQLiteKeyStore(tmp_path / "k.sqlite", secrets.token_bytes(32))
-    with pytest.raises(Exception, match=""):
+    with pytest.raises(MasterKeyError, match="does not open this key store"):
         wrong.key_by_id(key.key_id)
 
 

@@ -1,0 +1,1 @@
+"""Event families: one module per kind of fact, one topic per family."""
