@@ -16,7 +16,8 @@ from typing import Any
 from consumers.decode import decode, record_time
 from consumers.store import ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
-from ledger.contract.wire import SchemaRegistry
+from ledger.contract.schema_topic import learn
+from ledger.contract.wire import UNKNOWN_WRITER, SchemaRegistry
 from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartition
 from ledger.topics import dead_letter_topic, event_topics
 from projections.base import Projection, Recorded
@@ -62,7 +63,7 @@ class ProjectionRunner:
         positions = consumer.positions()
         if not records and not self._moved(positions):
             return 0
-        decoded = [(r, decode(r, self._registry)) for r in records]
+        decoded = self._decode(records)
         self._dead_letter([(r, d) for r, d in decoded if isinstance(d, str)])
         with self._store.unit_of_work() as uow:
             self._apply(uow, decoded)
@@ -71,6 +72,18 @@ class ProjectionRunner:
                     uow.set_checkpoint(self.group, tp, position)
         consumer.commit(positions)
         return len(records)
+
+    def _decode(self, records: list[LogRecord]) -> list[tuple[LogRecord, Recorded | str]]:
+        decoded = [(r, decode(r, self._registry)) for r in records]
+        unknown = [
+            i
+            for i, (_, d) in enumerate(decoded)
+            if isinstance(d, str) and d.startswith(UNKNOWN_WRITER)
+        ]
+        if unknown and learn(self._log, self._registry):  # a writer published a new schema
+            for i in unknown:
+                decoded[i] = (decoded[i][0], decode(decoded[i][0], self._registry))
+        return decoded
 
     def caught_up(self) -> bool:
         ends = self._log.end_offsets(self.topics)

@@ -22,7 +22,7 @@ from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.log.base import EventLog
 from ledger.log.embedded import EmbeddedLog
 from ledger.policy.catalog import Catalogs
-from ledger.topics import all_topics
+from ledger.topics import all_topics, compacted_topics
 from projections.catalog import all_projections
 
 
@@ -85,7 +85,7 @@ class Ledger:
             from ledger.log.kafka import KafkaEventLog
 
             opened = KafkaEventLog(bootstrap)
-        opened.ensure_topics(all_topics())
+        opened.ensure_topics(all_topics(), compacted_topics())
         self._opened.append(opened)
         return opened
 

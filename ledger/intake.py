@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from ledger.contract.events import EVENT_TYPES, LedgerEvent, SubjectEvent
 from ledger.contract.rejection import EventRejected, Rejection, rejections_from
+from ledger.contract.schema_topic import publish
 from ledger.contract.secret import Secret
 from ledger.contract.walk import replace_personal
 from ledger.contract.wire import SchemaRegistry
@@ -56,6 +57,7 @@ class Intake:
         self._catalogs = catalogs
         self._registry = registry
         self._clock = clock
+        self._schemas_published = False
 
     def prepare(self, submitted: Mapping[str, Any]) -> LedgerEvent:
         """A validated, sealed event from what a producer submitted, or EventRejected."""
@@ -84,6 +86,9 @@ class Intake:
             value = self._registry.encode(event.type_name(), event.model_dump(mode="python"))
             records.append(OutgoingRecord(topic, event.log_key.encode(), value, stamp))
             receipts.append(Appended(event.event_id, event.type_name(), event.log_key, topic))
+        if not self._schemas_published:
+            publish(self._log, self._registry.current())
+            self._schemas_published = True
         self._log.append(records)
         return receipts
 

@@ -26,6 +26,15 @@ def dead_letter_topic() -> str:
     return topic_of("deadletter")
 
 
+def schema_topic() -> str:
+    """Compacted: every writer schema ever used, keyed by its fingerprint."""
+    return topic_of("schemas")
+
+
+def compacted_topics() -> list[str]:
+    return [schema_topic()]
+
+
 def event_topics() -> list[str]:
     """Every topic events are appended to, sorted."""
     return sorted({topic_of(cls.topic_family) for cls in EVENT_TYPES.values()})
@@ -39,4 +48,5 @@ def all_topics() -> dict[str, int]:
     """Every topic the ledger uses, with its partition count."""
     topics = {name: partitions() for name in event_topics()}
     topics[dead_letter_topic()] = 1
+    topics[schema_topic()] = 1
     return topics

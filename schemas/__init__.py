@@ -29,6 +29,12 @@ def current_schemas() -> dict[str, dict[str, Any]]:
 def released_schemas() -> dict[str, list[dict[str, Any]]]:
     """Every released version of every event type, oldest first, by type name."""
     found: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(RELEASED_DIR.glob("*/*.avsc")):
+    for path in sorted(RELEASED_DIR.glob("*/v*.avsc"), key=_version_order):
         found.setdefault(path.parent.name, []).append(load(path))
     return found
+
+
+def _version_order(path: Path) -> tuple[str, int]:
+    """By type, then by version number: v10 comes after v9, not before v2."""
+    digits = path.stem.removeprefix("v")
+    return path.parent.name, int(digits) if digits.isdigit() else -1

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from ledger import __version__
-from ledger.cli import demo, emit, run, state
+from ledger.cli import deadletters, demo, emit, run, schemas, state
 from ledger.cli.common import Failure
 from ledger.config import ConfigError
 from ledger.keys.master import MasterKeyError
@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (demo, emit, state, run):
+    for command in (demo, emit, state, run, deadletters, schemas):
         command.register(subparsers)
     return parser
 

@@ -22,6 +22,9 @@ MARKER = b"\xc3\x01"
 HEADER_LEN = len(MARKER) + 8
 
 
+UNKNOWN_WRITER = "unknown writer schema fingerprint"
+
+
 class UndecodableMessage(ValueError):
     """The bytes are not a message of any schema this reader knows. Carries a reason."""
 
@@ -39,6 +42,7 @@ class SchemaRegistry:
         readers: Mapping[str, AvroSchema],
         writers: Iterable[AvroSchema] = (),
     ) -> None:
+        self._current = dict(readers)
         self._readers = {name: fastavro.parse_schema(s) for name, s in readers.items()}
         self._reader_fingerprints = {name: schema_fingerprint(s) for name, s in readers.items()}
         self._writers: dict[bytes, tuple[str, Any]] = {}
@@ -50,6 +54,10 @@ class SchemaRegistry:
         """Current schemas as readers; current and every released version as writers."""
         released = [s for versions in schemas.released_schemas().values() for s in versions]
         return cls(schemas.current_schemas(), released)
+
+    def current(self) -> list[AvroSchema]:
+        """The schemas this process writes with (its reader schemas), as JSON objects."""
+        return list(self._current.values())
 
     def add_writer(self, schema: AvroSchema) -> bytes:
         fp = schema_fingerprint(schema)
@@ -74,7 +82,7 @@ class SchemaRegistry:
         fp = message[len(MARKER) : HEADER_LEN]
         writer = self._writers.get(fp)
         if writer is None:
-            raise UndecodableMessage(f"unknown writer schema fingerprint {fp.hex()}")
+            raise UndecodableMessage(f"{UNKNOWN_WRITER} {fp.hex()}")
         name, writer_schema = writer
         reader_schema = self._readers.get(name)
         if reader_schema is None:

@@ -6,7 +6,7 @@ Both adapters pass the same contract tests (``tests/contract/log_contract.py``).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -72,8 +72,10 @@ class EventLog(ABC):
     """An append-only, partitioned log of records keyed by subject id."""
 
     @abstractmethod
-    def ensure_topics(self, topics: Mapping[str, int]) -> None:
-        """Create missing topics with the given partition counts."""
+    def ensure_topics(self, topics: Mapping[str, int], compacted: Iterable[str] = ()) -> None:
+        """Create missing topics with the given partition counts; those named in
+        ``compacted`` keep only the latest record per key (the embedded log keeps all,
+        and readers of a compacted topic take the latest per key anyway)."""
 
     @abstractmethod
     def append(self, records: Sequence[OutgoingRecord]) -> None:
@@ -82,6 +84,11 @@ class EventLog(ABC):
     @abstractmethod
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         """The offset the next record appended to each partition will get."""
+
+    @abstractmethod
+    def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
+        """Every record now in ``topics``, partition by partition, outside any consumer
+        group: for verifiers and listings that must see the raw log."""
 
     @abstractmethod
     def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:

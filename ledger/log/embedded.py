@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from kafka.partitioner import murmur2
@@ -62,7 +62,7 @@ class EmbeddedLog(EventLog):
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
-    def ensure_topics(self, topics: Mapping[str, int]) -> None:
+    def ensure_topics(self, topics: Mapping[str, int], compacted: Iterable[str] = ()) -> None:
         with self._lock, self._transaction():
             for name, partitions in topics.items():
                 self._db.execute(
@@ -104,6 +104,16 @@ class EmbeddedLog(EventLog):
                     ).fetchone()
                     ends[TopicPartition(topic, partition)] = int(end)
         return ends
+
+    def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
+        for tp, end in sorted(self.end_offsets(topics).items()):
+            offset = 0
+            while offset < end:
+                batch = self.read(tp, offset, min(1000, end - offset))
+                if not batch:
+                    break
+                yield from batch
+                offset = batch[-1].offset + 1
 
     def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
         with self._lock:

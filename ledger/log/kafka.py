@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
@@ -49,12 +49,18 @@ class KafkaEventLog(EventLog):
         self._producer: Any = None
         self._offsets_reader: Any = None
 
-    def ensure_topics(self, topics: Mapping[str, int]) -> None:
+    def ensure_topics(self, topics: Mapping[str, int], compacted: Iterable[str] = ()) -> None:
+        compact = set(compacted)
         admin = self._admin()
         try:
             existing = set(admin.list_topics())
             missing = [
-                NewTopic(name, num_partitions=n, replication_factor=self._replication)
+                NewTopic(
+                    name,
+                    num_partitions=n,
+                    replication_factor=self._replication,
+                    topic_configs={"cleanup.policy": "compact"} if name in compact else {},
+                )
                 for name, n in topics.items()
                 if name not in existing
             ]
@@ -96,6 +102,34 @@ class KafkaEventLog(EventLog):
                 return sorted(found or ())
             reader.topics()  # forces a metadata refresh
             time.sleep(0.1)
+
+    def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
+        ends = {
+            KafkaTP(tp.topic, tp.partition): end for tp, end in self.end_offsets(topics).items()
+        }
+        if not ends:
+            return
+        reader = KafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            client_id="pdl-scan",
+            group_id=None,
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
+        try:
+            reader.assign(sorted(ends, key=lambda t: (t.topic, t.partition)))
+            reader.seek_to_beginning()
+            deadline = time.monotonic() + self._timeout_ms / 1000
+            while any(reader.position(tp) < end for tp, end in ends.items()):
+                batches = reader.poll(timeout_ms=500, max_records=1000)
+                if batches:
+                    deadline = time.monotonic() + self._timeout_ms / 1000
+                elif time.monotonic() > deadline:
+                    raise LogError(f"scan of {self.bootstrap} stalled before the end offsets")
+                for tp in sorted(batches, key=lambda t: (t.topic, t.partition)):
+                    yield from (_record(m) for m in batches[tp] if m.offset < ends[tp])
+        finally:
+            reader.close()
 
     def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
         return KafkaLogConsumer(self.bootstrap, group, topics, start)
@@ -160,6 +194,10 @@ class KafkaEventLog(EventLog):
         return self._offsets_reader
 
 
+def _record(m: Any) -> LogRecord:
+    return LogRecord(m.topic, m.partition, m.offset, m.key or b"", m.value or b"", m.timestamp)
+
+
 class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, consumer: Any, start: StartOffsets) -> None:
         self._consumer = consumer
@@ -192,12 +230,11 @@ class KafkaLogConsumer(LogConsumer):
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
-        records = [
-            LogRecord(m.topic, m.partition, m.offset, m.key or b"", m.value or b"", m.timestamp)
+        return [
+            _record(m)
             for tp in sorted(batches, key=lambda t: (t.topic, t.partition))
             for m in batches[tp]
         ]
-        return records
 
     def positions(self) -> dict[TopicPartition, int]:
         return {

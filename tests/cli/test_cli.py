@@ -12,7 +12,7 @@ import pytest
 
 from tests.scenario import canary, collected, consent, lines
 
-COMMANDS = ["demo", "emit", "state", "run"]
+COMMANDS = ["demo", "emit", "state", "run", "deadletters", "schemas"]
 
 
 def pdl(

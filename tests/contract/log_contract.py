@@ -111,3 +111,12 @@ class EventLogContract(ABC):
         got += consumer.poll(1.0)
         consumer.close()
         assert [r.value for r in got] == [b"after"]
+
+    def test_scan_reads_every_record_outside_any_group(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.topic, f"sub_{i}".encode(), b"%d" % i) for i in range(9)])
+        log.append([OutgoingRecord(self.other, b"k", b"other")])
+        scanned = list(log.scan([self.topic, self.other]))
+        assert sorted(r.value for r in scanned) == sorted(
+            [b"%d" % i for i in range(9)] + [b"other"]
+        )
+        assert list(log.scan([self.topic])) == [r for r in scanned if r.topic == self.topic]
