@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consumers.decode import decode, record_time
+from consumers.observe import Observer
 from consumers.store import ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.schema_topic import learn
@@ -43,6 +44,7 @@ class ProjectionRunner:
         projections: Sequence[Projection[Any]],
         group: str = DEFAULT_GROUP,
         topics: Sequence[str] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self._log = log_
         self._store = store
@@ -51,6 +53,7 @@ class ProjectionRunner:
         self.group = group
         self.topics = list(topics or event_topics())
         self.progress = Progress()
+        self.observer = observer or Observer()
 
     def open_consumer(self) -> LogConsumer:
         return self._log.consumer(
@@ -62,15 +65,21 @@ class ProjectionRunner:
         records = self._unseen(consumer.poll(timeout_s, max_records))
         positions = consumer.positions()
         if not records and not self._moved(positions):
+            self.observer.positions(self.group, positions)
             return 0
         decoded = self._decode(records)
         self._dead_letter([(r, d) for r, d in decoded if isinstance(d, str)])
+        started = time.perf_counter()
         with self._store.unit_of_work() as uow:
             self._apply(uow, decoded)
             for tp, position in positions.items():
                 if position > uow.checkpoint(self.group, tp):
                     uow.set_checkpoint(self.group, tp, position)
+            applied = time.perf_counter()
+        committed = time.perf_counter()
         consumer.commit(positions)
+        self.observer.batch_applied(self.group, decoded, applied - started, committed - applied)
+        self.observer.positions(self.group, positions)
         return len(records)
 
     def _decode(self, records: list[LogRecord]) -> list[tuple[LogRecord, Recorded | str]]:

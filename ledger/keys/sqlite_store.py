@@ -12,13 +12,14 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections.abc import Collection
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.keys.master import MasterKeyError
-from ledger.keys.store import DataKey, KeyStore
+from ledger.keys.store import DataKey, KeyStore, ShreddedKey
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS identities (
@@ -90,6 +91,30 @@ class SQLiteKeyStore(KeyStore):
         with self._lock:
             row = self._select_key("key_id = ?", (key_id,))
         return None if row is None else self._unwrap(row)
+
+    def shred(
+        self, subject_id: str, retention_classes: Collection[str] | None = None
+    ) -> list[ShreddedKey]:
+        with self._lock:
+            with self._db:
+                rows = [r for r in self._db.execute(
+                    "SELECT key_id, subject_id, retention_class, wrapped FROM data_keys "
+                    "WHERE subject_id = ?", (subject_id,))
+                    if retention_classes is None or r[2] in retention_classes]  # fmt: skip
+                destroyed = []
+                for key_id, _, retention_class, wrapped in rows:
+                    key = self._unwrap(
+                        (str(key_id), subject_id, str(retention_class), bytes(wrapped))
+                    )
+                    destroyed.append(ShreddedKey(key.key_id, key.retention_class, key.fingerprint))
+                    self._db.execute("DELETE FROM data_keys WHERE key_id = ?", (key_id,))
+                    self._cache.pop(str(key_id), None)
+                if retention_classes is None:
+                    self._db.execute("DELETE FROM identities WHERE subject_id = ?", (subject_id,))
+            # secure_delete overwrote the rows in the database file; the WAL still holds
+            # the old pages until checkpointed, so fold it in and truncate it
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return destroyed
 
     def close(self) -> None:
         self._cache.clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 
@@ -27,6 +28,15 @@ class DataKey:
     def fingerprint(self) -> str:
         """A public, non-reversible fingerprint of the key, for certificates and logs."""
         return hashlib.sha256(b"pdl-key-fingerprint\x00" + self.material).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class ShreddedKey:
+    """What may be said of a destroyed key: its id, class and public fingerprint."""
+
+    key_id: str
+    retention_class: str
+    fingerprint: str
 
 
 class KeyStore(ABC):
@@ -47,6 +57,14 @@ class KeyStore(ABC):
     @abstractmethod
     def key_by_id(self, key_id: str) -> DataKey | None:
         """A key by id, or None if it was never created or has been shredded."""
+
+    @abstractmethod
+    def shred(
+        self, subject_id: str, retention_classes: Collection[str] | None = None
+    ) -> list[ShreddedKey]:
+        """Destroy the subject's keys durably: all of them (and its natural-identifier
+        mapping) when ``retention_classes`` is None, else those classes'. Returns what was
+        destroyed; no copy may remain recoverable from the store's files."""
 
     @abstractmethod
     def close(self) -> None:

@@ -85,3 +85,42 @@ def test_unsealed_secret_cannot_be_serialised() -> None:
     value = CollectedValue(field="email", category="contact", value="camille@example.fr")
     with pytest.raises(PydanticSerializationError, match=PlaintextLeak.__name__):
         value.model_dump()
+
+
+def test_shredding_a_class_leaves_the_others_readable(keys: SQLiteKeyStore) -> None:
+    subject = keys.subject_for("camille@example.fr")
+    assert subject is not None
+    marketing = keys.data_key(subject, "marketing")
+    accounting = keys.data_key(subject, "accounting")
+    ad = field_ad(subject, "e", "values[0].value")
+    sealed = seal("newsletter address", marketing, ad)
+    invoice = seal("FA-2024-0311", accounting, ad)
+    shredded = keys.shred(subject, {"marketing"})
+    assert [(k.key_id, k.fingerprint) for k in shredded] == [
+        (marketing.key_id, marketing.fingerprint)
+    ]
+    with pytest.raises(Unreadable, match="destroyed"):
+        open_sealed(sealed, keys, ad)
+    assert open_sealed(invoice, keys, ad) == "FA-2024-0311"
+    assert keys.subject_for("camille@example.fr", create=False) == subject
+
+
+def test_shredding_a_subject_destroys_keys_and_identity_durably(tmp_path: Path) -> None:
+    master = secrets.token_bytes(32)
+    store = SQLiteKeyStore(tmp_path / "keys.sqlite", master)
+    subject = store.subject_for("camille@example.fr")
+    assert subject is not None
+    key = store.data_key(subject, "marketing")
+    wrapped = store._db.execute(  # the bytes that must not survive on disk
+        "SELECT wrapped FROM data_keys WHERE key_id = ?", (key.key_id,)
+    ).fetchone()[0]
+    store.shred(subject)
+    assert store.key_by_id(key.key_id) is None
+    assert store.subject_for("camille@example.fr", create=False) is None
+    store.close()
+    reopened = SQLiteKeyStore(tmp_path / "keys.sqlite", master)
+    assert reopened.key_by_id(key.key_id) is None
+    reopened.close()
+    for path in tmp_path.iterdir():
+        data = path.read_bytes()
+        assert bytes(wrapped) not in data and key.material not in data, f"key left in {path}"
