@@ -15,8 +15,9 @@ from typing import Any
 
 from consumers.decode import decode, record_time
 from consumers.observe import Observer
-from consumers.store import ProjectionStore, UnitOfWork
+from consumers.store import JournalEntry, ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
+from ledger.contract.events import SubjectEvent
 from ledger.contract.schema_topic import learn
 from ledger.contract.wire import UNKNOWN_WRITER, SchemaRegistry
 from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartition
@@ -45,6 +46,7 @@ class ProjectionRunner:
         group: str = DEFAULT_GROUP,
         topics: Sequence[str] | None = None,
         observer: Observer | None = None,
+        grouped: bool = True,
     ) -> None:
         self._log = log_
         self._store = store
@@ -52,12 +54,20 @@ class ProjectionRunner:
         self._projections = list(projections)
         self.group = group
         self.topics = list(topics or event_topics())
+        store.check_versions({p.name: p.version() for p in self._projections})
         self.progress = Progress()
         self.observer = observer or Observer()
+        #: whether to read as a member of ``group`` on the log (sharing partitions with
+        #: the group's other members), or alone, owning every partition: a rebuild reads
+        #: alone so it never waits on rebalances, yet checkpoints under ``group`` so that
+        #: ``pdl run`` resumes from the rebuilt store.
+        self.grouped = grouped
 
     def open_consumer(self) -> LogConsumer:
         return self._log.consumer(
-            self.group, self.topics, lambda tp: self._store.checkpoint(self.group, tp)
+            self.group if self.grouped else None,
+            self.topics,
+            lambda tp: self._store.checkpoint(self.group, tp),
         )
 
     def step(self, consumer: LogConsumer, timeout_s: float = 1.0, max_records: int = 500) -> int:
@@ -98,15 +108,18 @@ class ProjectionRunner:
         ends = self._log.end_offsets(self.topics)
         return all(self._store.checkpoint(self.group, tp) >= end for tp, end in ends.items())
 
-    def catch_up(self, timeout_s: float = 60.0) -> Progress:
-        """Apply everything appended so far, then return. Raises TimeoutError if it cannot."""
+    def catch_up(self, stall_timeout_s: float = 60.0) -> Progress:
+        """Apply everything appended so far, then return. Raises TimeoutError if no
+        progress is made for ``stall_timeout_s`` (a long backlog is fine)."""
         consumer = self.open_consumer()
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + stall_timeout_s
         try:
             while not self.caught_up():
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"projections not caught up after {timeout_s:.0f} s")
-                self.step(consumer, timeout_s=0.5)
+                    raise TimeoutError(f"projections made no progress for {stall_timeout_s:.0f} s")
+                before = consumer.positions()
+                if self.step(consumer, timeout_s=0.5) or consumer.positions() != before:
+                    deadline = time.monotonic() + stall_timeout_s
         finally:
             consumer.close()
         return self.progress
@@ -146,11 +159,21 @@ class ProjectionRunner:
                 continue
             if isinstance(outcome, Recorded):
                 self._fold(uow, states, outcome)
+                self._journal(uow, record, outcome)
                 self.progress.applied += 1
             uow.set_checkpoint(self.group, tp, record.offset + 1)
         for (index, key), state in states.items():
             projection = self._projections[index]
             uow.put_state(projection.name, key, projection.dump(state))
+
+    @staticmethod
+    def _journal(uow: UnitOfWork, record: LogRecord, recorded: Recorded) -> None:
+        event = recorded.event
+        if isinstance(event, SubjectEvent):
+            uow.journal(JournalEntry(
+                event.subject_id, event.occurred_at, event.event_id, record.timestamp_ms,
+                record.topic, record.partition, record.offset, record.value,
+            ))  # fmt: skip
 
     def _fold(
         self, uow: UnitOfWork, states: dict[tuple[int, str], Any], recorded: Recorded

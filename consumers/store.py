@@ -1,9 +1,15 @@
 """The embedded projection store: SQLite, checkpoints committed with the state they cover.
 
-A unit of work is one ``BEGIN IMMEDIATE`` transaction: it reads the group's checkpoint,
-so records already applied (by this process before a crash, or by another member of the
-group) are skipped, then writes the new states and the new checkpoint together. A
-consumer killed at any instant resumes from a checkpoint that matches its state.
+Checkpoints are the eventsourcing library's tracking records: the application name is
+``group|topic|partition`` and the notification id the last offset applied, so the store
+is an ``eventsourcing.persistence.TrackingRecorder`` and passes that interface's own test
+case. A unit of work is one ``BEGIN IMMEDIATE`` transaction: it reads the checkpoint, so
+records already applied (before a crash, or by another member of the group) are skipped,
+then writes the new states, the journal rows and the new checkpoint together.
+
+The journal keeps every applied subject event (ciphertext as on the log, no plaintext)
+indexed by subject and valid time, so a subject's state at a past instant can be folded
+again without reading the whole log.
 """
 
 from __future__ import annotations
@@ -11,21 +17,79 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+
+from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
 from ledger.log.base import TopicPartition
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS checkpoints (
-    grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
-    next_offset INTEGER NOT NULL,
-    PRIMARY KEY (grp, topic, partition)
-);
+CREATE TABLE IF NOT EXISTS tracking (
+    application_name TEXT PRIMARY KEY, notification_id INTEGER NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS states (
     projection TEXT NOT NULL, key TEXT NOT NULL, state TEXT NOT NULL,
     PRIMARY KEY (projection, key)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS projection_versions (
+    projection TEXT PRIMARY KEY, version TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS journal (
+    subject_id TEXT NOT NULL, occurred_us INTEGER NOT NULL, event_id TEXT NOT NULL,
+    recorded_ms INTEGER NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
+    offset INTEGER NOT NULL, value BLOB NOT NULL,
+    PRIMARY KEY (subject_id, occurred_us, event_id)
+) WITHOUT ROWID;
 """
+
+
+class StaleProjections(RuntimeError):
+    """The store was built by a pdl whose projections differ from this one's."""
+
+    def __init__(self, path: Path, names: list[str]) -> None:
+        super().__init__(
+            f"the projection store {path} was built by another version of pdl "
+            f"({', '.join(names)} changed); run `pdl rebuild` to rebuild it from the log"
+        )
+
+
+def tracking_name(group: str, tp: TopicPartition) -> str:
+    return f"{group}|{tp.topic}|{tp.partition}"
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One applied subject event as the log held it (sealed), with its log position."""
+
+    subject_id: str
+    occurred_at: datetime
+    event_id: str
+    recorded_ms: int
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+
+def _max_tracking(db: sqlite3.Connection, name: str) -> int | None:
+    row = db.execute(
+        "SELECT notification_id FROM tracking WHERE application_name = ?", (name,)
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _insert_tracking(db: sqlite3.Connection, tracking: Tracking) -> None:
+    current = _max_tracking(db, tracking.application_name)
+    if current is not None and tracking.notification_id <= current:
+        raise IntegrityError(
+            f"{tracking.application_name}: {tracking.notification_id} is not after {current}"
+        )
+    db.execute(
+        "INSERT OR REPLACE INTO tracking VALUES (?, ?)",
+        (tracking.application_name, tracking.notification_id),
+    )
 
 
 class UnitOfWork:
@@ -33,17 +97,12 @@ class UnitOfWork:
         self._db = db
 
     def checkpoint(self, group: str, tp: TopicPartition) -> int:
-        row = self._db.execute(
-            "SELECT next_offset FROM checkpoints WHERE grp = ? AND topic = ? AND partition = ?",
-            (group, tp.topic, tp.partition),
-        ).fetchone()
-        return 0 if row is None else int(row[0])
+        """The next offset to apply on a partition (0 before anything was applied)."""
+        last = _max_tracking(self._db, tracking_name(group, tp))
+        return 0 if last is None else last + 1
 
     def set_checkpoint(self, group: str, tp: TopicPartition, next_offset: int) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO checkpoints VALUES (?, ?, ?, ?)",
-            (group, tp.topic, tp.partition, next_offset),
-        )
+        _insert_tracking(self._db, Tracking(tracking_name(group, tp), next_offset - 1))
 
     def state(self, projection: str, key: str) -> str | None:
         row = self._db.execute(
@@ -54,8 +113,19 @@ class UnitOfWork:
     def put_state(self, projection: str, key: str, state: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (projection, key, state))
 
+    def journal(self, entry: JournalEntry) -> None:
+        self._db.execute(
+            "INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry.subject_id, _micros(entry.occurred_at), entry.event_id, entry.recorded_ms,
+             entry.topic, entry.partition, entry.offset, entry.value),
+        )  # fmt: skip
 
-class ProjectionStore:
+
+def _micros(at: datetime) -> int:
+    return int(at.timestamp() * 1_000_000)
+
+
+class ProjectionStore(TrackingRecorder):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -74,6 +144,28 @@ class ProjectionStore:
             raise
         self._db.execute("COMMIT")
 
+    def check_versions(self, versions: dict[str, str]) -> None:
+        """Record the projections' versions in a new store; refuse a store built with
+        other versions (its states would be read with the wrong meaning)."""
+        with self.unit_of_work():
+            stored = dict(self._db.execute("SELECT projection, version FROM projection_versions"))
+            used = self._db.execute("SELECT 1 FROM tracking LIMIT 1").fetchone() is not None
+            stale = sorted(n for n, v in versions.items() if n in stored and stored[n] != v)
+            if stale or (used and any(n not in stored for n in versions)):
+                raise StaleProjections(self.path, stale or sorted(set(versions) - set(stored)))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO projection_versions VALUES (?, ?)", versions.items()
+            )
+
+    # eventsourcing's TrackingRecorder interface
+    def insert_tracking(self, tracking: Tracking) -> None:
+        with self.unit_of_work():
+            _insert_tracking(self._db, tracking)
+
+    def max_tracking_id(self, application_name: str) -> int | None:
+        return _max_tracking(self._db, application_name)
+
+    # reading
     def checkpoint(self, group: str, tp: TopicPartition) -> int:
         return UnitOfWork(self._db).checkpoint(group, tp)
 
@@ -90,15 +182,41 @@ class ProjectionStore:
 
     def checkpoints(self, group: str) -> dict[TopicPartition, int]:
         rows = self._db.execute(
-            "SELECT topic, partition, next_offset FROM checkpoints WHERE grp = ?", (group,)
+            "SELECT application_name, notification_id FROM tracking "
+            "WHERE application_name LIKE ? ESCAPE '\\'",
+            (group.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "|%",),
         )
-        return {TopicPartition(str(t), int(p)): int(o) for t, p, o in rows}
+        found = {}
+        for name, last in rows:
+            _, topic, partition = str(name).rsplit("|", 2)
+            found[TopicPartition(topic, int(partition))] = int(last) + 1
+        return found
 
-    def reset(self, group: str) -> None:
-        """Forget a group's checkpoints and every projection state, for a rebuild."""
-        with self.unit_of_work():
-            self._db.execute("DELETE FROM checkpoints WHERE grp = ?", (group,))
-            self._db.execute("DELETE FROM states")
+    def journal(self, subject_id: str, until: datetime | None = None) -> list[JournalEntry]:
+        """The subject's applied events in valid-time order, up to ``until`` if given."""
+        limit = _micros(until) if until is not None else None
+        rows = self._db.execute(
+            "SELECT occurred_us, event_id, recorded_ms, topic, partition, offset, value "
+            "FROM journal WHERE subject_id = ? AND (? IS NULL OR occurred_us <= ?) "
+            "ORDER BY occurred_us, event_id",
+            (subject_id, limit, limit),
+        )
+        return [
+            JournalEntry(subject_id, datetime.fromtimestamp(us / 1_000_000, UTC),
+                         str(e), int(r), str(t), int(p), int(o), bytes(v))
+            for us, e, r, t, p, o, v in rows
+        ]  # fmt: skip
+
+    def canonical_dump(self) -> Iterator[str]:
+        """Every checkpoint, state and journal row as sorted text lines: two stores with
+        the same content give the same bytes, whatever order they were written in."""
+        for name, last in self._db.execute("SELECT * FROM tracking ORDER BY 1"):
+            yield f"tracking\t{name}\t{last}"
+        for projection, key, state in self._db.execute("SELECT * FROM states ORDER BY 1, 2"):
+            yield f"state\t{projection}\t{key}\t{state}"
+        for row in self._db.execute("SELECT * FROM journal ORDER BY 1, 2, 3"):
+            *fields, value = row
+            yield "journal\t" + "\t".join(str(f) for f in fields) + "\t" + bytes(value).hex()
 
     def close(self) -> None:
         self._db.close()

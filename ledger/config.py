@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from consumers.observe import Observer
 from consumers.runner import ProjectionRunner
 from consumers.store import ProjectionStore
+from ledger.contract.events import PolicyPublished
 from ledger.contract.wire import SchemaRegistry
 from ledger.intake import Clock, Intake, utc_now
 from ledger.keys.master import load_master_key
@@ -22,7 +24,8 @@ from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.log.base import EventLog
 from ledger.log.embedded import EmbeddedLog
 from ledger.policy.catalog import Catalogs
-from ledger.topics import all_topics, compacted_topics
+from ledger.policy.publish import published_catalog
+from ledger.topics import all_topics, compacted_topics, topic_of
 from projections.catalog import all_projections
 
 
@@ -99,25 +102,38 @@ class Ledger:
 
     @cached_property
     def catalogs(self) -> Catalogs:
-        return Catalogs.packaged()
+        """The packaged catalogs plus every version published on the policy topic."""
+        published = []
+        for record in self.log.scan([topic_of("policy")]):
+            try:
+                name, fields = self.registry.decode(record.value)
+                if name == PolicyPublished.__name__:
+                    published.append(published_catalog(PolicyPublished.model_validate(fields)))
+            except ValueError:
+                continue  # the consumers dead-letter it; a bad record must not block intake
+        return Catalogs.packaged().including(published)
 
     @cached_property
     def registry(self) -> SchemaRegistry:
         return SchemaRegistry.packaged()
 
+    @property
+    def store_path(self) -> Path:
+        return self.settings.data_dir / "projections" / f"{self.settings.log_slug}.sqlite"
+
     @cached_property
     def store(self) -> ProjectionStore:
-        store = ProjectionStore(
-            self.settings.data_dir / "projections" / f"{self.settings.log_slug}.sqlite"
-        )
+        store = ProjectionStore(self.store_path)
         self._opened.append(store)
         return store
 
     def intake(self) -> Intake:
         return Intake(self.log, self.keys, self.catalogs, self.registry, self.clock)
 
-    def runner(self) -> ProjectionRunner:
-        return ProjectionRunner(self.log, self.store, self.registry, all_projections())
+    def runner(self, observer: Observer | None = None) -> ProjectionRunner:
+        return ProjectionRunner(
+            self.log, self.store, self.registry, all_projections(), observer=observer
+        )
 
     def close(self) -> None:
         for opened in reversed(self._opened):

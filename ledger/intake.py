@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ledger.contract.events import EVENT_TYPES, LedgerEvent, SubjectEvent
+from ledger.contract.events import EVENT_TYPES, DataErased, LedgerEvent, SubjectEvent
 from ledger.contract.rejection import EventRejected, Rejection, rejections_from
 from ledger.contract.schema_topic import publish
 from ledger.contract.secret import Secret
@@ -63,8 +63,20 @@ class Intake:
         """A validated, sealed event from what a producer submitted, or EventRejected."""
         fields = dict(submitted)
         model = _event_type(fields.pop("type", None))
+        if model is DataErased:
+            raise EventRejected(
+                [
+                    Rejection(
+                        "type",
+                        "DataErased is written only by the erasure processor, with its "
+                        "signed certificate",
+                        "submit ErasureRequested (or run `pdl erase`)",
+                    )
+                ]
+            )
         if issubclass(model, SubjectEvent):
             fields["subject_id"] = self._subject_id(fields)
+            self._refuse_erased(fields["subject_id"])
         try:
             event = model.model_validate(fields)
         except ValidationError as exc:
@@ -91,6 +103,20 @@ class Intake:
             self._schemas_published = True
         self._log.append(records)
         return receipts
+
+    def _refuse_erased(self, subject_id: Any) -> None:
+        """The erasure fence: nothing more is recorded about a fully erased subject id."""
+        if isinstance(subject_id, str) and self._keys.is_erased_subject(subject_id):
+            raise EventRejected(
+                [
+                    Rejection(
+                        "subject_id",
+                        "this subject was fully erased (Art. 17); its id is fenced",
+                        "a returning person is a new subject: submit the natural identifier as "
+                        "subject, and the ledger assigns a new id",
+                    )
+                ]
+            )
 
     def _subject_id(self, fields: dict[str, Any]) -> Any:
         natural = fields.pop("subject", None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -35,6 +36,20 @@ class Projection(ABC, Generic[S]):
 
     #: Stable name: the store keeps state under it; renaming one means a rebuild.
     name: str
+
+    #: Bump when ``apply`` changes meaning without the state's shape changing (a changed
+    #: shape changes ``version`` by itself). Stores built with another version refuse
+    #: to run until rebuilt.
+    revision: int = 1
+
+    def version(self) -> str:
+        """Name, revision and the state model's JSON schema, digested."""
+        (base,) = [b for b in getattr(type(self), "__orig_bases__", ())
+                   if getattr(b, "__origin__", None) is Projection]  # fmt: skip
+        (state_type,) = base.__args__
+        schema = state_type.model_json_schema() if issubclass(state_type, BaseModel) else {}
+        text = json.dumps([self.name, self.revision, schema], sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @abstractmethod
     def key_of(self, recorded: Recorded) -> str | None:

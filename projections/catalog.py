@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from projections.base import Projection
+from projections.basis import BasisFactsProjection
 from projections.subject_state import SubjectStateProjection
 
 
 def all_projections() -> list[Projection[Any]]:
-    return [SubjectStateProjection()]
+    return [SubjectStateProjection(), BasisFactsProjection()]

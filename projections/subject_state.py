@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ledger.contract import events as ev
+from ledger.keys.sealing import Unreadable, key_id_of
 from projections.base import Projection, Recorded, canonical_json
 
 
@@ -51,6 +52,17 @@ class HeldValue(BaseModel):
     evidence: Evidence
 
 
+class SealedUnder(BaseModel):
+    """The first value sealed under one key: retention counts from the earliest one, even
+    when a newer value of the same field has replaced it in ``values``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    controller: str
+    purposes: tuple[str, ...]
+    first_at: datetime
+
+
 class ConsentStatus(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -72,6 +84,8 @@ class Share(BaseModel):
     purposes: tuple[str, ...]
     first_at: datetime
     last_at: datetime
+    #: the latest share (valid time, then event id) says the role, country and safeguard
+    last_event_id: str
 
 
 class ScopedStatus(BaseModel):
@@ -110,6 +124,7 @@ class SubjectState(BaseModel):
 
     subject_id: str
     values: dict[str, HeldValue] = {}
+    sealed_under: dict[str, SealedUnder] = {}
     consents: dict[str, ConsentStatus] = {}
     recipients: dict[str, Share] = {}
     restrictions: dict[str, ScopedStatus] = {}
@@ -174,7 +189,27 @@ def _values(state: SubjectState, recorded: Recorded) -> SubjectState:
             rectified=isinstance(event, ev.DataRectified), evidence=Evidence.of(recorded),
         )  # fmt: skip
         values = _put(values, f"{event.controller}/{item.field}", held)
-    return state.model_copy(update={"values": values})
+    return state.model_copy(update={"values": values, "sealed_under": _sealed_under(state, event)})
+
+
+def _sealed_under(
+    state: SubjectState,
+    event: ev.DataCollected | ev.DataRectified,
+) -> dict[str, SealedUnder]:
+    """Earliest collection and every purpose per key id: a minimum and a union."""
+    found = dict(state.sealed_under)
+    for item in event.values:
+        try:
+            key_id = key_id_of(item.value.sealed or b"")
+        except Unreadable:
+            continue  # not a pdl-aead-v1 value: nothing a key can shred
+        old = found.get(key_id)
+        found[key_id] = SealedUnder(
+            controller=event.controller,
+            purposes=tuple(sorted({*event.purposes, *(old.purposes if old else ())})),
+            first_at=min(event.occurred_at, old.first_at) if old else event.occurred_at,
+        )
+    return found
 
 
 def _consent(state: SubjectState, recorded: Recorded) -> SubjectState:
@@ -198,12 +233,19 @@ def _shared(state: SubjectState, recorded: Recorded) -> SubjectState:
     assert isinstance(event, ev.DataShared)
     old = state.recipients.get(event.recipient)
     at = event.occurred_at
+    newest = old is None or (at, event.event_id) > (old.last_at, old.last_event_id)
     share = Share(
         recipient=event.recipient, role=event.recipient_role.value, country=event.country,
         safeguard=None if event.safeguard is None else event.safeguard.value,
-        purposes=tuple(sorted({event.purpose, *(old.purposes if old else ())})),
-        first_at=min(at, old.first_at) if old else at, last_at=max(at, old.last_at) if old else at,
-    )  # fmt: skip
+        purposes=(), first_at=at, last_at=at, last_event_id=event.event_id,
+    ) if newest or old is None else old  # fmt: skip
+    if old is not None:
+        share = share.model_copy(update={
+            "purposes": tuple(sorted({event.purpose, *old.purposes})),
+            "first_at": min(at, old.first_at),
+        })  # fmt: skip
+    else:
+        share = share.model_copy(update={"purposes": (event.purpose,)})
     return state.model_copy(update={"recipients": {**state.recipients, event.recipient: share}})
 
 

@@ -9,19 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 from ledger.config import Ledger, Settings
+from ledger.errors import Failure
+
+__all__ = ["Failure"]  # re-exported: commands raise it
 
 Handler = Callable[[argparse.Namespace], int]
 Subparsers = Any  # argparse._SubParsersAction, which is private
 
 SUBJECT_ID = re.compile(r"^sub_[0-9a-f]{32}$")
-
-
-class Failure(Exception):
-    """A command failed for a reason the user can act on; printed without a traceback."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def add_command(

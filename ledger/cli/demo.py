@@ -1,59 +1,128 @@
-"""``pdl demo``: a short scenario from a seed policy, on the embedded log."""
+"""``pdl demo``: a seed-policy scenario, the state it leaves, and the HTML reports."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
+import time
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from ledger.cli.common import Subparsers, add_command, say
+from ledger.cli.common import Subparsers, add_command, resolve_subject, say
 from ledger.cli.emit import emit_lines
+from ledger.cli.erasure_support import at_instant, run_processor
 from ledger.cli.state import render, subject_view
 from ledger.config import Ledger, Settings
+from ledger.reports.build import ReportKind, ReportRequest, build_report
+from ledger.reports.render import ReportFormat
+from ledger.reports.render import render as render_report
 
 SUBJECT = "camille.martin@example.fr"
+#: The scenario's present: the erasure is carried out then, and the reports are as of it.
+SCENARIO_NOW = datetime(2024, 4, 30, 12, 0, tzinfo=UTC)
 
 DESCRIPTION = f"""\
 The first thing to run. In a fresh data directory, with no broker, it appends the
 events of a customer of Informatique 70 (its privacy notice is one of the seed policies,
 shipped as the catalog ledger/policy/catalogs/informatique70.toml): data collected for
-the newsletter with consent, a call recording, an invoice, then the consent withdrawn.
-It runs the projection consumer and prints what the ledger now holds on {SUBJECT}
-(the e-mail is pseudonymised: only the key store maps it to a subject id)."""
+the newsletter with consent, a call recording, invoices, a share with the newsletter
+processor, newsletter campaigns — the April one sent after a withdrawal that was phoned
+in on 10 April but recorded only after the campaign (lawful as known then, unlawful as
+known now) — and an erasure request for the newsletter data, carried out by
+crypto-shredding with a signed certificate. A bpost MyStamp customer (data accessed from
+India under standard contractual clauses) and a NEGOMARKETS distributor's client
+(processing as a processor) complete the picture.
+
+It prints what the ledger now holds on {SUBJECT} (the e-mail is pseudonymised: only
+the key store maps it to a subject id), and writes the HTML reports — record of
+processing, subject access, legal basis, consent proof, erasure register, retention,
+transfers — as of the scenario's present, {SCENARIO_NOW.isoformat()}, to --reports
+(default: <data dir>/reports)."""
 
 EXAMPLES = """\
   pdl demo
   pdl demo --data-dir ./demo-data     # keep the data somewhere you choose
+  pdl demo --reports ./demo-reports   # and the HTML reports there
   pdl --log kafka://127.0.0.1:9092 demo"""
+
+#: file name → report asked for (the subject is filled in once it is known)
+REPORTS = {
+    "record-of-processing.html": ReportRequest(ReportKind.ropa),
+    "subject-access.html": ReportRequest(ReportKind.access),
+    "legal-basis-newsletter.html": ReportRequest(ReportKind.basis, purpose="newsletter"),
+    "consent-proof-newsletter.html": ReportRequest(ReportKind.consent, purpose="newsletter"),
+    "erasure-register.html": ReportRequest(ReportKind.erasure),
+    "retention.html": ReportRequest(ReportKind.retention),
+    "transfers.html": ReportRequest(ReportKind.transfers),
+}
 
 
 def register(subparsers: Subparsers) -> None:
-    add_command(
+    parser = add_command(
         subparsers,
         "demo",
         run,
-        "run a short seed-policy scenario and print the state",
+        "run a seed-policy scenario, print the state, write the reports",
         DESCRIPTION,
         EXAMPLES,
+    )
+    parser.add_argument(
+        "--reports", metavar="DIR", help="where to write the HTML reports (<data dir>/reports)"
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    data_dir = args.data_dir or tempfile.mkdtemp(prefix="pdl-demo-")
-    ledger = Ledger(Settings.resolve(args.log, data_dir))
+    data_dir = (
+        args.data_dir or os.environ.get("PDL_DATA_DIR") or tempfile.mkdtemp(prefix="pdl-demo-")
+    )
+    reports = Path(args.reports or Path(data_dir) / "reports").resolve()
+    ledger = at_instant(Ledger(Settings.resolve(args.log, data_dir)), SCENARIO_NOW)
     try:
-        lines = resources.files("ledger.cli").joinpath("demo_scenario.jsonl").read_text("utf-8")
-        receipts = emit_lines(ledger.intake(), lines.splitlines())
-        say(f"pdl demo: appended {len(receipts)} events to {_where(ledger)}")
+        appended = play_scenario(ledger)
+        say(f"pdl demo: appended {appended} events to {_where(ledger)}")
         print(render(subject_view(ledger, SUBJECT)))
+        write_reports(ledger, reports, resolve_subject(ledger, SUBJECT))
     finally:
         ledger.close()
     say(
         f"\npdl demo: data in {Path(data_dir).resolve()}; look again with\n"
-        f"  PDL_DATA_DIR={Path(data_dir).resolve()} pdl state {SUBJECT} --json"
+        f"  PDL_DATA_DIR={Path(data_dir).resolve()} pdl state {SUBJECT} --json\n"
+        f"pdl demo: HTML reports as of {SCENARIO_NOW.isoformat()} in {reports}"
     )
     return 0
+
+
+def play_scenario(ledger: Ledger) -> int:
+    """Append the scenario, batch by batch (each recorded after the one before: the
+    withdrawal is recorded after the April campaign), then carry out the erasure request.
+    Give ``ledger`` the scenario's clock first (``at_instant(ledger, SCENARIO_NOW)``)."""
+    text = resources.files("ledger.cli").joinpath("demo_scenario.jsonl").read_text("utf-8")
+    appended = 0
+    for batch in text.split("\n\n"):
+        appended += len(emit_lines(ledger.intake(), batch.splitlines()))
+        time.sleep(0.002)  # record times are in milliseconds: keep the batches apart
+    run_processor(ledger)
+    return appended
+
+
+def write_reports(ledger: Ledger, folder: Path, subject_id: str) -> list[Path]:
+    """Write the demo's HTML reports (as of the scenario's present) into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, (name, request) in enumerate(REPORTS.items()):
+        asked = ReportRequest(
+            request.kind,
+            subject_id=subject_id if request.kind is ReportKind.access else None,
+            purpose=request.purpose,
+            at=SCENARIO_NOW,
+        )
+        report = build_report(ledger, asked, catch_up=i == 0)
+        path = folder / name
+        path.write_bytes(render_report(report, ReportFormat.html))
+        written.append(path)
+    return written
 
 
 def _where(ledger: Ledger) -> str:

@@ -4,10 +4,30 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
+from consumers.store import StaleProjections
 from ledger import __version__
-from ledger.cli import deadletters, demo, emit, run, schemas, state
+from ledger.cli import (
+    basis,
+    catalog,
+    certificates,
+    deadletters,
+    demo,
+    emit,
+    erase,
+    hold,
+    lag,
+    rebuild,
+    report,
+    retention,
+    run,
+    schemas,
+    serve,
+    state,
+    verify_erasure,
+)
 from ledger.cli.common import Failure
 from ledger.config import ConfigError
 from ledger.keys.master import MasterKeyError
@@ -50,7 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (demo, emit, state, run, deadletters, schemas):
+    for command in (
+        demo,
+        emit,
+        state,
+        basis,
+        run,
+        lag,
+        rebuild,
+        deadletters,
+        catalog,
+        schemas,
+        erase,
+        hold,
+        retention,
+        certificates,
+        verify_erasure,
+        report,
+        serve,
+    ):
         command.register(subparsers)
     return parser
 
@@ -70,11 +108,14 @@ def main(argv: list[str] | None = None) -> int:
     except Failure as exc:
         print(exc, file=sys.stderr)
         return exc.code
-    except (ConfigError, MasterKeyError, LogError, TimeoutError) as exc:
+    except (ConfigError, MasterKeyError, LogError, TimeoutError, StaleProjections) as exc:
         print(f"pdl: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`pdl dump | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return code
 
 

@@ -3,23 +3,44 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
+import os
 import signal
 import threading
 from types import FrameType
 
-from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from consumers.erasure import ErasureProcessor
+from consumers.lag import LagProbe
+from consumers.metrics import LagCollector, MetricsEndpoint, MetricsObserver
+from consumers.runner import DEFAULT_GROUP, ProjectionRunner
+from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
+from ledger.config import Ledger
+
+log = logging.getLogger(__name__)
+
+DEFAULT_METRICS_PORT = 9464
 
 DESCRIPTION = """\
 Consume every event topic and keep the projections current. Each batch commits its
 projection state and its checkpoint in one transaction, so a consumer killed at any
 point resumes exactly where its state stops. Several `pdl run` in one consumer group
 share the partitions (Kafka). Ctrl-C or SIGTERM stops it cleanly after the batch in
-hand is committed. Bad records go to the dead-letter topic; the loop keeps going."""
+hand is committed. Bad records go to the dead-letter topic; the loop keeps going.
+Erasure requests (from `pdl erase`, `pdl emit` or `pdl retention run`) are carried out
+by the erasure processor running beside it (--no-erasure leaves them to `pdl erase`);
+if it fails, `pdl run` stops with an error rather than leave requests unanswered.
+
+Prometheus metrics (lag per partition in messages and seconds, events by type, dead
+letters by reason, latencies) are served on http://127.0.0.1:9464/metrics; see
+docs/OPERATORS.md. --metrics-port 0 turns them off."""
 
 EXAMPLES = """\
   pdl run
   pdl --log kafka://127.0.0.1:9092 run
-  PDL_LOG=kafka://127.0.0.1:9092 pdl run --until-caught-up"""
+  PDL_LOG=kafka://127.0.0.1:9092 pdl run --until-caught-up
+  pdl run --metrics-port 9465               # a second consumer on this host
+  curl -s 127.0.0.1:9464/metrics | grep pdl_consumer_lag"""
 
 
 def register(subparsers: Subparsers) -> None:
@@ -29,16 +50,44 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument(
         "--until-caught-up",
         action="store_true",
-        help="stop once everything appended so far is applied",
+        help="stop once everything appended so far is applied (and erasures carried out)",
+    )
+    parser.add_argument(
+        "--no-erasure",
+        action="store_true",
+        help="do not carry out erasure requests here (another process does)",
+    )
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help=f"serve Prometheus metrics on this port; 0: none "
+        f"(default: PDL_METRICS_PORT, else {DEFAULT_METRICS_PORT})",
+    )
+    parser.add_argument(
+        "--metrics-addr",
+        default="127.0.0.1",
+        metavar="ADDR",
+        help="address to serve metrics on (default: 127.0.0.1, this host only)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
+    port, chosen = metrics_port(args.metrics_port)
     ledger = open_ledger(args)
-    runner = ledger.runner()
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(ledger.close)
+        observer = MetricsObserver(DEFAULT_GROUP) if port else None
+        runner = ledger.runner(observer=observer)
+        if observer is not None:
+            serve_metrics(stack, ledger, runner, observer, args.metrics_addr, port, chosen)
+        eraser = None if args.no_erasure else ErasureProcessor(_own(stack, ledger))
+        if eraser is not None:
+            stack.callback(eraser.close)
         if args.until_caught_up:
-            progress = runner.catch_up(timeout_s=3600)
+            progress = runner.catch_up()
+            if eraser is not None:
+                eraser.process_pending()
         else:
             stop = threading.Event()
 
@@ -49,11 +98,84 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, request_stop)
             signal.signal(signal.SIGTERM, request_stop)
             say(f"pdl run: consuming {', '.join(runner.topics)} as group {runner.group}")
+            failed = _carry_out_erasures(eraser, stop)
             progress = runner.run(stop)
-    finally:
-        ledger.close()
+            if failed:
+                raise Failure(
+                    f"pdl run: the erasure processor failed ({failed[0]}); "
+                    "stopped so that erasure requests do not go unanswered"
+                )
     say(
         f"pdl run: applied {progress.applied}, dead letters {progress.dead_letters}, "
         f"redelivered and skipped {progress.skipped}"
     )
     return 0
+
+
+def _own(stack: contextlib.ExitStack, ledger: Ledger) -> Ledger:
+    """A second set of adapters for another thread: SQLite handles are not shared."""
+    own = Ledger(ledger.settings)
+    stack.callback(own.close)
+    return own
+
+
+def _carry_out_erasures(eraser: ErasureProcessor | None, stop: threading.Event) -> list[str]:
+    """Run the erasure processor beside the projections; a failure stops everything."""
+    failed: list[str] = []
+    if eraser is None:
+        return failed
+
+    def carry_out() -> None:
+        try:
+            eraser.keep_carrying_out(stop)
+        except Exception as exc:  # reported and fatal: see the Failure raised by run()
+            failed.append(type(exc).__name__)
+            log.exception("erasure processor failed")
+            stop.set()
+
+    threading.Thread(target=carry_out, name="pdl-erasure", daemon=True).start()
+    return failed
+
+
+def metrics_port(flag: int | None) -> tuple[int, bool]:
+    """The port to serve metrics on (0: none), and whether the user chose it."""
+    if flag is not None:
+        port, chosen = flag, True
+    elif os.environ.get("PDL_METRICS_PORT"):
+        try:
+            port, chosen = int(os.environ["PDL_METRICS_PORT"]), True
+        except ValueError:
+            raise Failure("pdl: PDL_METRICS_PORT must be a port number, or 0", code=2) from None
+    else:
+        port, chosen = DEFAULT_METRICS_PORT, False
+    if not 0 <= port <= 65535:
+        raise Failure(f"pdl: metrics port {port} is not a port number (0 turns metrics off)", 2)
+    return port, chosen
+
+
+def serve_metrics(
+    stack: contextlib.ExitStack,
+    ledger: Ledger,
+    runner: ProjectionRunner,
+    observer: MetricsObserver,
+    addr: str,
+    port: int,
+    chosen: bool,
+) -> None:
+    """Serve /metrics until ``stack`` closes. The scrape runs in the server's threads,
+    so it reads through log and store handles of its own."""
+    scrape = Ledger(ledger.settings)
+    stack.callback(scrape.close)
+    probe = LagProbe(scrape.log, scrape.store)
+    lag = LagCollector(probe, runner.group, runner.topics, owned=observer)
+    endpoint = MetricsEndpoint(lag, ledger.settings.data_dir / "keys.sqlite")
+    stack.callback(endpoint.close)
+    try:
+        endpoint.serve(addr, port)
+    except OSError as exc:
+        problem = f"cannot serve metrics on {addr}:{port}: {exc.strerror or exc}"
+        if chosen:
+            raise Failure(f"pdl run: {problem} — choose another --metrics-port, or 0", 2) from None
+        say(f"pdl run: {problem}; running without metrics (set --metrics-port)")
+        return
+    say(f"pdl run: metrics on http://{addr}:{port}/metrics")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject
 from ledger.config import Ledger
 from ledger.disclose import disclose_subject
+from ledger.queries import parse_instant, state_at
 from projections.subject_state import SubjectStateProjection
 
 DESCRIPTION = """\
@@ -18,11 +20,14 @@ Print the current state of one subject: data categories held and their values
 and consent status per purpose with its evidence (event id and log position).
 
 Before reading, the projections catch up with everything appended so far (unless
---no-catch-up), so `pdl emit` followed by `pdl state` needs no running consumer."""
+--no-catch-up), so `pdl emit` followed by `pdl state` needs no running consumer.
+With --at T it shows the state at a past instant, folded from the events valid by T;
+add --known-at K to count only the events the ledger had recorded by K."""
 
 EXAMPLES = """\
   pdl state camille.martin@example.fr
   pdl state sub_5f0c8a1e9b2d4c6f8a0b1c2d3e4f5a6b --json
+  pdl state camille.martin@example.fr --at 2024-04-01 --known-at 2024-04-01
   pdl --log kafka://127.0.0.1:9092 state C-1042"""
 
 
@@ -32,6 +37,8 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--at", help="the state at this past instant (valid time, ISO 8601)")
+    parser.add_argument("--known-at", help="with --at: as the ledger knew it then")
     parser.add_argument(
         "--no-catch-up",
         action="store_true",
@@ -42,17 +49,32 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
-        view = subject_view(ledger, args.subject, catch_up=not args.no_catch_up)
+        at = parse_instant(args.at, "--at") if args.at else None
+        known_at = parse_instant(args.known_at, "--known-at") if args.known_at else None
+        if known_at is not None and at is None:
+            raise Failure("--known-at goes with --at", code=2)
+        view = subject_view(ledger, args.subject, not args.no_catch_up, at, known_at)
     finally:
         ledger.close()
     print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render(view))
     return 0
 
 
-def subject_view(ledger: Ledger, subject: str, catch_up: bool = True) -> dict[str, Any]:
+def subject_view(
+    ledger: Ledger,
+    subject: str,
+    catch_up: bool = True,
+    at: datetime | None = None,
+    known_at: datetime | None = None,
+) -> dict[str, Any]:
     subject_id = resolve_subject(ledger, subject)
     if catch_up:
         ledger.runner().catch_up()
+    if at is not None:
+        state = state_at(ledger, subject_id, at, known_at)
+        if not state.events:
+            raise Failure(f"{subject_id}: no events recorded for this subject by then")
+        return disclose_subject(state, ledger.keys)
     projection = SubjectStateProjection()
     stored = ledger.store.state(projection.name, subject_id)
     if stored is None:

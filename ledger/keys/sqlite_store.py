@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.keys.master import MasterKeyError
-from ledger.keys.store import DataKey, KeyStore, ShreddedKey
+from ledger.keys.store import DataKey, KeyStore, ShreddedKey, SubjectErased
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS identities (
@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS data_keys (
     wrapped BLOB NOT NULL,
     UNIQUE (subject_id, retention_class)
 );
+CREATE TABLE IF NOT EXISTS erased_subjects (
+    subject_id TEXT PRIMARY KEY   -- the erasure fence: pseudonymous ids only
+) WITHOUT ROWID;
 """
 
 
@@ -67,6 +70,8 @@ class SQLiteKeyStore(KeyStore):
 
     def data_key(self, subject_id: str, retention_class: str) -> DataKey:
         with self._lock, self._db:
+            if self._fenced(subject_id):
+                raise SubjectErased(subject_id)
             row = self._select_key(
                 "subject_id = ? AND retention_class = ?", (subject_id, retention_class)
             )
@@ -85,12 +90,39 @@ class SQLiteKeyStore(KeyStore):
         return self._unwrap(row)
 
     def key_by_id(self, key_id: str) -> DataKey | None:
-        cached = self._cache.get(key_id)
-        if cached is not None:
-            return cached
+        # Always confirm the row: another process may have shredded the key since this
+        # one cached it, and a shredded key must stop opening values at once everywhere.
         with self._lock:
             row = self._select_key("key_id = ?", (key_id,))
-        return None if row is None else self._unwrap(row)
+            if row is None:
+                self._cache.pop(key_id, None)
+                return None
+        return self._unwrap(row)
+
+    def keys_of(self, subject_id: str) -> list[DataKey]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key_id, subject_id, retention_class, wrapped FROM data_keys "
+                "WHERE subject_id = ? ORDER BY retention_class",
+                (subject_id,),
+            ).fetchall()
+        return [self._unwrap((str(k), str(s), str(c), bytes(w))) for k, s, c, w in rows]
+
+    def fence_erased_subject(self, subject_id: str) -> None:
+        with self._lock, self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)", (subject_id,)
+            )
+
+    def is_erased_subject(self, subject_id: str) -> bool:
+        with self._lock:
+            return self._fenced(subject_id)
+
+    def _fenced(self, subject_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM erased_subjects WHERE subject_id = ?", (subject_id,)
+        ).fetchone()
+        return row is not None
 
     def shred(
         self, subject_id: str, retention_classes: Collection[str] | None = None

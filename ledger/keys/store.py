@@ -39,6 +39,17 @@ class ShreddedKey:
     fingerprint: str
 
 
+class SubjectErased(Exception):
+    """The subject was fully erased: its id is fenced and no key may be made for it again."""
+
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(
+            f"subject_id: {subject_id} was fully erased (Art. 17) and is fenced — fix: a "
+            "returning person is a new subject; submit the natural identifier as subject"
+        )
+        self.subject_id = subject_id
+
+
 class KeyStore(ABC):
     """Holds per-subject data keys and the natural-identifier → subject mapping."""
 
@@ -65,6 +76,20 @@ class KeyStore(ABC):
         """Destroy the subject's keys durably: all of them (and its natural-identifier
         mapping) when ``retention_classes`` is None, else those classes'. Returns what was
         destroyed; no copy may remain recoverable from the store's files."""
+
+    @abstractmethod
+    def keys_of(self, subject_id: str) -> list[DataKey]:
+        """The subject's keys the store still holds, one per retention class."""
+
+    @abstractmethod
+    def fence_erased_subject(self, subject_id: str) -> None:
+        """Record the erasure fence: the subject was fully erased, so its pseudonymous id
+        is refused from now on (a tombstone holding the id only) and ``data_key`` raises
+        ``SubjectErased`` for it."""
+
+    @abstractmethod
+    def is_erased_subject(self, subject_id: str) -> bool:
+        """Whether the subject id is behind the erasure fence."""
 
     @abstractmethod
     def close(self) -> None:

@@ -91,8 +91,12 @@ class EventLog(ABC):
         group: for verifiers and listings that must see the raw log."""
 
     @abstractmethod
-    def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
-        """A member of ``group`` reading ``topics``; starts each partition at ``start(tp)``."""
+    def consumer(
+        self, group: str | None, topics: Sequence[str], start: StartOffsets
+    ) -> LogConsumer:
+        """A member of ``group`` reading ``topics``; starts each partition at ``start(tp)``.
+        With no group it owns every partition and joins nothing (no rebalances: what a
+        rebuild wants), and ``commit`` does nothing."""
 
     @abstractmethod
     def close(self) -> None: ...

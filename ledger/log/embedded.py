@@ -115,7 +115,9 @@ class EmbeddedLog(EventLog):
                 yield from batch
                 offset = batch[-1].offset + 1
 
-    def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
+    def consumer(
+        self, group: str | None, topics: Sequence[str], start: StartOffsets
+    ) -> LogConsumer:
         with self._lock:
             counts = self._partition_counts()
         owned = [TopicPartition(t, p) for t in topics for p in range(counts.get(t, 0))]
@@ -166,7 +168,9 @@ class EmbeddedConsumer(LogConsumer):
 
     _IDLE_SLEEP_S = 0.05
 
-    def __init__(self, log: EmbeddedLog, group: str, positions: dict[TopicPartition, int]):
+    def __init__(
+        self, log: EmbeddedLog, group: str | None, positions: dict[TopicPartition, int]
+    ) -> None:
         self._log = log
         self._group = group
         self._positions = positions
@@ -190,7 +194,8 @@ class EmbeddedConsumer(LogConsumer):
         return dict(self._positions)
 
     def commit(self, next_offsets: Mapping[TopicPartition, int]) -> None:
-        self._log.commit_group(self._group, next_offsets)
+        if self._group is not None:
+            self._log.commit_group(self._group, next_offsets)
 
     def close(self) -> None:
         self._positions = {}

@@ -131,7 +131,12 @@ class KafkaEventLog(EventLog):
         finally:
             reader.close()
 
-    def consumer(self, group: str, topics: Sequence[str], start: StartOffsets) -> LogConsumer:
+    def consumer(
+        self, group: str | None, topics: Sequence[str], start: StartOffsets
+    ) -> LogConsumer:
+        if group is None:
+            tps = [KafkaTP(tp.topic, tp.partition) for tp in self.end_offsets(topics)]
+            return KafkaLogConsumer(self.bootstrap, None, tps, start)
         return KafkaLogConsumer(self.bootstrap, group, topics, start)
 
     def close(self) -> None:
@@ -212,21 +217,35 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class KafkaLogConsumer(LogConsumer):
+    """A group member subscribed to topics, or (no group) the owner of given partitions."""
+
     def __init__(
-        self, bootstrap: str, group: str, topics: Sequence[str], start: StartOffsets
+        self,
+        bootstrap: str,
+        group: str | None,
+        topics: Sequence[str] | Sequence[KafkaTP],
+        start: StartOffsets,
     ) -> None:
+        self._grouped = group is not None
         try:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=bootstrap,
                 group_id=group,
-                client_id=f"pdl-{group}",
+                client_id=f"pdl-{group or 'ungrouped'}",
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 isolation_level="read_committed",
             )
         except KafkaError as exc:
             raise LogError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
-        self._consumer.subscribe(list(topics), listener=_SeekToCheckpoint(self._consumer, start))
+        if group is None:
+            partitions = [tp for tp in topics if isinstance(tp, KafkaTP)]
+            self._consumer.assign(partitions)
+            for tp in partitions:
+                self._consumer.seek(tp, start(TopicPartition(tp.topic, tp.partition)))
+        else:
+            names = [t for t in topics if isinstance(t, str)]
+            self._consumer.subscribe(names, listener=_SeekToCheckpoint(self._consumer, start))
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
         batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
@@ -243,7 +262,7 @@ class KafkaLogConsumer(LogConsumer):
         }
 
     def commit(self, next_offsets: Mapping[TopicPartition, int]) -> None:
-        if not next_offsets:
+        if not next_offsets or not self._grouped:
             return
         offsets = {
             KafkaTP(tp.topic, tp.partition): OffsetAndMetadata(offset, "", -1)

@@ -266,6 +266,27 @@ class Catalogs:
         current = [c for c in versions if c.effective_from <= at]
         return current[-1] if current else None
 
+    def including(self, published: list[Catalog]) -> Catalogs:
+        """These catalogs plus published versions; a published version replaces a packaged
+        one of the same controller and version."""
+        known = {(c.controller.id, c.version): c for vs in self._by_controller.values() for c in vs}
+        known.update({(c.controller.id, c.version): c for c in published})
+        return Catalogs(list(known.values()))
+
+    def all(self) -> list[Catalog]:
+        return [c for _, versions in sorted(self._by_controller.items()) for c in versions]
+
+    def controllers_with_purpose(self, purpose_id: str) -> list[str]:
+        return sorted(
+            c
+            for c, versions in self._by_controller.items()
+            if any(v.purpose(purpose_id) for v in versions)
+        )
+
+    def versions(self, controller: str) -> list[Catalog]:
+        """Every known version of a controller's catalog, oldest first."""
+        return list(self._by_controller.get(controller, []))
+
     def earliest(self, controller: str) -> Catalog | None:
         versions = self._by_controller.get(controller)
         return versions[0] if versions else None

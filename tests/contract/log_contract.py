@@ -120,3 +120,12 @@ class EventLogContract(ABC):
             [b"%d" % i for i in range(9)] + [b"other"]
         )
         assert list(log.scan([self.topic])) == [r for r in scanned if r.topic == self.topic]
+
+    def test_consumer_without_group_owns_every_partition(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.topic, f"sub_{i}".encode(), b"%d" % i) for i in range(9)])
+        alone = log.consumer(None, [self.topic], lambda tp: 0)
+        got = drain(alone, 9)
+        assert len(alone.positions()) == 3
+        alone.commit(alone.positions())  # nothing to commit to: must not fail
+        alone.close()
+        assert sorted(r.value for r in got) == sorted(b"%d" % i for i in range(9))

@@ -19,6 +19,17 @@ HERE = Path(__file__).parent
 SUBJECT_ID = "sub_" + "5e" * 16
 
 
+#: Events only the ledger writes: producers' submissions of them are refused, so
+#: docs/EVENTS.md shows them outside the ```json examples.
+_LEDGER_WRITTEN: dict[str, dict[str, Any]] = {
+    "DataErased": {
+        "controller": "informatique70", "occurred_at": "2024-05-02T09:00:01Z",
+        "subject_id": SUBJECT_ID, "scope": {"kind": "purpose", "purpose": "newsletter"},
+        "reason": "request", "keys_destroyed": ["8f14e45fceea167a5a36dedd4bea2543"],
+    },
+}  # fmt: skip
+
+
 def _fixed(seed: str, n: int) -> bytes:
     return hashlib.sha256(seed.encode()).digest()[:n]
 
@@ -36,6 +47,9 @@ def golden_events() -> dict[str, LedgerEvent]:
         example["event_id"] = str(_uuid(name))
         event = EVENT_TYPES[name].model_validate(example)
         chosen[name] = replace_personal(event, _fixed_sealing(name))
+    for name, fields in _LEDGER_WRITTEN.items():
+        if name not in chosen:
+            chosen[name] = EVENT_TYPES[name].model_validate({**fields, "event_id": _uuid(name)})
     return chosen
 
 

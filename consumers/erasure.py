@@ -1,0 +1,294 @@
+"""The erasure processor: carries out ``ErasureRequested`` and writes ``DataErased``.
+
+It reads the erasure topic as its own consumer group (``pdl-erasure``) through a
+``ProjectionRunner`` folding ``projections/erasure_register.py`` into its own store, so
+checkpoints are the runner's. A pass (``process_pending``), under a lock on the data
+directory so the certificate chain never forks:
+
+1. catch up: pending requests and the head of the certificate chain;
+2. catch the subject-state projection up (holds, anchors, values);
+3. for each pending request: plan it (``ledger.erasure.plan``), write an *intent* (the
+   keys about to be destroyed, ids and fingerprints only), shred, fence the subject on
+   a full erasure, sign the certificate chained to the head, append ``DataErased``,
+   drop the intent. A pass killed after shredding finds the intent next time, so the
+   certificate still lists keys it destroyed before the crash;
+4. catch up again, so the answered requests leave the queue.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from consumers.metrics import ERASURE_BACKLOG_OVERDUE, ERASURES
+from consumers.runner import ProjectionRunner
+from consumers.store import ProjectionStore
+from ledger.config import Ledger
+from ledger.contract.base import new_event_id
+from ledger.contract.events import DataErased
+from ledger.erasure.certificate import certificate_sha256, sign
+from ledger.erasure.facts import active_holds, subject_facts
+from ledger.erasure.plan import RequestFacts, certificate_body, plan_erasure
+from ledger.erasure.records import SubjectRecord, subject_records
+from ledger.erasure.scope import ScopeError, parse_scope
+from ledger.erasure.signing import SigningKey, signing_key
+from ledger.keys.master import load_master_key
+from ledger.keys.store import ShreddedKey
+from ledger.log.base import TopicPartition
+from ledger.topics import topic_of
+from projections.erasure_register import (
+    HEAD_KEY,
+    ErasureRequest,
+    ErasureRequestsProjection,
+    RegisterHead,
+    RegisterHeadProjection,
+    RequestStatus,
+)
+from projections.subject_state import SubjectState, SubjectStateProjection
+
+log = logging.getLogger(__name__)
+
+GROUP = "pdl-erasure"
+LOCK_FILE = "erasure.lock"
+INTENT_FILE = "erasure-intent.json"
+WAITING_FOR_PROJECTIONS = (
+    "waiting for the subject-state projection to apply the request (its holds come first)"
+)
+#: Art. 12(3): a request is answered within one month.
+ANSWER_WITHIN = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    """What became of one request: its certificate, or why it is still pending."""
+
+    request: ErasureRequest
+    certificate: dict[str, Any] | None = None
+    problem: str | None = None
+
+
+class ErasureProcessor:
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._store: ProjectionStore | None = None
+        self._signer: SigningKey | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self._ledger.settings.data_dir
+
+    @property
+    def store(self) -> ProjectionStore:
+        if self._store is None:
+            slug = self._ledger.settings.log_slug
+            self._store = ProjectionStore(self.data_dir / "projections" / f"{slug}.erasure.sqlite")
+        return self._store
+
+    @property
+    def signer(self) -> SigningKey:
+        if self._signer is None:
+            self._signer = signing_key(self.data_dir, load_master_key(self.data_dir))
+        return self._signer
+
+    def runner(self) -> ProjectionRunner:
+        return ProjectionRunner(
+            self._ledger.log, self.store, self._ledger.registry,
+            [ErasureRequestsProjection(), RegisterHeadProjection()],
+            group=GROUP, topics=[topic_of("erasure")],
+        )  # fmt: skip
+
+    def pending(self) -> list[ErasureRequest]:
+        """Requests not answered yet, oldest first (as of the last catch-up)."""
+        projection = ErasureRequestsProjection()
+        found = [projection.load(t) for _, t in self.store.states(projection.name)]
+        return sorted(
+            (s.request for s in found if s.pending and s.request is not None),
+            key=lambda r: (r.occurred_at, r.event_id),
+        )
+
+    def status(self, request_event_id: str) -> RequestStatus | None:
+        text = self.store.state(ErasureRequestsProjection.name, request_event_id)
+        return None if text is None else ErasureRequestsProjection().load(text)
+
+    def process_pending(self, catch_up_projections: bool = True) -> list[ErasureOutcome]:
+        """Carry out every pending request; returns one outcome per request handled.
+        ``catch_up_projections=False`` where a running consumer keeps them current."""
+        with self._register_lock():
+            runner = self.runner()
+            runner.catch_up()
+            requests = self._interrupted_first(self.pending())
+            outcomes = []
+            if requests:
+                if catch_up_projections:
+                    self._ledger.runner().catch_up()
+                head = self._head()
+                records = subject_records(
+                    self._ledger.log, self._ledger.registry, {r.subject_id for r in requests}
+                )
+                for request in requests:
+                    outcome, head = self._carry_out(request, head, records[request.subject_id])
+                    outcomes.append(outcome)
+                runner.catch_up()
+            now = self._ledger.clock()
+            overdue = [r for r in self.pending() if r.occurred_at + ANSWER_WITHIN < now]
+            ERASURE_BACKLOG_OVERDUE.set(len(overdue))
+        return outcomes
+
+    def keep_carrying_out(self, stop: threading.Event, every_s: float = 5.0) -> int:
+        """Carry out requests as they arrive until ``stop`` is set, next to a running
+        projection consumer (``pdl run``); returns how many were carried out."""
+        done = 0
+        while not stop.is_set():
+            outcomes = self.process_pending(catch_up_projections=False)
+            done += sum(1 for o in outcomes if o.certificate is not None)
+            stop.wait(every_s)
+        return done
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _carry_out(
+        self, request: ErasureRequest, head: RegisterHead, records: list[SubjectRecord]
+    ) -> tuple[ErasureOutcome, RegisterHead]:
+        ledger, keys, now = self._ledger, self._ledger.keys, self._ledger.clock()
+        if not self._projected(request):
+            return ErasureOutcome(request, problem=WAITING_FOR_PROJECTIONS), head
+        catalog = ledger.catalogs.in_force(request.controller, now) or ledger.catalogs.in_force(
+            request.controller, request.occurred_at
+        )
+        if catalog is None:
+            problem = (
+                f"controller: no catalog of {request.controller} in force — fix: publish "
+                "its catalog (`pdl catalog publish`), then run the erasure again"
+            )
+            return ErasureOutcome(request, problem=problem), head
+        subject = request.subject_id
+        live = {k.key_id: k for k in keys.keys_of(subject)}
+        state = self._subject_state(subject)
+        try:
+            plan = plan_erasure(
+                parse_scope(request.scope), catalog, ledger.catalogs,
+                subject_facts(state, {i: k.retention_class for i, k in live.items()}),
+                active_holds(state), {k.retention_class for k in live.values()}, now,
+            )  # fmt: skip
+        except ScopeError as exc:
+            log.warning("erasure request %s stays pending: %s", request.event_id, exc)
+            return ErasureOutcome(request, problem=str(exc)), head
+        planned = [
+            ShreddedKey(k.key_id, k.retention_class, k.fingerprint)
+            for k in live.values()
+            if plan.full or k.retention_class in plan.erase
+        ]
+        earlier = self._read_intent(request.event_id)
+        self._write_intent(request, [*earlier, *planned])
+        destroyed = (
+            keys.shred(subject)  # every key, and the natural-identifier mapping
+            if plan.full
+            else keys.shred(subject, plan.erase)
+            if planned
+            else []
+        )
+        if plan.full:
+            keys.fence_erased_subject(subject)
+        still = {k.key_id for k in keys.keys_of(subject)}
+        gone = {k.key_id: k for k in [*earlier, *planned, *destroyed] if k.key_id not in still}
+        event_id = new_event_id()
+        body = certificate_body(
+            plan,
+            RequestFacts(request.event_id, subject, request.controller, request.reason,
+                         request.occurred_at, request.position),
+            certificate_id=event_id, sequence=head.sequence + 1, previous_sha256=head.sha256,
+            erased_at=now, destroyed=list(gone.values()),
+            retained_keys={i: k.retention_class for i, k in live.items() if i in still},
+            records=records, catalog=catalog,
+        )  # fmt: skip
+        text = sign(body, self.signer)
+        ledger.intake().append([DataErased(
+            event_id=event_id, subject_id=subject, controller=request.controller,
+            occurred_at=now, scope=plan.scope, reason=request.reason,
+            request_event_id=request.event_id, keys_destroyed=sorted(gone), certificate=text,
+        )])  # fmt: skip
+        self._intent_path().unlink(missing_ok=True)
+        ERASURES.labels(scope_kind=plan.scope.kind.value).inc()
+        log.info("erasure %s: %d key(s) destroyed", request.event_id, len(gone))
+        return ErasureOutcome(request, json.loads(text)), RegisterHead(
+            sequence=head.sequence + 1, sha256=certificate_sha256(text)
+        )
+
+    def _projected(self, request: ErasureRequest) -> bool:
+        """Whether the subject-state projection has applied the request's partition up
+        to the request: the subject's holds are on that partition, before it."""
+        topic, partition, offset = request.position.rsplit("/", 2)
+        group = self._ledger.runner().group
+        return self._ledger.store.checkpoint(group, TopicPartition(topic, int(partition))) > int(
+            offset
+        )
+
+    def _subject_state(self, subject_id: str) -> SubjectState:
+        projection = SubjectStateProjection()
+        stored = self._ledger.store.state(projection.name, subject_id)
+        return projection.initial(subject_id) if stored is None else projection.load(stored)
+
+    def _head(self) -> RegisterHead:
+        text = self.store.state(RegisterHeadProjection.name, HEAD_KEY)
+        return RegisterHead() if text is None else RegisterHeadProjection().load(text)
+
+    @contextmanager
+    def _register_lock(self) -> Iterator[None]:
+        """One pass at a time per data directory (where the key store lives)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / LOCK_FILE, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # the intent: which keys a pass is about to destroy (public ids and fingerprints)
+
+    def _intent_path(self) -> Path:
+        return self.data_dir / INTENT_FILE
+
+    def _write_intent(self, request: ErasureRequest, planned: list[ShreddedKey]) -> None:
+        doc = {
+            "request_event_id": request.event_id,
+            "keys": [[k.key_id, k.retention_class, k.fingerprint] for k in planned],
+        }
+        tmp = self._intent_path().with_suffix(".tmp")
+        with open(tmp, "w", encoding="ascii") as out:
+            json.dump(doc, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self._intent_path())
+
+    def _read_intent(self, request_event_id: str) -> list[ShreddedKey]:
+        try:
+            doc = json.loads(self._intent_path().read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            return []
+        if doc.get("request_event_id") != request_event_id:
+            return []
+        return [ShreddedKey(str(i), str(c), str(f)) for i, c, f in doc.get("keys", [])]
+
+    def _interrupted_first(self, pending: list[ErasureRequest]) -> list[ErasureRequest]:
+        """The request a killed pass was carrying out goes first, so its intent is used;
+        an intent whose request was answered (killed after the append) is dropped."""
+        path = self._intent_path()
+        try:
+            wanted = json.loads(path.read_text(encoding="ascii")).get("request_event_id")
+        except (OSError, ValueError):
+            wanted = None
+        if path.exists() and wanted not in {r.event_id for r in pending}:
+            path.unlink(missing_ok=True)
+        return sorted(pending, key=lambda r: r.event_id != wanted)

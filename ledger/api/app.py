@@ -1,0 +1,312 @@
+"""The ASGI application: one endpoint per report kind (and ``/reports/{kind}`` for any),
+a subject look-up for the DPO, ``/metrics`` for ops, and ``/health``.
+
+Errors: no or unknown token 401; a role not allowed 403; a malformed request 422 as
+``{"detail": [{"field": …, "reason": …}]}`` — never echoing the value sent, which may
+be personal; an unknown subject 404.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from ledger import __version__
+from ledger.api.auth import Role, Tokens
+from ledger.api.errors import ApiError, install_handlers, instant
+from ledger.api.roles import Dpo, Operator, Reader
+from ledger.api.service import METRICS_MEDIA_TYPE, ReportService
+from ledger.config import Settings
+from ledger.reports.build import ReportKind, ReportRequest
+from ledger.reports.reading import Audience
+from ledger.reports.render import ReportFormat
+
+DESCRIPTION = """\
+Point-in-time reports of the personal-data ledger, the same as `pdl report` builds:
+each is computed as of an instant `at` (default now) and, where it matters, as known at
+`known_at`, and states the log positions it was computed from. JSON is canonical
+(sorted keys, fixed separators): the same log and the same `at` give the same bytes.
+
+Authenticate with `Authorization: Bearer <token>`. Roles: **dpo** (every report,
+personal fields decrypted; metrics), **regulator** (every report, personal fields shown
+as `[withheld]`), **ops** (`/metrics` only). 401: no or unknown token; 403: the role may
+not; 422: a malformed request, as `{"detail": [{"field", "reason"}]}`."""
+
+AtQuery = Annotated[str | None, Query(description="the instant T, ISO 8601 (default now)")]
+KnownAtQuery = Annotated[
+    str | None, Query(description="as the ledger knew it at K, ISO 8601 (default: everything)")
+]
+FormatQuery = Annotated[ReportFormat, Query(description="json, csv or html")]
+ControllerQuery = Annotated[str | None, Query(description="controller id from the catalogs")]
+SubjectPath = Annotated[str, Path(description="subject id: sub_ and 32 hex digits")]
+PurposePath = Annotated[str, Path(description="purpose id from the controller's catalog")]
+SubjectQuery = Annotated[str | None, Query(description="one subject id (sub_…)")]
+
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/json": {}, "text/csv": {}, "text/html": {}},
+        "description": "the report (schemas: docs/REPORTS.md)",
+    },
+    401: {"description": "no token, or an unknown one"},
+    403: {"description": "the token's role may not read this"},
+    404: {"description": "no events recorded for this subject"},
+    422: {"description": "malformed request: detail names each field and the reason"},
+}
+
+
+class Lookup(BaseModel):
+    identifier: str = Field(min_length=1, max_length=320, description="e-mail or customer no.")
+
+
+router = APIRouter()
+
+
+def _answer(
+    request: Request, role: Role, kind: ReportKind, fmt: ReportFormat, **given: Any
+) -> Response:
+    asked = ReportRequest(
+        kind,
+        subject_id=given.get("subject"),
+        purpose=given.get("purpose"),
+        controller=given.get("controller"),
+        at=instant(given.get("at"), "at"),
+        known_at=instant(given.get("known_at"), "known_at"),
+        audience=Audience.dpo if role is Role.dpo else Audience.regulator,
+    )
+    service: ReportService = request.app.state.service
+    body, media_type, name = service.report(asked, fmt)
+    disposition = f'inline; filename="{name}.{fmt.value}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+@router.get(
+    "/reports/ropa",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Record of processing activities (Art. 30)",
+)
+def ropa(
+    request: Request,
+    role: Reader,
+    controller: ControllerQuery = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request, role, ReportKind.ropa, format, controller=controller, at=at, known_at=known_at
+    )
+
+
+@router.get(
+    "/reports/access/{subject}",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Subject access (Art. 15)",
+)
+def access(
+    request: Request,
+    role: Reader,
+    subject: SubjectPath,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request, role, ReportKind.access, format, subject=subject, at=at, known_at=known_at
+    )
+
+
+@router.get(
+    "/reports/basis/{purpose}",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Legal basis of a purpose (one subject or all), unlawful processing",
+)
+def basis(
+    request: Request,
+    role: Reader,
+    purpose: PurposePath,
+    subject: SubjectQuery = None,
+    controller: ControllerQuery = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request,
+        role,
+        ReportKind.basis,
+        format,
+        subject=subject,
+        purpose=purpose,
+        controller=controller,
+        at=at,
+        known_at=known_at,
+    )
+
+
+@router.get(
+    "/reports/consent/{purpose}",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Consent proof export (Art. 7(1)); format=csv for the CSV",
+)
+def consent(
+    request: Request,
+    role: Reader,
+    purpose: PurposePath,
+    controller: ControllerQuery = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request,
+        role,
+        ReportKind.consent,
+        format,
+        purpose=purpose,
+        controller=controller,
+        at=at,
+        known_at=known_at,
+    )
+
+
+@router.get(
+    "/reports/erasure",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Erasure register: certificates and their verification",
+)
+def erasure(
+    request: Request,
+    role: Reader,
+    controller: ControllerQuery = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request, role, ReportKind.erasure, format, controller=controller, at=at, known_at=known_at
+    )
+
+
+@router.get(
+    "/reports/retention",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Retention compliance: held past deadline, deadlines to come",
+)
+def retention(
+    request: Request,
+    role: Reader,
+    controller: ControllerQuery = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request, role, ReportKind.retention, format, controller=controller, at=at, known_at=known_at
+    )
+
+
+@router.get(
+    "/reports/transfers",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Transfers outside the EEA, by recipient and safeguard",
+)
+def transfers(
+    request: Request,
+    role: Reader,
+    controller: ControllerQuery = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request, role, ReportKind.transfers, format, controller=controller, at=at, known_at=known_at
+    )
+
+
+@router.get(
+    "/reports/{kind}",
+    tags=["reports"],
+    responses=_RESPONSES,
+    summary="Any report by kind: ropa, access, basis, consent, erasure, ...",
+)
+def any_report(
+    request: Request,
+    role: Reader,
+    kind: ReportKind,
+    subject: SubjectQuery = None,
+    purpose: Annotated[str | None, Query(description="purpose id")] = None,
+    controller: ControllerQuery = None,
+    at: AtQuery = None,
+    known_at: KnownAtQuery = None,
+    format: FormatQuery = ReportFormat.json,
+) -> Response:
+    return _answer(
+        request,
+        role,
+        kind,
+        format,
+        subject=subject,
+        purpose=purpose,
+        controller=controller,
+        at=at,
+        known_at=known_at,
+    )
+
+
+@router.post("/subjects/lookup", tags=["subjects"], summary="The subject id of an identifier")
+def lookup(request: Request, body: Lookup, _: Dpo) -> dict[str, str]:
+    service: ReportService = request.app.state.service
+    found = service.subject_for(body.identifier)
+    if found is None:
+        raise ApiError(404, "no subject is known by that identifier")
+    return {"subject_id": found}
+
+
+@router.get(
+    "/metrics",
+    tags=["operations"],
+    summary="Prometheus metrics (ops, dpo)",
+    response_class=Response,
+)
+def metrics(request: Request, _: Operator) -> Response:
+    service: ReportService = request.app.state.service
+    return Response(service.metrics(), media_type=METRICS_MEDIA_TYPE)
+
+
+@router.get("/health", tags=["operations"], summary="Liveness (no token needed)")
+def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(settings: Settings, tokens: Tokens) -> FastAPI:
+    """The application for one ledger (``settings``) and one set of tokens."""
+    service = ReportService(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(
+        title="pdl — personal-data ledger reports",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.tokens = tokens
+    app.include_router(router)
+    install_handlers(app)
+    return app

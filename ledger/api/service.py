@@ -1,0 +1,76 @@
+"""What the API serves, behind one lock: reports (through ``ledger.reports.build``, the
+same code path as ``pdl report``), subject look-ups, and the Prometheus metrics.
+
+Reports are built one at a time on one ``Ledger`` (its SQLite handles are shared by the
+server's threads); the metrics are scraped through handles of their own, like ``pdl run``
+does, so a scrape never waits for a report.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+
+from consumers.lag import LagProbe
+from consumers.metrics import KeyStoreCollector, LagCollector
+from consumers.runner import DEFAULT_GROUP
+from ledger.config import Ledger, Settings
+from ledger.intake import normalise_natural_id
+from ledger.reports.build import ReportRequest, build_report
+from ledger.reports.render import MEDIA_TYPES, ReportFormat, render
+from ledger.topics import event_topics
+
+METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
+
+
+class ReportService:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._ledger: Ledger | None = None
+        self._scrape: Ledger | None = None
+        self._metrics: CollectorRegistry | None = None
+        self._metrics_lock = threading.Lock()
+
+    def _reports_ledger(self) -> Ledger:
+        if self._ledger is None:
+            self._ledger = Ledger(self._settings)
+        return self._ledger
+
+    def report(self, request: ReportRequest, fmt: ReportFormat) -> tuple[bytes, str, str]:
+        """The rendered report, its media type and its name (``report`` field)."""
+        with self._lock:
+            ledger = self._reports_ledger()
+            # catalogs published (`pdl catalog publish`) since the last report count too:
+            # drop the cached set so the policy topic is read again
+            ledger.__dict__.pop("catalogs", None)
+            built: dict[str, Any] = build_report(ledger, request)
+        return render(built, fmt), MEDIA_TYPES[fmt], str(built["report"])
+
+    def subject_for(self, identifier: str) -> str | None:
+        """The subject id of a natural identifier, if the key store knows it."""
+        with self._lock:
+            keys = self._reports_ledger().keys
+            return keys.subject_for(normalise_natural_id(identifier), create=False)
+
+    def metrics(self) -> bytes:
+        """The process's metrics (``consumers.metrics`` registers them in the default
+        registry) and, measured now, the projection consumers' lag and the key count."""
+        with self._metrics_lock:
+            if self._metrics is None:
+                self._scrape = Ledger(self._settings)
+                registry = CollectorRegistry(auto_describe=True)
+                probe = LagProbe(self._scrape.log, self._scrape.store)
+                registry.register(LagCollector(probe, DEFAULT_GROUP, event_topics()))
+                registry.register(KeyStoreCollector(self._settings.data_dir / "keys.sqlite"))
+                self._metrics = registry
+            return generate_latest(REGISTRY) + generate_latest(self._metrics)
+
+    def close(self) -> None:
+        for ledger in (self._ledger, self._scrape):
+            if ledger is not None:
+                ledger.close()
+        self._ledger = self._scrape = None
+        self._metrics = None

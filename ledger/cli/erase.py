@@ -1,0 +1,100 @@
+"""``pdl erase``: request erasure (Art. 17) and carry it out, printing the certificate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject, say
+from ledger.cli.erasure_support import (
+    append_one,
+    controller_for,
+    run_processor,
+    subject_state,
+)
+from ledger.config import Ledger
+from ledger.contract.events import LedgerEvent
+from ledger.contract.vocabulary import ErasureReason
+from ledger.erasure.certificate import Certificate, render
+from ledger.erasure.register import read_register
+
+DESCRIPTION = """\
+Erase a subject's data, or one purpose's or one category's, by destroying the keys it
+is sealed with (crypto-shredding): every copy — topics, projections, backups, dead
+letters — becomes unreadable at once. Appends an ErasureRequested, then runs the
+erasure processor until it has carried it out, and prints the signed certificate.
+
+Data kept under a legal obligation (catalog purposes on legal_obligation or marked
+legal_hold) or under an active legal hold (`pdl hold place`) survives, GDPR Art.
+17(3); the certificate lists it with the article and the date it expires. Keys are
+per subject and retention class: purposes sharing a class are erased together, and a
+category scope erases the whole classes of the purposes collecting it. Erasing the
+whole subject with nothing retained also destroys the natural-identifier mapping and
+fences the subject id: later events about it are refused, and a returning person gets
+a new id. Exit status: 0 carried out, 1 refused or not carried out."""
+
+EXAMPLES = """\
+  pdl erase camille.martin@example.fr --reason request
+  pdl erase camille.martin@example.fr --purpose newsletter --reason consent_withdrawn
+  pdl erase sub_5f0c8a1e9b2d4c6f8a0b1c2d3e4f5a6b --category voice_recording --reason objection
+  pdl erase C-1042 --reason request --no-wait     # append the request only"""
+
+
+def register(subparsers: Subparsers) -> None:
+    parser = add_command(
+        subparsers, "erase", run, "erase a subject's data and print the certificate",
+        DESCRIPTION, EXAMPLES,
+    )  # fmt: skip
+    parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--purpose", help="erase only this purpose's data (and its class's)")
+    which.add_argument("--category", help="erase only the classes collecting this category")
+    parser.add_argument(
+        "--reason", required=True, choices=[r.value for r in ErasureReason],
+        help="Art. 17(1) ground, or retention_expiry",
+    )  # fmt: skip
+    parser.add_argument("--controller", help="controller id (default: the only one known)")
+    parser.add_argument("--channel", help="how the request was received, e.g. 'e-mail to dpo@'")
+    parser.add_argument("--no-wait", action="store_true", help="append the request only")
+    parser.add_argument("--json", action="store_true", help="print the certificate as JSON")
+
+
+def run(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
+    try:
+        subject_id = resolve_subject(ledger, args.subject)
+        state = subject_state(ledger, subject_id)
+        scope = (
+            {"kind": "purpose", "purpose": args.purpose} if args.purpose
+            else {"kind": "category", "category": args.category} if args.category
+            else {"kind": "subject"}
+        )  # fmt: skip
+        request = append_one(ledger, {
+            "type": "ErasureRequested", "subject_id": subject_id,
+            "controller": controller_for(state, args.controller),
+            "occurred_at": ledger.clock().isoformat(), "scope": scope, "reason": args.reason,
+            **({"channel": args.channel} if args.channel else {}),
+        })  # fmt: skip
+        say(f"pdl erase: erasure requested ({request.event_id})")
+        if args.no_wait:
+            print(request.event_id)
+            return 0
+        outcome = next(
+            (o for o in run_processor(ledger) if o.request.event_id == request.event_id), None
+        )
+        cert = outcome.certificate if outcome else answered_by_another_pass(ledger, request)
+    finally:
+        ledger.close()
+    if cert is None:
+        why = outcome.problem if outcome else "no certificate found for it"
+        raise Failure(f"pdl erase: request {request.event_id} not carried out: {why}")
+    print(json.dumps(cert, indent=2, sort_keys=True) if args.json else render(cert))
+    return 0
+
+
+def answered_by_another_pass(ledger: Ledger, request: LedgerEvent) -> Certificate | None:
+    """The certificate a concurrent pass (another process) wrote for the request."""
+    for stored in read_register(ledger.log, ledger.registry):
+        if stored.request_event_id == request.event_id:
+            return stored.document()
+    return None

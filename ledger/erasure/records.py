@@ -1,0 +1,104 @@
+"""A subject's records as the raw topics hold them, with their sealed personal fields.
+
+Independent of the projections and of the event models: records are found by their
+key (the subject id), decoded with the Avro schemas, and their personal fields located
+by the schemas' own ``pdl.personal`` marks, so this is what any outside reader of the
+topics could do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.contract.avro_schema import personal_paths
+from ledger.contract.schema_topic import learn
+from ledger.contract.wire import UNKNOWN_WRITER, SchemaRegistry, UndecodableMessage
+from ledger.keys.sealing import Unreadable, key_id_of
+from ledger.log.base import EventLog, LogRecord
+from ledger.topics import event_topics
+
+
+@dataclass(frozen=True)
+class SealedField:
+    path: str
+    sealed: bytes
+
+    @property
+    def key_id(self) -> str | None:
+        """The key the value was sealed with; None if it is not a pdl-aead-v1 value."""
+        try:
+            return key_id_of(self.sealed)
+        except Unreadable:
+            return None
+
+
+@dataclass(frozen=True)
+class SubjectRecord:
+    """One of the subject's records; ``problem`` is set when it could not be decoded."""
+
+    position: str
+    type_name: str
+    event_id: str
+    fields: tuple[SealedField, ...]
+    problem: str | None = None
+
+
+def position_of(record: LogRecord) -> str:
+    return f"{record.topic}/{record.partition}/{record.offset}"
+
+
+def subject_records(
+    log: EventLog,
+    registry: SchemaRegistry,
+    subject_ids: Collection[str],
+    topics: Collection[str] | None = None,
+) -> dict[str, list[SubjectRecord]]:
+    """Every record keyed by one of ``subject_ids`` on the event topics, by subject."""
+    wanted = {s.encode(): s for s in subject_ids}
+    schemas = {str(s["name"]): s for s in registry.current()}
+    found: dict[str, list[SubjectRecord]] = {s: [] for s in subject_ids}
+    learned = False
+    for record in log.scan(sorted(topics or event_topics())):
+        subject = wanted.get(record.key)
+        if subject is None:
+            continue
+        try:
+            found[subject].append(_decoded(record, registry, schemas))
+        except UndecodableMessage as exc:
+            if not learned and str(exc).startswith(UNKNOWN_WRITER):
+                learned = True  # a newer writer: learn the published schemas once, retry
+                learn(log, registry)
+                try:
+                    found[subject].append(_decoded(record, registry, schemas))
+                    continue
+                except UndecodableMessage as again:
+                    exc = again
+            found[subject].append(SubjectRecord(position_of(record), "?", "?", (), str(exc)))
+    return found
+
+
+def _decoded(record: LogRecord, registry: SchemaRegistry, schemas: dict[str, Any]) -> SubjectRecord:
+    type_name, fields = registry.decode(record.value)
+    sealed = tuple(
+        SealedField(path, value)
+        for pattern in personal_paths(schemas[type_name])
+        for path, value in _values_at(fields, pattern.split("."), "")
+    )
+    return SubjectRecord(position_of(record), type_name, str(fields.get("event_id")), sealed)
+
+
+def _values_at(node: Any, parts: list[str], prefix: str) -> Iterator[tuple[str, bytes]]:
+    """Concrete paths (``values[0].value``) and bytes of a schema path (``values[].value``)."""
+    head, rest = parts[0], parts[1:]
+    if not isinstance(node, dict):
+        return
+    if head.endswith("[]"):
+        name = head[:-2]
+        for i, item in enumerate(node.get(name) or []):
+            yield from _values_at(item, rest, f"{prefix}{name}[{i}].")
+    elif rest:
+        yield from _values_at(node.get(head), rest, f"{prefix}{head}.")
+    elif isinstance(node.get(head), bytes):
+        yield f"{prefix}{head}", node[head]

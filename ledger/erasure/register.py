@@ -1,0 +1,203 @@
+"""The erasure register: every ``DataErased`` on the log, its signature and the chain.
+
+``read_register`` scans the raw erasure topic (no projection involved);
+``verify_register`` is pure: it checks each certificate's form, signature and agreement
+with its event, then the hash chain, and names every certificate that fails.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger.contract.wire import SchemaRegistry, UndecodableMessage
+from ledger.erasure.certificate import (
+    FORMAT,
+    GENESIS,
+    Certificate,
+    canonical,
+    certificate_sha256,
+    signed_part,
+)
+from ledger.erasure.records import position_of
+from ledger.erasure.signing import signature_valid
+from ledger.keys.store import KeyStore, ShreddedKey
+from ledger.log.base import EventLog
+from ledger.topics import topic_of
+
+
+@dataclass(frozen=True)
+class StoredCertificate:
+    """A ``DataErased`` as the log holds it, or the reason its record cannot be read."""
+
+    position: str
+    event_id: str | None = None
+    subject_id: str | None = None
+    request_event_id: str | None = None
+    scope: str | None = None
+    keys_destroyed: tuple[str, ...] = ()
+    text: str | None = None
+    problem: str | None = None
+
+    def document(self) -> Certificate | None:
+        try:
+            doc = json.loads(self.text or "")
+        except ValueError:
+            return None
+        return doc if isinstance(doc, dict) else None
+
+
+@dataclass
+class RegisterReport:
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    head_sequence: int = 0
+    head_sha256: str = GENESIS
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def read_register(log: EventLog, registry: SchemaRegistry) -> list[StoredCertificate]:
+    """Every DataErased on the erasure topic, in log order. Any record of that topic that
+    cannot be decoded is listed too: it may be a damaged certificate."""
+    found = []
+    for record in log.scan([topic_of("erasure")]):
+        position = position_of(record)
+        try:
+            type_name, fields = registry.decode(record.value)
+        except UndecodableMessage as exc:
+            found.append(StoredCertificate(position, problem=f"record cannot be decoded ({exc})"))
+            continue
+        if type_name != "DataErased":
+            continue
+        scope = fields.get("scope") or {}
+        label = scope.get("kind", "?")
+        if scope.get("purpose") or scope.get("category"):
+            label = f"{label}:{scope.get('purpose') or scope.get('category')}"
+        found.append(StoredCertificate(
+            position, str(fields.get("event_id")), str(fields.get("subject_id")),
+            fields.get("request_event_id"), label, tuple(fields.get("keys_destroyed") or ()),
+            fields.get("certificate"),
+        ))  # fmt: skip
+    return found
+
+
+def name_of(stored: StoredCertificate, doc: Certificate | None) -> str:
+    sequence = f"#{doc.get('sequence')} " if doc else ""
+    event = f"DataErased {stored.event_id} " if stored.event_id else "record "
+    return f"certificate {sequence}({event}at {stored.position})"
+
+
+def verify_register(
+    stored: list[StoredCertificate], public_keys: Mapping[str, Ed25519PublicKey]
+) -> RegisterReport:
+    """Check every certificate and the chain; each problem names the certificate."""
+    report = RegisterReport(checked=len(stored))
+    by_sequence: dict[int, list[tuple[StoredCertificate, Certificate]]] = {}
+    for item in stored:
+        doc = item.document()
+        problem = item.problem or _certificate_problem(item, doc, public_keys)
+        if problem:
+            report.problems.append(f"{name_of(item, doc)}: {problem}")
+            if doc is None or not isinstance(doc.get("sequence"), int):
+                continue
+        assert doc is not None
+        by_sequence.setdefault(doc["sequence"], []).append((item, doc))
+    _check_chain(by_sequence, report)
+    return report
+
+
+def _certificate_problem(
+    item: StoredCertificate, doc: Certificate | None, public_keys: Mapping[str, Ed25519PublicKey]
+) -> str | None:
+    if item.text is None:
+        return "carries no certificate (DataErased is written only by the erasure processor)"
+    if doc is None:
+        return "certificate is not a JSON object"
+    if canonical(doc) != item.text:
+        return "certificate text is not in canonical form (altered after signing)"
+    if doc.get("format") != FORMAT:
+        return f"unknown certificate format {doc.get('format')!r}"
+    signer = doc.get("signer") or {}
+    public = public_keys.get(str(signer.get("key_id")))
+    if public is None:
+        return f"signed by unknown key {signer.get('key_id')!r} — fix: pass its --public-key"
+    try:
+        signature = base64.b64decode(str(doc.get("signature")), validate=True)
+    except (ValueError, binascii.Error):
+        return "signature is not base64"
+    if not signature_valid(public, signature, signed_part(doc)):
+        return "signature does not verify: the certificate was altered"
+    return _disagreement(item, doc)
+
+
+def _disagreement(item: StoredCertificate, doc: Certificate) -> str | None:
+    erased: dict[str, Any] = doc.get("erased") or {}
+    keys = tuple(sorted(k.get("key_id") for k in erased.get("keys_destroyed", [])))
+    checks = (
+        ("event_id", doc.get("certificate_id"), item.event_id),
+        ("subject_id", doc.get("subject_id"), item.subject_id),
+        ("request_event_id", (doc.get("request") or {}).get("event_id"), item.request_event_id),
+        ("scope", doc.get("scope"), item.scope),
+        ("keys_destroyed", keys, tuple(sorted(item.keys_destroyed))),
+    )
+    for name, signed, carried in checks:
+        if signed != carried:
+            return f"the event's {name} differs from the signed certificate's"
+    return None
+
+
+def _check_chain(
+    by_sequence: dict[int, list[tuple[StoredCertificate, Certificate]]], report: RegisterReport
+) -> None:
+    previous_sha = GENESIS
+    for sequence in range(1, max(by_sequence, default=0) + 1):
+        entries = by_sequence.get(sequence, [])
+        if not entries:
+            report.problems.append(
+                f"certificate #{sequence} is missing from the log: the chain has a gap"
+            )
+            previous_sha = ""
+            continue
+        if len(entries) > 1:
+            names = ", ".join(name_of(s, d) for s, d in entries)
+            report.problems.append(f"certificate #{sequence} appears more than once: {names}")
+        item, doc = entries[0]
+        if previous_sha and doc.get("previous_sha256") != previous_sha:
+            report.problems.append(
+                f"{name_of(item, doc)}: previous_sha256 does not match certificate "
+                f"#{sequence - 1}: the chain is broken before it"
+            )
+        previous_sha = certificate_sha256(item.text or "")
+        report.head_sequence, report.head_sha256 = sequence, previous_sha
+    extra = sorted(s for s in by_sequence if s < 1)
+    if extra:
+        report.problems.append(f"certificates with invalid sequence numbers: {extra}")
+
+
+def reapply(stored: list[StoredCertificate], keys: KeyStore) -> list[ShreddedKey]:
+    """After a key-store backup was restored: destroy again every key the (verified)
+    register says was destroyed, and fence again every subject fully erased. Returns the
+    keys that had come back."""
+    again: list[ShreddedKey] = []
+    for item in stored:
+        doc = item.document() or {}
+        erased: dict[str, Any] = doc.get("erased") or {}
+        subject = str(doc.get("subject_id"))
+        if erased.get("subject_fenced"):
+            if keys.keys_of(subject) or not keys.is_erased_subject(subject):
+                again += keys.shred(subject)  # the identifier mapping too
+                keys.fence_erased_subject(subject)
+            continue
+        for key in erased.get("keys_destroyed", []):
+            if keys.key_by_id(str(key["key_id"])) is not None:
+                again += keys.shred(subject, {str(key["retention_class"])})
+    return again

@@ -1,0 +1,125 @@
+"""``pdl verify-erasure``: prove from the raw topics that erased data cannot be read.
+
+Independent of the projections: the erased scope is what the subject's ``DataErased``
+events on the log say was destroyed (key ids), the subject's records are found by their
+key on every event topic, personal fields by the schemas' ``pdl.personal`` marks, and
+each field in scope is tried against the key its header names *and* every key the
+store still holds for the subject. One that opens is a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ledger.contract.wire import SchemaRegistry
+from ledger.erasure.records import SealedField, SubjectRecord, subject_records
+from ledger.erasure.register import read_register
+from ledger.keys.sealing import field_ad
+from ledger.keys.store import DataKey, KeyStore
+from ledger.log.base import EventLog
+
+#: pdl-aead-v1: 01 | 16-byte key id | 12-byte nonce | ciphertext and tag (docs/EVENTS.md)
+_NONCE = slice(17, 29)
+_BODY = 29
+
+
+@dataclass
+class ErasureVerification:
+    subject_id: str
+    certificates: int = 0
+    records: int = 0
+    fields: int = 0
+    in_scope: int = 0
+    readable_in_scope: list[str] = field(default_factory=list)
+    retained_under_hold: int = 0
+    readable_elsewhere: int = 0
+    undecodable: list[str] = field(default_factory=list)
+    fenced: bool = False
+    keys_held: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.certificates > 0 and not self.readable_in_scope and not self.undecodable
+
+    def summary(self) -> str:
+        verdict = "OK: no field in the erased scope can be decrypted" if self.ok else "FAILED"
+        lines = [
+            f"verify-erasure {self.subject_id}: {verdict}",
+            f"  certificates (DataErased on the log)  {self.certificates}",
+            f"  records checked                       {self.records}",
+            f"  personal fields checked               {self.fields}",
+            f"  fields in the erased scope            {self.in_scope}",
+            f"  readable in the erased scope          {len(self.readable_in_scope)}",
+            f"  retained under hold (readable)        {self.retained_under_hold}",
+            f"  readable outside any erased scope     {self.readable_elsewhere}",
+            f"  subject id fenced                     {'yes' if self.fenced else 'no'}",
+            f"  keys still held                       {', '.join(self.keys_held) or 'none'}",
+        ]
+        lines += [f"  READABLE: {where}" for where in self.readable_in_scope]
+        lines += [f"  NOT CHECKED (undecodable): {where}" for where in self.undecodable]
+        if not self.certificates:
+            lines.append("  no DataErased for this subject — fix: erase first (`pdl erase`)")
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, object]:
+        return {**self.__dict__, "ok": self.ok}
+
+
+def opens(sealed: bytes, key: DataKey, ad: bytes) -> bool:
+    try:
+        AESGCM(key.material).decrypt(sealed[_NONCE], sealed[_BODY:], ad)
+    except (InvalidTag, ValueError):
+        return False
+    return True
+
+
+def verify_erasure(
+    log: EventLog, registry: SchemaRegistry, keys: KeyStore, subject_id: str
+) -> ErasureVerification:
+    result = ErasureVerification(subject_id, fenced=keys.is_erased_subject(subject_id))
+    destroyed: set[str] = set()
+    retained_classes: set[str] = set()
+    for stored in read_register(log, registry):
+        if stored.subject_id != subject_id:
+            continue
+        result.certificates += 1
+        destroyed |= set(stored.keys_destroyed)
+        doc = stored.document() or {}
+        destroyed |= {k["key_id"] for k in (doc.get("erased") or {}).get("keys_destroyed", [])}
+        retained_classes |= {r["retention_class"] for r in doc.get("retained", [])}
+    held = keys.keys_of(subject_id)
+    result.keys_held = sorted(k.retention_class for k in held)
+    for record in subject_records(log, registry, [subject_id])[subject_id]:
+        result.records += 1
+        if record.problem:
+            result.undecodable.append(f"{record.position}: {record.problem}")
+        for sealed in record.fields:
+            _check_field(result, record, sealed, keys, held, destroyed, retained_classes)
+    return result
+
+
+def _check_field(
+    result: ErasureVerification,
+    record: SubjectRecord,
+    sealed: SealedField,
+    keys: KeyStore,
+    held: list[DataKey],
+    destroyed: set[str],
+    retained_classes: set[str],
+) -> None:
+    result.fields += 1
+    ad = field_ad(result.subject_id, record.event_id, sealed.path)
+    named = keys.key_by_id(sealed.key_id) if sealed.key_id else None
+    candidates = [named, *held] if named else held
+    readable = any(opens(sealed.sealed, key, ad) for key in candidates)
+    if sealed.key_id in destroyed:
+        result.in_scope += 1
+        if readable:
+            result.readable_in_scope.append(f"{record.position} {sealed.path}")
+    elif readable and named is not None and named.retention_class in retained_classes:
+        result.retained_under_hold += 1
+    elif readable:
+        result.readable_elsewhere += 1

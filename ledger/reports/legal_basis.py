@@ -1,0 +1,84 @@
+"""Legal basis (GDPR Art. 6(1)) of one purpose — for one subject, or across every
+subject with facts for it — as of T and as known at K.
+
+For each subject: the basis at T with its interval and evidence, the basis over valid
+time (merged intervals, each naming the events it rests on), the facts, and every
+processing judged as known when it was recorded and as known at K
+(``projections.lawfulness.judge``); then every processing found unlawful either way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ledger.reports.catalog_views import catalog_ref, purpose_in_force, purpose_view
+from ledger.reports.journal import basis_facts, controllers_with_facts, purpose_basis_facts
+from ledger.reports.reading import Reading, SubjectNotFound, envelope
+from ledger.reports.timeline import (
+    answer_view,
+    basis_timeline,
+    fact_view,
+    first_fact_at,
+    judgement_view,
+    judgements_as_of,
+    unlawful,
+)
+from projections.basis import BasisFacts
+from projections.lawfulness import basis_at
+from projections.subject_state import SubjectStateProjection
+
+REPORT = "legal_basis"
+TITLE = "Legal basis"
+ARTICLE = "GDPR Art. 6(1), 7 and 21"
+
+
+def legal_basis(
+    reading: Reading, purpose: str | None, subject_id: str | None = None,
+    controller: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    catalog, declared = purpose_in_force(
+        reading.ledger.catalogs, purpose, controller, reading.at,
+        controllers_with_facts(reading, purpose),
+    )  # fmt: skip
+    owner = catalog.controller.id
+    if subject_id is not None:
+        if reading.ledger.store.state(SubjectStateProjection.name, subject_id) is None:
+            raise SubjectNotFound(f"{subject_id}: no events recorded for this subject")
+        found = [basis_facts(reading, subject_id, owner, declared.id)]
+    else:
+        found = purpose_basis_facts(reading, owner, declared.id)
+    subjects = [_subject(reading, facts) for facts in found]
+    judged = [j for s in subjects for j in s["processing"]]
+    body = {
+        "purpose": purpose_view(declared, catalog),
+        "catalog": catalog_ref(catalog),
+        "subjects": subjects,
+        "unlawful": unlawful(judged),
+        "summary": {
+            "subjects": len(subjects),
+            "with_basis_at_t": sum(1 for s in subjects if s["basis_at"]["basis"]),
+            "processing": len(judged),
+            "unlawful_as_known_then": sum(j["verdict_then"] == "unlawful" for j in judged),
+            "unlawful_as_known_at_k": sum(j["verdict_now"] == "unlawful" for j in judged),
+        },
+    }
+    parameters = {"subject_id": subject_id, "purpose": declared.id, "controller": owner}
+    return envelope(reading, REPORT, TITLE, ARTICLE, parameters, body)
+
+
+def _subject(reading: Reading, facts: BasisFacts) -> dict[str, Any]:
+    catalogs = reading.ledger.catalogs
+    start = first_fact_at(facts)
+    timeline = (
+        [] if start is None else basis_timeline(facts, catalogs, reading.horizon, start, reading.at)
+    )
+    return {
+        "subject_id": facts.subject_id,
+        "basis_at": answer_view(basis_at(facts, catalogs, reading.at, reading.horizon)),
+        "timeline": [s.as_json() for s in timeline],
+        "facts": [fact_view(f) for f in facts.facts],
+        "processing": [
+            judgement_view(facts.subject_id, j)
+            for j in judgements_as_of(facts, catalogs, reading.at, reading.horizon)
+        ],
+    }

@@ -1,0 +1,140 @@
+"""What every report is read under: the instant T, the knowledge horizon K, the log
+positions the projections had reached, and whether personal fields are opened.
+
+A report states its positions (the projection store's checkpoints after catch-up), so
+anyone holding the same log can rebuild the projections to those positions and get the
+same report, byte for byte. No wall-clock time goes into a report: when K is not given
+the report is "as known at the stated positions" and says ``known_at: null``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from consumers.runner import DEFAULT_GROUP
+from ledger.config import Ledger
+from ledger.disclose import open_value
+from ledger.errors import Failure
+from ledger.keys.sealing import Unreadable, field_ad, open_sealed
+from ledger.log.base import TopicPartition
+from projections.subject_state import HeldValue
+
+#: "As known at": everything the log holds up to the stated positions.
+EVERYTHING = datetime.max.replace(tzinfo=UTC)
+#: What the regulator's view shows in place of a personal value.
+WITHHELD = "[withheld]"
+#: What any view shows for a value whose key was shredded.
+ERASED = "[erased]"
+
+
+class Audience(str, Enum):  # noqa: UP042 (str() of members must not change)
+    """Who reads the report: the DPO sees personal fields decrypted, a regulator does not."""
+
+    dpo = "dpo"
+    regulator = "regulator"
+
+
+class ReportRequestError(Failure):
+    """A request a report cannot answer: names the field, the reason and the fix."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", code=2)
+        self.field = field
+        self.reason = reason
+
+
+class SubjectNotFound(Failure):
+    """The subject has no events in the ledger as of the report's instant."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    ledger: Ledger
+    at: datetime
+    known_at: datetime | None
+    positions: Mapping[TopicPartition, int]
+    audience: Audience
+
+    @property
+    def horizon(self) -> datetime:
+        """The record-time limit: K, or everything recorded up to the positions."""
+        return self.known_at if self.known_at is not None else EVERYTHING
+
+    @property
+    def decrypts(self) -> bool:
+        return self.audience is Audience.dpo
+
+    def held_value(self, held: HeldValue) -> str:
+        """A held value for this audience: plaintext, ``[erased]`` or ``[withheld]``."""
+        return open_value(held, self.ledger.keys) if self.decrypts else WITHHELD
+
+    def personal(self, sealed: bytes | None, subject_id: str, event_id: str, path: str) -> str:
+        """A sealed field of an event for this audience (``None`` stays empty)."""
+        if sealed is None:
+            return ""
+        if not self.decrypts:
+            return WITHHELD
+        try:
+            return open_sealed(sealed, self.ledger.keys, field_ad(subject_id, event_id, path))
+        except Unreadable:
+            return ERASED
+
+
+def open_reading(
+    ledger: Ledger,
+    at: datetime | None = None,
+    known_at: datetime | None = None,
+    audience: Audience = Audience.dpo,
+    catch_up: bool = True,
+) -> Reading:
+    """Catch the projections up (unless told not to) and fix T, K and the positions."""
+    if catch_up:
+        ledger.runner().catch_up()
+    return Reading(
+        ledger=ledger,
+        at=utc(at if at is not None else ledger.clock()),
+        known_at=None if known_at is None else utc(known_at),
+        positions=dict(ledger.store.checkpoints(DEFAULT_GROUP)),
+        audience=audience,
+    )
+
+
+def utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """An instant as ISO 8601 in UTC, or None; ``EVERYTHING`` is None too."""
+    if value is None or value == EVERYTHING:
+        return None
+    return utc(value).isoformat()
+
+
+def envelope(
+    reading: Reading,
+    report: str,
+    title: str,
+    article: str,
+    parameters: Mapping[str, str | None],
+    body: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The fields every report has, then its own."""
+    return {
+        "report": report,
+        "title": title,
+        "article": article,
+        "at": iso(reading.at),
+        "known_at": iso(reading.known_at),
+        "positions": {
+            f"{tp.topic}/{tp.partition}": n for tp, n in sorted(reading.positions.items())
+        },
+        "personal_fields": "decrypted" if reading.decrypts else "withheld",
+        "parameters": dict(parameters),
+        **body,
+    }

@@ -1,0 +1,112 @@
+"""The facts that decide a purpose's legal basis for one subject, in both times.
+
+State per (subject, controller, purpose): every consent, withdrawal, objection,
+restriction and processing fact, with its valid time (``occurred_at``) and record time
+(when the log appended it), sorted by valid time then event id. Inserting a fact is
+commutative, so any interleaving of topics and partitions gives the same state; the
+questions (what basis at T, as known at K) are answered by ``projections.lawfulness``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ledger.contract import events as ev
+from ledger.contract.vocabulary import ScopeKind
+from projections.base import Projection, Recorded, canonical_json
+
+FactKind = Literal[
+    "consent_given", "consent_withdrawn", "objection", "restricted", "unrestricted",
+    "processed",
+]  # fmt: skip
+
+
+class Fact(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: FactKind
+    valid_at: datetime
+    recorded_at: datetime
+    event_id: str
+    position: str
+    claimed_basis: str | None = None
+    expires_at: datetime | None = None
+    system: str | None = None
+
+    @property
+    def order(self) -> tuple[datetime, str]:
+        return self.valid_at, self.event_id
+
+
+class BasisFacts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    subject_id: str
+    controller: str
+    purpose: str
+    facts: tuple[Fact, ...] = ()
+
+
+def basis_key(subject_id: str, controller: str, purpose: str) -> str:
+    return f"{subject_id}|{controller}|{purpose}"
+
+
+def _fact(recorded: Recorded, kind: FactKind, **extra: object) -> Fact:
+    e = recorded.event
+    return Fact.model_validate({
+        "kind": kind, "valid_at": e.occurred_at, "recorded_at": recorded.recorded_at,
+        "event_id": e.event_id, "position": recorded.position, **extra,
+    })  # fmt: skip
+
+
+def fact_of(recorded: Recorded) -> tuple[str, Fact] | None:
+    """The purpose a recorded event speaks about and the fact it adds, if any."""
+    e = recorded.event
+    if isinstance(e, ev.ConsentGiven):
+        return e.purpose, _fact(recorded, "consent_given", expires_at=e.expires_at)
+    if isinstance(e, ev.ConsentWithdrawn):
+        return e.purpose, _fact(recorded, "consent_withdrawn")
+    if isinstance(e, ev.ObjectionRaised):
+        return e.purpose, _fact(recorded, "objection")
+    if isinstance(e, ev.DataProcessed):
+        return e.purpose, _fact(
+            recorded, "processed", claimed_basis=e.claimed_basis.value, system=e.system
+        )
+    if (isinstance(e, ev.RestrictionApplied | ev.RestrictionLifted)
+            and e.scope.kind is ScopeKind.purpose and e.scope.purpose):  # fmt: skip
+        kind: FactKind = "restricted" if isinstance(e, ev.RestrictionApplied) else "unrestricted"
+        return e.scope.purpose, _fact(recorded, kind)
+    return None
+
+
+class BasisFactsProjection(Projection[BasisFacts]):
+    name = "basis_facts"
+
+    def key_of(self, recorded: Recorded) -> str | None:
+        found = fact_of(recorded)
+        event = recorded.event
+        if found is None or not isinstance(event, ev.SubjectEvent):
+            return None
+        return basis_key(event.subject_id, event.controller, found[0])
+
+    def initial(self, key: str) -> BasisFacts:
+        subject_id, controller, purpose = key.split("|", 2)
+        return BasisFacts(subject_id=subject_id, controller=controller, purpose=purpose)
+
+    def apply(self, state: BasisFacts, recorded: Recorded) -> BasisFacts:
+        found = fact_of(recorded)
+        assert found is not None
+        fact = found[1]
+        if any(f.event_id == fact.event_id for f in state.facts):
+            return state  # the same event twice (a producer retry) adds nothing
+        facts = tuple(sorted((*state.facts, fact), key=lambda f: f.order))
+        return state.model_copy(update={"facts": facts})
+
+    def dump(self, state: BasisFacts) -> str:
+        return canonical_json(state)
+
+    def load(self, text: str) -> BasisFacts:
+        return BasisFacts.model_validate_json(text)

@@ -1,0 +1,44 @@
+"""A long-running consumer for the two-consumers test: its own key store (and so its own
+cache of unwrapped keys), its own projection store and group. Commands on stdin:
+
+    catchup          apply everything appended so far; prints "ok"
+    show SUBJECT     prints the subject's values as JSON {field: value}, decrypted with
+                     this process's key store, "[erased]" where it cannot open them
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from consumers.runner import ProjectionRunner
+from consumers.store import ProjectionStore
+from ledger.config import Ledger, Settings
+from ledger.disclose import disclose_subject
+from projections.catalog import all_projections
+from projections.subject_state import SubjectStateProjection
+
+
+def main(store_path: str, group: str) -> None:
+    ledger = Ledger(Settings(os.environ.get("PDL_LOG"), Path(os.environ["PDL_DATA_DIR"])))
+    store = ProjectionStore(Path(store_path))
+    runner = ProjectionRunner(ledger.log, store, ledger.registry, all_projections(), group=group)
+    projection = SubjectStateProjection()
+    for line in sys.stdin:
+        command, _, subject = line.strip().partition(" ")
+        if command == "catchup":
+            runner.catch_up()
+            print("ok", flush=True)
+        elif command == "show":
+            text = store.state(projection.name, subject)
+            values = {} if text is None else disclose_subject(projection.load(text), ledger.keys)
+            shown = {v["field"]: v["value"] for v in values.get("values", [])}
+            print(json.dumps(shown), flush=True)
+    store.close()
+    ledger.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,85 @@
+"""The regulator's question, on both backends: consent on day 0, a withdrawal that
+occurred on day 40 but was recorded on day 45, processing on day 42."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ledger.config import Ledger
+from ledger.queries import basis_answer, state_at
+from tests.conftest import LedgerFactory
+from tests.scenario import consent
+
+DAY0 = datetime(2024, 1, 1, 9, 0, tzinfo=UTC)
+NOW = datetime(2024, 6, 1, tzinfo=UTC)
+
+
+def day(n: int) -> datetime:
+    return DAY0 + timedelta(days=n)
+
+
+def append_at(ledger: Ledger, recorded: datetime, *events: dict[str, Any]) -> list[str]:
+    intake = ledger.intake()
+    receipts = intake.append([intake.prepare(e) for e in events], record_time=recorded)
+    return [r.event_id for r in receipts]
+
+
+def processed(subject: str, when: datetime) -> dict[str, Any]:
+    return {
+        "type": "DataProcessed",
+        "subject": subject,
+        "controller": "informatique70",
+        "occurred_at": when.isoformat(),
+        "purpose": "newsletter",
+        "claimed_basis": "consent",
+        "categories": ["contact"],
+        "system": "campaigns",
+    }
+
+
+def test_basis_as_known_then_and_as_known_now(make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger()
+    ledger.clock = lambda: NOW
+    s = "bitemporal@example.fr"
+    (given,) = append_at(ledger, day(0), consent(s, when=day(0).isoformat()))
+    (used,) = append_at(ledger, day(42), processed(s, day(42)))
+    (withdrawn,) = append_at(ledger, day(45), consent(s, False, when=day(40).isoformat()))
+    ledger.runner().catch_up()
+    subject = ledger.keys.subject_for(s, create=False)
+    assert subject is not None
+
+    then, _ = basis_answer(ledger, subject, "newsletter", at=day(42), known_at=day(42))
+    assert then.status.basis == "consent"
+    assert [f.event_id for f in then.status.evidence] == [given]
+    assert then.valid_from == day(0) and then.valid_to is None  # as then believed
+    assert then.believed_from == day(0) and then.believed_until == day(45)
+
+    now, judgements = basis_answer(ledger, subject, "newsletter", at=day(42))
+    assert now.status.basis is None and "withdrawn" in now.status.reason
+    assert [f.event_id for f in now.status.evidence] == [withdrawn]
+    assert now.valid_from == day(40) and now.believed_from == day(45)
+    assert now.status.evidence[0].position.split("/")[0].endswith("consent")
+
+    (judgement,) = judgements
+    assert judgement.processed.event_id == used
+    assert (judgement.verdict_then, judgement.verdict_now) == ("lawful", "unlawful")
+    assert [f.event_id for f in judgement.now.status.evidence] == [withdrawn]
+
+    before, _ = basis_answer(ledger, subject, "newsletter", at=day(39))
+    assert before.status.basis == "consent" and before.valid_to == day(40)
+
+
+def test_state_at_a_past_instant(make_ledger: LedgerFactory) -> None:
+    ledger = make_ledger()
+    s = "past@example.fr"
+    append_at(ledger, day(0), consent(s, when=day(0).isoformat()))
+    append_at(ledger, day(45), consent(s, False, when=day(40).isoformat()))
+    ledger.runner().catch_up()
+    subject = ledger.keys.subject_for(s, create=False)
+    assert subject is not None
+    status = {n: state_at(ledger, subject, day(n)).consents for n in (10, 42)}
+    assert [c.status for c in status[10].values()] == ["given"]
+    assert [c.status for c in status[42].values()] == ["withdrawn"]
+    as_known = state_at(ledger, subject, day(42), known_at=day(42)).consents
+    assert [c.status for c in as_known.values()] == ["given"]

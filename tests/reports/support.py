@@ -1,0 +1,55 @@
+"""The demo scenario as a fixture for report tests: Informatique 70's customer (consent,
+a late-recorded withdrawal, campaigns, a share, a call recording, invoices, an erasure),
+a bpost customer whose data is accessed from India, a NEGOMARKETS distributor's client."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.cli.common import resolve_subject
+from ledger.cli.demo import SCENARIO_NOW, SUBJECT, play_scenario
+from ledger.cli.erasure_support import at_instant
+from ledger.config import Ledger
+from ledger.reports.build import ReportKind, ReportRequest, build_report
+from ledger.reports.render import ReportFormat, render
+
+__all__ = ["AT", "CALL_RECORDING", "SUBJECT"]
+
+AT = SCENARIO_NOW
+CALL_RECORDING = "recording://2024/03/04/call-1187.wav"
+INVOICE = "FA-2024-0311: laptop repair, 89.00 EUR"
+
+
+def seeded(ledger: Ledger) -> str:
+    """Play the scenario on ``ledger`` (its clock fixed at the scenario's present) and
+    return Camille's subject id."""
+    at_instant(ledger, SCENARIO_NOW)
+    play_scenario(ledger)
+    return resolve_subject(ledger, SUBJECT)
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def report(ledger: Ledger, kind: str, **given: Any) -> dict[str, Any]:
+    """Build a report of ``kind`` as of the scenario's present unless ``at`` is given;
+    ``given``: subject_id, purpose, controller, at, known_at, audience."""
+    return build_report(ledger, ReportRequest(ReportKind(kind), **{"at": AT, **given}))
+
+
+def json_bytes(built: dict[str, Any]) -> bytes:
+    return render(built, ReportFormat.json)
+
+
+#: One request per kind, on the scenario (the access subject is filled in by the test).
+REQUESTS: dict[str, dict[str, str]] = {
+    "ropa": {},
+    "access": {},
+    "basis": {"purpose": "newsletter"},
+    "consent": {"purpose": "newsletter"},
+    "erasure": {},
+    "retention": {},
+    "transfers": {},
+}
