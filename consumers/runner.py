@@ -27,6 +27,7 @@ from projections.base import Projection, Recorded
 log = logging.getLogger(__name__)
 
 DEFAULT_GROUP = "pdl-projections"
+CATCH_UP_BATCH = 2000
 
 
 @dataclass
@@ -118,7 +119,11 @@ class ProjectionRunner:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"projections made no progress for {stall_timeout_s:.0f} s")
                 before = consumer.positions()
-                if self.step(consumer, timeout_s=0.5) or consumer.positions() != before:
+                # big batches: a backlog is applied with fewer commits (fsyncs)
+                if (
+                    self.step(consumer, timeout_s=0.5, max_records=CATCH_UP_BATCH)
+                    or consumer.positions() != before
+                ):
                     deadline = time.monotonic() + stall_timeout_s
         finally:
             consumer.close()
@@ -152,16 +157,22 @@ class ProjectionRunner:
 
     def _apply(self, uow: UnitOfWork, decoded: list[tuple[LogRecord, Recorded | str]]) -> None:
         states: dict[tuple[int, str], Any] = {}
+        next_offsets: dict[TopicPartition, int] = {}  # read once per partition, not per record
         for record, outcome in decoded:
             tp = TopicPartition(record.topic, record.partition)
-            if record.offset < uow.checkpoint(self.group, tp):
+            if tp not in next_offsets:
+                next_offsets[tp] = uow.checkpoint(self.group, tp)
+            if record.offset < next_offsets[tp]:
                 self.progress.skipped += 1
                 continue
             if isinstance(outcome, Recorded):
                 self._fold(uow, states, outcome)
                 self._journal(uow, record, outcome)
                 self.progress.applied += 1
-            uow.set_checkpoint(self.group, tp, record.offset + 1)
+            next_offsets[tp] = record.offset + 1
+        for tp, next_offset in next_offsets.items():
+            if next_offset > uow.checkpoint(self.group, tp):
+                uow.set_checkpoint(self.group, tp, next_offset)
         for (index, key), state in states.items():
             projection = self._projections[index]
             uow.put_state(projection.name, key, projection.dump(state))

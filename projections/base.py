@@ -74,4 +74,4 @@ class Projection(ABC, Generic[S]):
 
 def canonical_json(model: BaseModel) -> str:
     """Sorted keys, no spaces: equal states give equal bytes, so dumps can be compared."""
-    return json.dumps(json.loads(model.model_dump_json()), sort_keys=True, separators=(",", ":"))
+    return json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

@@ -54,15 +54,16 @@ class SQLiteKeyStore(KeyStore):
 
     def subject_for(self, natural_id: str, *, create: bool = True) -> str | None:
         lookup = hmac.new(self._lookup_key, natural_id.encode(), hashlib.sha256).digest()
-        with self._lock, self._db:
-            if create:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO identities(lookup, subject_id) VALUES (?, ?)",
-                    (lookup, _new_subject_id()),
-                )
-            row = self._db.execute(
-                "SELECT subject_id FROM identities WHERE lookup = ?", (lookup,)
-            ).fetchone()
+        select = "SELECT subject_id FROM identities WHERE lookup = ?"
+        with self._lock:
+            row = self._db.execute(select, (lookup,)).fetchone()
+            if row is None and create:  # write (and fsync) only for a new person
+                with self._db:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO identities(lookup, subject_id) VALUES (?, ?)",
+                        (lookup, _new_subject_id()),
+                    )
+                    row = self._db.execute(select, (lookup,)).fetchone()
         return None if row is None else str(row[0])
 
     def new_subject(self) -> str:
