@@ -1,0 +1,133 @@
+"""Events for the benchmarks: producer dicts for the append path, and bulk models.
+
+Bulk events are built directly as models with placeholder sealed values (as
+``tests/projections/test_crash.py`` does) and appended through ``Intake.append``: the
+projections and the decoder never open sealed values, so placeholders of realistic
+size exercise them exactly as real ciphertext would, without paying AES-GCM and key
+store lookups a million times while generating.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.common import Context, Dataset, opened, topics
+from ledger.contract import events as ev
+from ledger.contract.secret import Secret
+from ledger.intake import Intake
+
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+CONTROLLER = "informatique70"
+#: Events per subject in the bulk data; subjects = events / EVENTS_PER_SUBJECT.
+EVENTS_PER_SUBJECT = 8
+BATCH = 5_000
+
+
+def ingest_dicts(count: int, run: str) -> list[dict[str, Any]]:
+    """``count`` producer events (tests/scenario.py shapes): per subject, a DataCollected
+    with two personal values, then a ConsentGiven; natural identifiers, as submitted."""
+    out: list[dict[str, Any]] = []
+    for n in range(count):
+        person = n // 2
+        subject = f"bench.{run}.{person:07d}@example.fr"
+        when = (T0 + timedelta(seconds=person)).isoformat()
+        if n % 2 == 0:
+            out.append({
+                "type": "DataCollected", "subject": subject, "controller": CONTROLLER,
+                "occurred_at": when, "source": "newsletter-signup-form",
+                "purposes": ["newsletter"],
+                "values": [
+                    {"field": "first_name", "category": "identity", "value": f"Prénom{person}"},
+                    {"field": "email", "category": "contact", "value": subject},
+                ],
+            })  # fmt: skip
+        else:
+            out.append({
+                "type": "ConsentGiven", "subject": subject, "controller": CONTROLLER,
+                "occurred_at": when, "purpose": "newsletter", "channel": "web-form",
+                "notice_version": "politique-2023-01",
+            })  # fmt: skip
+    return out
+
+
+def subject_id(index: int, salt: int = 0) -> str:
+    return f"sub_{salt:08x}{index:024x}"
+
+
+def _sealed(n: int, size: int) -> Secret:
+    """A placeholder of a real sealed value's length: 01 | key id | nonce | body+tag."""
+    return Secret(sealed=b"\x01" + n.to_bytes(16) + bytes(12) + bytes(size + 16))
+
+
+def bulk_event(n: int, subjects: int, salt: int = 0) -> ev.LedgerEvent:
+    """Event ``n`` of a log with ``subjects`` subjects, EVENTS_PER_SUBJECT each, in rounds
+    (round k holds every subject's k-th event), so a subject's events span the log."""
+    index, step = n % subjects, n // subjects
+    common: dict[str, Any] = {
+        "subject_id": subject_id(index, salt),
+        "controller": CONTROLLER,
+        "occurred_at": T0 + timedelta(days=7 * step, seconds=index),
+    }
+    match step % EVENTS_PER_SUBJECT:
+        case 0:
+            return ev.DataCollected(
+                **common, purposes=["newsletter"], source="newsletter-signup-form",
+                values=[
+                    ev.CollectedValue(field="first_name", category="identity",
+                                      value=_sealed(n, 10)),
+                    ev.CollectedValue(field="email", category="contact", value=_sealed(n, 28)),
+                ],
+            )  # fmt: skip
+        case 1 | 6:
+            return ev.ConsentGiven(
+                **common, purpose="newsletter", channel="web-form",
+                notice_version="politique-2023-01",
+            )  # fmt: skip
+        case 3:
+            return ev.DataCollected(
+                **common, purposes=["accounting"], source="workshop-till",
+                values=[ev.CollectedValue(field="invoice", category="transaction",
+                                          value=_sealed(n, 40))],
+            )  # fmt: skip
+        case 5:
+            return ev.ConsentWithdrawn(**common, purpose="newsletter", channel="unsubscribe")
+        case _:
+            return ev.DataProcessed(
+                **common, purpose="newsletter", claimed_basis="consent",
+                categories=["contact"], system="crm-campaigns",
+            )  # fmt: skip
+
+
+def subjects_for(events: int) -> int:
+    return max(1, events // EVENTS_PER_SUBJECT)
+
+
+def bulk_batches(start: int, stop: int, subjects: int, salt: int = 0) -> Iterator[list[Any]]:
+    for first in range(start, stop, BATCH):
+        yield [bulk_event(n, subjects, salt) for n in range(first, min(first + BATCH, stop))]
+
+
+def append_bulk(intake: Intake, events: int, salt: int = 0, start: int = 0) -> float:
+    """Append events ``start..events`` of a log of ``events``; returns seconds taken."""
+    began = time.perf_counter()
+    subjects = subjects_for(events)
+    for batch in bulk_batches(start, events, subjects, salt):
+        intake.append(batch)
+    return time.perf_counter() - began
+
+
+def make_dataset(ctx: Context, label: str, events: int) -> Dataset:
+    """A fresh log of ``events`` bulk events on its own topics and data directory."""
+    salt = len(ctx.prefixes) + 1
+    dataset = Dataset(label, events, ctx.new_prefix(label), ctx.data_dir(label), salt)
+    with topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
+        dataset.append_seconds = append_bulk(ledger.intake(), events, salt)
+    print(
+        f"  dataset {label}: {events:,} events appended in {dataset.append_seconds:.1f} s "
+        f"({events / dataset.append_seconds:,.0f} ev/s, bulk models, batches of {BATCH:,})",
+        flush=True,
+    )
+    return dataset

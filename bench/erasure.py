@@ -1,0 +1,271 @@
+"""Erasure and verify-erasure: does their cost follow the subject, or the log?
+
+Only if the erasure CLI is there (``pdl erase --help`` and ``pdl verify-erasure
+--help`` succeed); otherwise the row says "not measured: erasure not available".
+
+At each of two log sizes the same subject history is appended through the real
+append path (natural identifier, real AES-GCM sealing: 8 events, 4 of them with
+personal values), then ``pdl erase <id> --reason request`` and ``pdl verify-erasure
+<sub id>`` are run in-process through ``ledger.cli.main.main`` and timed whole, as an
+operator would see them. The projections of both datasets are caught up beforehand
+(groupless), so both sizes start equally current. The part of both
+commands that reads the log, the scan for the subject's records, is also timed alone
+(in-process): it separates what grows with the log from fixed costs such as joining
+consumer groups.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from datetime import timedelta
+from typing import Any
+
+from bench.common import (
+    Context,
+    Dataset,
+    Result,
+    median,
+    not_measured,
+    opened,
+    profiled,
+    shares,
+    timed,
+    top,
+)
+from bench.common import topics as with_topics
+from bench.data import CONTROLLER, T0
+from bench.query import catch_up
+from consumers.runner import Progress, ProjectionRunner
+from ledger.contract.events import SubjectEvent
+
+TARGET = 2.0
+BENCHMARKS = ("erase", "verify-erasure")
+#: ``pdl erase`` less the time in ProjectionRunner.catch_up (consumer-group joins and
+#: polls): what is left when no other process shares the groups.
+NO_GROUPS = "erase minus group catch-ups"
+#: The part of both that reads the log: every event topic scanned for the subject's key.
+SCAN = "subject-record scan"
+ROWS = ("erase", NO_GROUPS, "verify-erasure")
+Times = dict[str, float]
+
+PARTS = {
+    "catch up projections and erasure register (consumer groups)": (
+        "consumers/runner.py",
+        "catch_up",
+    ),
+    "subject_records (scan of every event topic)": ("ledger/erasure/records.py", "subject_records"),
+    "read_register (scan of the erasure topic)": ("ledger/erasure/register.py", "read_register"),
+    "Ledger.catalogs (scan of the policy topic)": ("ledger/config.py", "catalogs"),
+    "Intake.append (ErasureRequested, DataErased)": ("ledger/intake.py", "append"),
+    "key store shred": ("ledger/keys/sqlite_store.py", "shred"),
+    "try every sealed field against the keys": ("ledger/erasure/verify.py", "_check_field"),
+}
+
+
+def pdl(argv: list[str]) -> int:
+    """The ``pdl`` CLI, in-process (imported late: a broken CLI is "not available")."""
+    from ledger.cli.main import main
+
+    return main(argv)
+
+
+def unavailable() -> str | None:
+    """Why the erasure CLI cannot be measured, or None when it can."""
+    for command in BENCHMARKS:
+        out = io.StringIO()
+        try:
+            with redirect_stdout(out), redirect_stderr(out):
+                pdl([command, "--help"])
+        except SystemExit as exc:
+            if exc.code not in (0, None):
+                return f"`pdl {command}` is not a command of this build"
+        except Exception as exc:  # an import or registration error is "not available" too
+            return f"`pdl {command} --help` failed: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _history(natural: str) -> list[dict[str, Any]]:
+    """One subject's 8 events, dicts as a producer submits them."""
+
+    def at(days: int) -> str:
+        return (T0 + timedelta(days=days)).isoformat()
+
+    base = {"subject": natural, "controller": CONTROLLER}
+    value = [{"field": "email", "category": "contact", "value": natural},
+             {"field": "first_name", "category": "identity", "value": "Camille"}]  # fmt: skip
+    collected = {"type": "DataCollected", "source": "newsletter-signup-form",
+                 "purposes": ["newsletter"], "values": value}  # fmt: skip
+    consent = {"type": "ConsentGiven", "purpose": "newsletter", "channel": "web-form",
+               "notice_version": "politique-2023-01"}  # fmt: skip
+    processed = {"type": "DataProcessed", "purpose": "newsletter", "claimed_basis": "consent",
+                 "categories": ["contact"], "system": "crm-campaigns"}  # fmt: skip
+    shapes: list[dict[str, Any]] = [collected, consent, processed, collected, processed,
+                                    collected, processed, collected]  # fmt: skip
+    return [{**base, **shape, "occurred_at": at(i)} for i, shape in enumerate(shapes)]
+
+
+@contextmanager
+def _env(ctx: Context, dataset: Dataset) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in ("PDL_LOG", "PDL_DATA_DIR")}
+    os.environ["PDL_LOG"] = ctx.log_url
+    os.environ["PDL_DATA_DIR"] = str(dataset.data_dir)
+    try:
+        with with_topics(dataset.prefix):
+            yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        code = pdl(list(argv))
+    return code, out.getvalue()
+
+
+def subjects(ctx: Context, dataset: Dataset, count: int) -> list[tuple[str, str]]:
+    """Append ``count`` subjects' histories (one batch); their (natural id, subject id)."""
+    naturals = [f"erase.{ctx.run_id}.{dataset.label}.{i}@example.fr" for i in range(count)]
+    with with_topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
+        intake = ledger.intake()
+        events = [intake.prepare(d) for natural in naturals for d in _history(natural)]
+        intake.append(events)
+    ids = [e.subject_id for e in events[:: len(events) // count] if isinstance(e, SubjectEvent)]
+    return list(zip(naturals, ids, strict=True))
+
+
+@contextmanager
+def _clocked(spent: list[float]) -> Iterator[None]:
+    """Adds the seconds spent in ``ProjectionRunner.catch_up`` (joining the consumer
+    groups pdl-projections and pdl-erasure, then polling) to ``spent``."""
+    original = ProjectionRunner.catch_up
+
+    def catch_up(self: ProjectionRunner, stall_timeout_s: float = 60.0) -> Progress:
+        began = time.perf_counter()
+        try:
+            return original(self, stall_timeout_s)
+        finally:
+            spent.append(time.perf_counter() - began)
+
+    ProjectionRunner.catch_up = catch_up  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        ProjectionRunner.catch_up = original  # type: ignore[method-assign]
+
+
+def erase_and_verify(ctx: Context, dataset: Dataset, natural: str, subject: str) -> Times:
+    """Seconds of ``pdl erase`` (and of it minus its consumer-group catch-ups), of ``pdl
+    verify-erasure``, and of the subject-record scan both run, timed alone in-process."""
+    from ledger.erasure.records import subject_records  # late: erasure may be absent
+
+    spent: list[float] = []
+    with _env(ctx, dataset):
+        with _clocked(spent):
+            (code, text), erase_s = timed(lambda: _cli("erase", natural, "--reason", "request"))
+        if code != 0:
+            raise RuntimeError(f"pdl erase exited {code}: {text[-1500:]}")
+        (code, text), verify_s = timed(lambda: _cli("verify-erasure", subject))
+        if code != 0:
+            raise RuntimeError(f"pdl verify-erasure exited {code}: {text[-1500:]}")
+        with opened(ctx, dataset.data_dir) as ledger:
+            log, registry = ledger.log, ledger.registry
+            found, scan_s = timed(lambda: subject_records(log, registry, [subject]))
+    assert len(found[subject]) >= len(_history("x")), "the scan missed the subject's records"
+    return {
+        "erase": erase_s,
+        NO_GROUPS: erase_s - sum(spent),
+        "verify-erasure": verify_s,
+        SCAN: scan_s,
+    }
+
+
+def _profile(ctx: Context, dataset: Dataset, natural: str, subject: str) -> dict[str, Any]:
+    """Where erase and verify-erasure spend their time (an extra subject; full mode)."""
+    found: dict[str, Any] = {"profile_events": dataset.events}
+    with _env(ctx, dataset):
+        _, stats = profiled(lambda: _cli("erase", natural, "--reason", "request"))
+        found["erase_profile_shares"] = _shares(stats)
+        _, stats = profiled(lambda: _cli("verify-erasure", subject))
+    found["verify-erasure_profile_shares"] = _shares(stats)
+    found["verify_profile_top5"] = top(stats, 5)
+    return found
+
+
+def _shares(stats: Any) -> dict[str, float]:
+    return {k: round(v, 3) for k, v in shares(stats, PARTS).items() if v > 0}
+
+
+def run(ctx: Context, small: Dataset, large: Dataset) -> list[Result]:
+    name = f"{large.events:,} / {small.events:,} events"
+    why = unavailable()
+    if why is not None:
+        print(f"  erasure: not measured: erasure not available ({why})", flush=True)
+        return [
+            not_measured(f"{command}: {name}", f"< {TARGET} (follows the subject)",
+                         "erasure not available")
+            for command in BENCHMARKS
+        ]  # fmt: skip
+    rounds = 1 if ctx.quick else ctx.rounds
+    extra = 0 if ctx.quick else 1  # a subject to profile, in full mode
+    pending = {d.label: subjects(ctx, d, rounds + extra) for d in (small, large)}
+    for dataset in (small, large):  # both equally current before the clock (groupless)
+        with with_topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
+            catch_up(ledger)
+    times: dict[str, dict[str, list[float]]] = {
+        d.label: {c: [] for c in (*ROWS, SCAN)} for d in (small, large)
+    }
+    for r in range(rounds):  # interleaved: small then large, large then small, ...
+        for dataset in (small, large) if r % 2 == 0 else (large, small):
+            got = erase_and_verify(ctx, dataset, *pending[dataset.label][r])
+            for command, seconds in got.items():
+                times[dataset.label][command].append(seconds)
+            print(f"  erasure at {dataset.events:,} events: "
+                  + ", ".join(f"{c} {s:.2f} s" for c, s in got.items()), flush=True)  # fmt: skip
+    profile = _profile(ctx, large, *pending[large.label][rounds]) if extra else {}
+    growth = large.events / small.events
+    rows = []
+    for command in ROWS:
+        lo, hi = median(times[small.label][command]), median(times[large.label][command])
+        details: dict[str, Any] = {
+            "seconds_by_size": {d.events: times[d.label][command] for d in (small, large)},
+            "scan_seconds_by_size": {d.events: times[d.label][SCAN] for d in (small, large)},
+            "subject_events": len(_history("x")),
+            "rounds": rounds,
+        }
+        if command == "erase":
+            details.update(profile)
+        rows.append(
+            Result(
+                f"{command}: {name}",
+                f"{hi:.2f} s at {large.events:,}",
+                f"{lo:.2f} s at {small.events:,}",
+                hi / lo,
+                f"< {TARGET} over {growth:.0f}x log",
+                hi / lo < TARGET,
+                details,
+            )
+        )
+    return rows
+
+
+def explain(results: list[Result]) -> list[str]:
+    d = results[0].details
+    lines = []
+    for command in BENCHMARKS:
+        key = f"{command}_profile_shares"
+        if key in d:
+            lines.append(f"{command} at {d['profile_events']:,} events (cProfile, cumulative):")
+            lines += [f"    {share:6.1%}  {label}" for label, share in d[key].items()]
+    if "verify_profile_top5" in d:
+        lines += ["  verify-erasure, top 5 by own time:"]
+        lines += [f"    {line}" for line in d["verify_profile_top5"]]
+    return lines
