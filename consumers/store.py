@@ -180,6 +180,17 @@ class ProjectionStore(TrackingRecorder):
         for key, state in rows:
             yield str(key), str(state)
 
+    def states_with_prefix(self, projection: str, prefix: str) -> Iterator[tuple[str, str]]:
+        """The (key, state) pairs whose key starts with ``prefix``: a range on the primary
+        key, so the cost follows the matches, not the size of the projection."""
+        rows = self._db.execute(
+            "SELECT key, state FROM states WHERE projection = ? AND key >= ? AND key < ? "
+            "ORDER BY key",
+            (projection, prefix, prefix + "\U0010ffff"),
+        )
+        for key, state in rows:
+            yield str(key), str(state)
+
     def checkpoints(self, group: str) -> dict[TopicPartition, int]:
         rows = self._db.execute(
             "SELECT application_name, notification_id FROM tracking "

@@ -22,8 +22,9 @@ def basis_facts(
 ) -> BasisFacts:
     projection = BasisFactsProjection()
     found = [
-        projection.load(text) for key, text in ledger.store.states(projection.name)
-        if key.startswith(subject_id + "|") and key.endswith("|" + purpose)
+        projection.load(text)
+        for key, text in ledger.store.states_with_prefix(projection.name, subject_id + "|")
+        if key.endswith("|" + purpose)
         and (controller is None or key == f"{subject_id}|{controller}|{purpose}")
     ]  # fmt: skip
     if len(found) > 1:

@@ -7,6 +7,7 @@ walk events the same way; this module is that one way.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -16,11 +17,17 @@ from ledger.contract.secret import Secret, is_personal
 M = TypeVar("M", bound=BaseModel)
 
 
+@cache
+def _personal_names(model: type[BaseModel]) -> frozenset[str]:
+    """Which fields of a model class are personal: computed once per class."""
+    return frozenset(n for n, info in model.model_fields.items() if is_personal(info))
+
+
 def personal_fields(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Secret]]:
-    for name, info in type(model).model_fields.items():
+    for name in type(model).model_fields:
         value = getattr(model, name)
         path = f"{prefix}{name}"
-        if is_personal(info) and isinstance(value, Secret):
+        if name in _personal_names(type(model)) and isinstance(value, Secret):
             yield path, value
         yield from _walk_value(value, path)
 
@@ -36,10 +43,10 @@ def _walk_value(value: Any, path: str) -> Iterator[tuple[str, Secret]]:
 def replace_personal(model: M, replace: Callable[[str, Secret], Secret], prefix: str = "") -> M:
     """A copy of ``model`` with every personal field replaced by ``replace(path, secret)``."""
     updates: dict[str, Any] = {}
-    for name, info in type(model).model_fields.items():
+    for name in type(model).model_fields:
         value = getattr(model, name)
         path = f"{prefix}{name}"
-        if is_personal(info) and isinstance(value, Secret):
+        if name in _personal_names(type(model)) and isinstance(value, Secret):
             updates[name] = replace(path, value)
         elif isinstance(value, BaseModel | list):
             updates[name] = _replace_value(value, replace, path)
