@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,17 +105,19 @@ class ProjectionRunner:
                 decoded[i] = (decoded[i][0], decode(decoded[i][0], self._registry))
         return decoded
 
-    def caught_up(self) -> bool:
-        ends = self._log.end_offsets(self.topics)
-        return all(self._store.checkpoint(self.group, tp) >= end for tp, end in ends.items())
+    def caught_up(self, ends: Mapping[TopicPartition, int] | None = None) -> bool:
+        """Whether the store has applied everything up to ``ends`` (default: now)."""
+        targets = self._log.end_offsets(self.topics) if ends is None else ends
+        return all(self._store.checkpoint(self.group, tp) >= end for tp, end in targets.items())
 
     def catch_up(self, stall_timeout_s: float = 60.0) -> Progress:
         """Apply everything appended so far, then return. Raises TimeoutError if no
         progress is made for ``stall_timeout_s`` (a long backlog is fine)."""
+        ends = self._log.end_offsets(self.topics)  # "so far": once, not a moving target
         consumer = self.open_consumer()
         deadline = time.monotonic() + stall_timeout_s
         try:
-            while not self.caught_up():
+            while not self.caught_up(ends):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"projections made no progress for {stall_timeout_s:.0f} s")
                 before = consumer.positions()

@@ -8,7 +8,7 @@ be personal; an unknown subject 404.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -84,22 +84,38 @@ def _answer(
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-@router.get(
-    "/reports/ropa",
-    tags=["reports"],
-    responses=_RESPONSES,
-    summary="Record of processing activities (Art. 30)",
-)
-def ropa(
-    request: Request,
-    role: Reader,
-    controller: ControllerQuery = None,
-    at: AtQuery = None,
-    known_at: KnownAtQuery = None,
-    format: FormatQuery = ReportFormat.json,
-) -> Response:
-    return _answer(
-        request, role, ReportKind.ropa, format, controller=controller, at=at, known_at=known_at
+#: Reports scoped by controller only: one endpoint each, so OpenAPI documents each.
+_CONTROLLER_REPORTS = {
+    ReportKind.ropa: "Record of processing activities (Art. 30)",
+    ReportKind.erasure: "Erasure register: certificates and their verification",
+    ReportKind.retention: "Retention compliance: held past deadline, deadlines to come",
+    ReportKind.transfers: "Transfers outside the EEA, by recipient and safeguard",
+}
+
+
+def _controller_report(kind: ReportKind) -> Callable[..., Response]:
+    def report(
+        request: Request,
+        role: Reader,
+        controller: ControllerQuery = None,
+        at: AtQuery = None,
+        known_at: KnownAtQuery = None,
+        format: FormatQuery = ReportFormat.json,
+    ) -> Response:
+        return _answer(request, role, kind, format, controller=controller, at=at, known_at=known_at)
+
+    report.__name__ = kind.value
+    return report
+
+
+for _kind, _summary in _CONTROLLER_REPORTS.items():
+    router.add_api_route(
+        f"/reports/{_kind.value}",
+        _controller_report(_kind),
+        methods=["GET"],
+        tags=["reports"],
+        responses=_RESPONSES,
+        summary=_summary,
     )
 
 
@@ -175,63 +191,6 @@ def consent(
         controller=controller,
         at=at,
         known_at=known_at,
-    )
-
-
-@router.get(
-    "/reports/erasure",
-    tags=["reports"],
-    responses=_RESPONSES,
-    summary="Erasure register: certificates and their verification",
-)
-def erasure(
-    request: Request,
-    role: Reader,
-    controller: ControllerQuery = None,
-    at: AtQuery = None,
-    known_at: KnownAtQuery = None,
-    format: FormatQuery = ReportFormat.json,
-) -> Response:
-    return _answer(
-        request, role, ReportKind.erasure, format, controller=controller, at=at, known_at=known_at
-    )
-
-
-@router.get(
-    "/reports/retention",
-    tags=["reports"],
-    responses=_RESPONSES,
-    summary="Retention compliance: held past deadline, deadlines to come",
-)
-def retention(
-    request: Request,
-    role: Reader,
-    controller: ControllerQuery = None,
-    at: AtQuery = None,
-    known_at: KnownAtQuery = None,
-    format: FormatQuery = ReportFormat.json,
-) -> Response:
-    return _answer(
-        request, role, ReportKind.retention, format, controller=controller, at=at, known_at=known_at
-    )
-
-
-@router.get(
-    "/reports/transfers",
-    tags=["reports"],
-    responses=_RESPONSES,
-    summary="Transfers outside the EEA, by recipient and safeguard",
-)
-def transfers(
-    request: Request,
-    role: Reader,
-    controller: ControllerQuery = None,
-    at: AtQuery = None,
-    known_at: KnownAtQuery = None,
-    format: FormatQuery = ReportFormat.json,
-) -> Response:
-    return _answer(
-        request, role, ReportKind.transfers, format, controller=controller, at=at, known_at=known_at
     )
 
 

@@ -86,6 +86,14 @@ class EventLog(ABC):
         """The offset the next record appended to each partition will get."""
 
     @abstractmethod
+    def first_record_times(
+        self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """Record time (ms) of the first record at or after each start offset and before
+        its end: where a lagging consumer's wait began. A partition whose remaining
+        offsets hold only transaction markers is absent."""
+
+    @abstractmethod
     def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
         """Every record now in ``topics``, partition by partition, outside any consumer
         group: for verifiers and listings that must see the raw log."""

@@ -105,6 +105,16 @@ class EmbeddedLog(EventLog):
                     ends[TopicPartition(topic, partition)] = int(end)
         return ends
 
+    def first_record_times(
+        self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        found = {}
+        for tp, offset in starts.items():
+            records = self.read(tp, offset, 1)
+            if records and records[0].offset < ends.get(tp, records[0].offset + 1):
+                found[tp] = records[0].timestamp_ms
+        return found
+
     def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
         for tp, end in sorted(self.end_offsets(topics).items()):
             offset = 0

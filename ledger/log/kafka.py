@@ -48,6 +48,7 @@ class KafkaEventLog(EventLog):
         self._max_block_ms = max_block_ms
         self._producer: Any = None
         self._offsets_reader: Any = None
+        self._times_consumer: Any = None
 
     def ensure_topics(self, topics: Mapping[str, int], compacted: Iterable[str] = ()) -> None:
         compact = set(compacted)
@@ -103,6 +104,48 @@ class KafkaEventLog(EventLog):
             reader.topics()  # forces a metadata refresh
             time.sleep(0.1)
 
+    def first_record_times(
+        self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        consumer = self._times_reader()
+        wanted = {KafkaTP(tp.topic, tp.partition): tp for tp in starts}
+        consumer.assign(list(wanted))
+        for ktp, tp in wanted.items():
+            consumer.seek(ktp, starts[tp])
+        found: dict[TopicPartition, int] = {}
+        pending = set(wanted)
+        deadline = time.monotonic() + self._timeout_ms / 1000
+        while pending and time.monotonic() < deadline:
+            for ktp, messages in consumer.poll(timeout_ms=200).items():
+                if ktp in pending and messages:
+                    found[wanted[ktp]] = int(messages[0].timestamp)
+                    pending.discard(ktp)
+            for ktp in list(pending):  # only markers left before the end: nothing to wait on
+                if consumer.position(ktp) >= ends[wanted[ktp]]:
+                    pending.discard(ktp)
+            consumer.pause(*(set(wanted) - pending))
+        consumer.assign([])
+        return found
+
+    def _times_reader(self) -> Any:
+        """A groupless ``read_uncommitted`` reader of single records: the record a consumer
+        waits on may belong to a transaction still open, and its record time is what the
+        wait is measured from."""
+        if self._times_consumer is None:
+            try:
+                self._times_consumer = KafkaConsumer(
+                    bootstrap_servers=self.bootstrap,
+                    client_id="pdl-lag",
+                    group_id=None,
+                    enable_auto_commit=False,
+                    isolation_level="read_uncommitted",
+                    auto_offset_reset="earliest",  # a checkpoint before retention: the oldest
+                    max_partition_fetch_bytes=64 * 1024,
+                )
+            except KafkaError as exc:
+                raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
+        return self._times_consumer
+
     def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
         ends = {
             KafkaTP(tp.topic, tp.partition): end for tp, end in self.end_offsets(topics).items()
@@ -146,6 +189,9 @@ class KafkaEventLog(EventLog):
         if self._offsets_reader is not None:
             self._offsets_reader.close()
             self._offsets_reader = None
+        if self._times_consumer is not None:
+            self._times_consumer.close(autocommit=False)
+            self._times_consumer = None
 
     def _admin(self) -> Any:
         try:

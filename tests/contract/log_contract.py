@@ -129,3 +129,11 @@ class EventLogContract(ABC):
         alone.commit(alone.positions())  # nothing to commit to: must not fail
         alone.close()
         assert sorted(r.value for r in got) == sorted(b"%d" % i for i in range(9))
+
+    def test_first_record_times_from_an_offset(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.other, b"k", b"%d" % i, timestamp_ms=1_700_000_000_000 + i)
+                    for i in range(3)])  # fmt: skip
+        ends = log.end_offsets([self.other])
+        (tp,) = ends
+        assert log.first_record_times({tp: 1}, ends) == {tp: 1_700_000_000_001}
+        assert log.first_record_times({tp: 3}, ends) == {}  # only the marker (Kafka) is left
