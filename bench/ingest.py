@@ -77,6 +77,9 @@ class Recording(EventLog):
     def end_offsets(self, topics: Iterable[str]) -> dict[TP, int]:
         return self.inner.end_offsets(topics)
 
+    def first_record_times(self, starts: Mapping[TP, int], ends: Mapping[TP, int]) -> dict[TP, int]:
+        return self.inner.first_record_times(starts, ends)
+
     def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
         return self.inner.scan(topics)
 
