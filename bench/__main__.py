@@ -27,8 +27,12 @@ from bench.data import make_dataset
 
 BENCHMARKS = ("ingest", "rebuild", "rss", "query", "erasure")
 #: Which datasets each benchmark reads (created once, on first need, and shared).
-NEEDS = {"rebuild": ("medium", "small"), "rss": ("medium", "large"),
-         "query": ("small", "large"), "erasure": ("small", "medium")}  # fmt: skip
+NEEDS = {
+    "rebuild": ("medium", "small"),
+    "rss": ("medium", "large"),
+    "query": ("small", "large"),
+    "erasure": ("small", "medium"),
+}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -100,16 +104,23 @@ def reachable(bootstrap: str) -> str | None:
 
 def machine() -> dict[str, Any]:
     cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")), platform.processor(),
-    )  # fmt: skip
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     mem = next(
         line for line in Path("/proc/meminfo").read_text().splitlines() if "MemTotal" in line
     )
     return {
-        "nproc": os.cpu_count(), "cpu": cpu, "mem_total_gib": round(int(mem.split()[1]) / 2**20, 1),
-        "python": platform.python_version(), "platform": platform.platform(),
-    }  # fmt: skip
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "mem_total_gib": round(int(mem.split()[1]) / 2**20, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def print_table(results: list[Result]) -> None:
@@ -146,16 +157,22 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="pdl-bench-"))
     ctx = Context(url, work, _sizes(args), args.quick)
     if (bootstrap := ctx.kafka) is not None and (why := reachable(bootstrap)) is not None:
-        print(f"bench: no Kafka broker reachable at {bootstrap} ({why}).\n  Start one "
-              "(infra/kafka/kafka.sh start), point PDL_BENCH_KAFKA or --log at it, or run "
-              "with --log embedded.", file=sys.stderr)  # fmt: skip
+        print(
+            f"bench: no Kafka broker reachable at {bootstrap} ({why}).\n  Start one "
+            "(infra/kafka/kafka.sh start), point PDL_BENCH_KAFKA or --log at it, or run "
+            "with --log embedded.",
+            file=sys.stderr,
+        )
         shutil.rmtree(work, ignore_errors=True)
         return 2
     os.environ["PDL_MASTER_KEY"] = secrets.token_hex(32)  # children inherit it
     os.environ.pop("PDL_LOG", None)
     started, load_at_start = time.monotonic(), os.getloadavg()
-    print(f"pdl bench ({'quick' if ctx.quick else 'full'}) on {url}, run {ctx.run_id}, "
-          f"sizes {_show(ctx.sizes)}, work dir {work}", flush=True)  # fmt: skip
+    print(
+        f"pdl bench ({'quick' if ctx.quick else 'full'}) on {url}, run {ctx.run_id}, "
+        f"sizes {_show(ctx.sizes)}, work dir {work}",
+        flush=True,
+    )
     results: list[Result] = []
     explained: list[str] = []
     crashed: list[str] = []
@@ -174,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         "erasure": lambda: erasure.run(ctx, need("small"), need("medium")),
     }
     explainers: dict[str, Callable[[list[Result]], list[str]]] = {
-        "ingest": lambda r: ingest.explain(r[0]), "rebuild": rebuild.explain,
-        "query": query.explain, "erasure": erasure.explain,
-    }  # fmt: skip
+        "ingest": lambda r: ingest.explain(r[0]),
+        "rebuild": rebuild.explain,
+        "query": query.explain,
+        "erasure": erasure.explain,
+    }
     for name in BENCHMARKS:
         if name not in wanted:
             continue
@@ -202,14 +221,22 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(explained))
     if args.out:
         document = {
-            "mode": "quick" if ctx.quick else "full", "log": url, "sizes": ctx.sizes,
-            "machine": {**machine(), "loadavg_start": load_at_start,
-                        "loadavg_end": os.getloadavg()},
-            "seconds": round(elapsed, 1), "crashed": crashed,
-            "datasets": {k: {"events": d.events, "append_seconds": round(d.append_seconds, 2)}
-                         for k, d in datasets.items()},
+            "mode": "quick" if ctx.quick else "full",
+            "log": url,
+            "sizes": ctx.sizes,
+            "machine": {
+                **machine(),
+                "loadavg_start": load_at_start,
+                "loadavg_end": os.getloadavg(),
+            },
+            "seconds": round(elapsed, 1),
+            "crashed": crashed,
+            "datasets": {
+                k: {"events": d.events, "append_seconds": round(d.append_seconds, 2)}
+                for k, d in datasets.items()
+            },
             "results": [r.__dict__ for r in results],
-        }  # fmt: skip
+        }
         Path(args.out).write_text(json.dumps(document, indent=2, default=str) + "\n")
         print(f"\nresults written to {args.out}")
     if not args.keep:

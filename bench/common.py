@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.config import Ledger, Settings
+from ledger.service.backends import Backends, Settings
 
 #: Sizes by name; ``--sizes name=N,...`` overrides them.
 FULL_SIZES = {"ingest": 20_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
@@ -67,8 +67,8 @@ def topics(prefix: str) -> Iterator[None]:
 
 
 @contextmanager
-def opened(ctx: Context, data_dir: Path) -> Iterator[Ledger]:
-    ledger = Ledger(Settings(ctx.log_url, data_dir))
+def opened(ctx: Context, data_dir: Path) -> Iterator[Backends]:
+    ledger = Backends(Settings(ctx.log_url, data_dir))
     try:
         yield ledger
     finally:

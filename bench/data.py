@@ -17,7 +17,7 @@ from typing import Any
 from bench.common import Context, Dataset, opened, topics
 from ledger.contract import events as ev
 from ledger.contract.secret import Secret
-from ledger.intake import Intake
+from ledger.service.intake import Intake
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 CONTROLLER = "informatique70"
@@ -35,21 +35,32 @@ def ingest_dicts(count: int, run: str) -> list[dict[str, Any]]:
         subject = f"bench.{run}.{person:07d}@example.fr"
         when = (T0 + timedelta(seconds=person)).isoformat()
         if n % 2 == 0:
-            out.append({
-                "type": "DataCollected", "subject": subject, "controller": CONTROLLER,
-                "occurred_at": when, "source": "newsletter-signup-form",
-                "purposes": ["newsletter"],
-                "values": [
-                    {"field": "first_name", "category": "identity", "value": f"Prénom{person}"},
-                    {"field": "email", "category": "contact", "value": subject},
-                ],
-            })  # fmt: skip
+            out.append(
+                {
+                    "type": "DataCollected",
+                    "subject": subject,
+                    "controller": CONTROLLER,
+                    "occurred_at": when,
+                    "source": "newsletter-signup-form",
+                    "purposes": ["newsletter"],
+                    "values": [
+                        {"field": "first_name", "category": "identity", "value": f"Prénom{person}"},
+                        {"field": "email", "category": "contact", "value": subject},
+                    ],
+                }
+            )
         else:
-            out.append({
-                "type": "ConsentGiven", "subject": subject, "controller": CONTROLLER,
-                "occurred_at": when, "purpose": "newsletter", "channel": "web-form",
-                "notice_version": "politique-2023-01",
-            })  # fmt: skip
+            out.append(
+                {
+                    "type": "ConsentGiven",
+                    "subject": subject,
+                    "controller": CONTROLLER,
+                    "occurred_at": when,
+                    "purpose": "newsletter",
+                    "channel": "web-form",
+                    "notice_version": "politique-2023-01",
+                }
+            )
     return out
 
 
@@ -74,31 +85,42 @@ def bulk_event(n: int, subjects: int, salt: int = 0) -> ev.LedgerEvent:
     match step % EVENTS_PER_SUBJECT:
         case 0:
             return ev.DataCollected(
-                **common, purposes=["newsletter"], source="newsletter-signup-form",
+                **common,
+                purposes=["newsletter"],
+                source="newsletter-signup-form",
                 values=[
-                    ev.CollectedValue(field="first_name", category="identity",
-                                      value=_sealed(n, 10)),
+                    ev.CollectedValue(
+                        field="first_name", category="identity", value=_sealed(n, 10)
+                    ),
                     ev.CollectedValue(field="email", category="contact", value=_sealed(n, 28)),
                 ],
-            )  # fmt: skip
+            )
         case 1 | 6:
             return ev.ConsentGiven(
-                **common, purpose="newsletter", channel="web-form",
+                **common,
+                purpose="newsletter",
+                channel="web-form",
                 notice_version="politique-2023-01",
-            )  # fmt: skip
+            )
         case 3:
             return ev.DataCollected(
-                **common, purposes=["accounting"], source="workshop-till",
-                values=[ev.CollectedValue(field="invoice", category="transaction",
-                                          value=_sealed(n, 40))],
-            )  # fmt: skip
+                **common,
+                purposes=["accounting"],
+                source="workshop-till",
+                values=[
+                    ev.CollectedValue(field="invoice", category="transaction", value=_sealed(n, 40))
+                ],
+            )
         case 5:
             return ev.ConsentWithdrawn(**common, purpose="newsletter", channel="unsubscribe")
         case _:
             return ev.DataProcessed(
-                **common, purpose="newsletter", claimed_basis="consent",
-                categories=["contact"], system="crm-campaigns",
-            )  # fmt: skip
+                **common,
+                purpose="newsletter",
+                claimed_basis="consent",
+                categories=["contact"],
+                system="crm-campaigns",
+            )
 
 
 def subjects_for(events: int) -> int:

@@ -39,12 +39,12 @@ from bench.common import (
 from bench.common import topics as with_topics
 from bench.data import CONTROLLER, T0
 from bench.query import catch_up
-from consumers.runner import Progress, ProjectionRunner
+from consumers.runner import Progress, ProjectionConsumer
 from ledger.contract.events import SubjectEvent
 
 TARGET = 2.0
 BENCHMARKS = ("erase", "verify-erasure")
-#: ``pdl erase`` less the time in ProjectionRunner.catch_up (consumer-group joins and
+#: ``pdl erase`` less the time in ProjectionConsumer.catch_up (consumer-group joins and
 #: polls): what is left when no other process shares the groups.
 NO_GROUPS = "erase minus group catch-ups"
 #: The part of both that reads the log: every event topic scanned for the subject's key.
@@ -59,7 +59,7 @@ PARTS = {
     ),
     "subject_records (scan of every event topic)": ("ledger/erasure/records.py", "subject_records"),
     "read_register (scan of the erasure topic)": ("ledger/erasure/register.py", "read_register"),
-    "Ledger.catalogs (scan of the policy topic)": ("ledger/config.py", "catalogs"),
+    "Backends.catalogs (scan of the policy topic)": ("ledger/config.py", "catalogs"),
     "Intake.append (ErasureRequested, DataErased)": ("ledger/intake.py", "append"),
     "key store shred": ("ledger/keys/sqlite_store.py", "shred"),
     "try every sealed field against the keys": ("ledger/erasure/verify.py", "_check_field"),
@@ -95,16 +95,39 @@ def _history(natural: str) -> list[dict[str, Any]]:
         return (T0 + timedelta(days=days)).isoformat()
 
     base = {"subject": natural, "controller": CONTROLLER}
-    value = [{"field": "email", "category": "contact", "value": natural},
-             {"field": "first_name", "category": "identity", "value": "Camille"}]  # fmt: skip
-    collected = {"type": "DataCollected", "source": "newsletter-signup-form",
-                 "purposes": ["newsletter"], "values": value}  # fmt: skip
-    consent = {"type": "ConsentGiven", "purpose": "newsletter", "channel": "web-form",
-               "notice_version": "politique-2023-01"}  # fmt: skip
-    processed = {"type": "DataProcessed", "purpose": "newsletter", "claimed_basis": "consent",
-                 "categories": ["contact"], "system": "crm-campaigns"}  # fmt: skip
-    shapes: list[dict[str, Any]] = [collected, consent, processed, collected, processed,
-                                    collected, processed, collected]  # fmt: skip
+    value = [
+        {"field": "email", "category": "contact", "value": natural},
+        {"field": "first_name", "category": "identity", "value": "Camille"},
+    ]
+    collected = {
+        "type": "DataCollected",
+        "source": "newsletter-signup-form",
+        "purposes": ["newsletter"],
+        "values": value,
+    }
+    consent = {
+        "type": "ConsentGiven",
+        "purpose": "newsletter",
+        "channel": "web-form",
+        "notice_version": "politique-2023-01",
+    }
+    processed = {
+        "type": "DataProcessed",
+        "purpose": "newsletter",
+        "claimed_basis": "consent",
+        "categories": ["contact"],
+        "system": "crm-campaigns",
+    }
+    shapes: list[dict[str, Any]] = [
+        collected,
+        consent,
+        processed,
+        collected,
+        processed,
+        collected,
+        processed,
+        collected,
+    ]
     return [{**base, **shape, "occurred_at": at(i)} for i, shape in enumerate(shapes)]
 
 
@@ -144,22 +167,22 @@ def subjects(ctx: Context, dataset: Dataset, count: int) -> list[tuple[str, str]
 
 @contextmanager
 def _clocked(spent: list[float]) -> Iterator[None]:
-    """Adds the seconds spent in ``ProjectionRunner.catch_up`` (joining the consumer
+    """Adds the seconds spent in ``ProjectionConsumer.catch_up`` (joining the consumer
     groups pdl-projections and pdl-erasure, then polling) to ``spent``."""
-    original = ProjectionRunner.catch_up
+    original = ProjectionConsumer.catch_up
 
-    def catch_up(self: ProjectionRunner, stall_timeout_s: float = 60.0) -> Progress:
+    def catch_up(self: ProjectionConsumer, stall_timeout_s: float = 60.0) -> Progress:
         began = time.perf_counter()
         try:
             return original(self, stall_timeout_s)
         finally:
             spent.append(time.perf_counter() - began)
 
-    ProjectionRunner.catch_up = catch_up  # type: ignore[method-assign]
+    ProjectionConsumer.catch_up = catch_up  # type: ignore[method-assign]
     try:
         yield
     finally:
-        ProjectionRunner.catch_up = original  # type: ignore[method-assign]
+        ProjectionConsumer.catch_up = original  # type: ignore[method-assign]
 
 
 def erase_and_verify(ctx: Context, dataset: Dataset, natural: str, subject: str) -> Times:
@@ -210,10 +233,11 @@ def run(ctx: Context, small: Dataset, large: Dataset) -> list[Result]:
     if why is not None:
         print(f"  erasure: not measured: erasure not available ({why})", flush=True)
         return [
-            not_measured(f"{command}: {name}", f"< {TARGET} (follows the subject)",
-                         "erasure not available")
+            not_measured(
+                f"{command}: {name}", f"< {TARGET} (follows the subject)", "erasure not available"
+            )
             for command in BENCHMARKS
-        ]  # fmt: skip
+        ]
     rounds = 1 if ctx.quick else ctx.rounds
     extra = 0 if ctx.quick else 1  # a subject to profile, in full mode
     pending = {d.label: subjects(ctx, d, rounds + extra) for d in (small, large)}
@@ -228,8 +252,11 @@ def run(ctx: Context, small: Dataset, large: Dataset) -> list[Result]:
             got = erase_and_verify(ctx, dataset, *pending[dataset.label][r])
             for command, seconds in got.items():
                 times[dataset.label][command].append(seconds)
-            print(f"  erasure at {dataset.events:,} events: "
-                  + ", ".join(f"{c} {s:.2f} s" for c, s in got.items()), flush=True)  # fmt: skip
+            print(
+                f"  erasure at {dataset.events:,} events: "
+                + ", ".join(f"{c} {s:.2f} s" for c, s in got.items()),
+                flush=True,
+            )
     profile = _profile(ctx, large, *pending[large.label][rounds]) if extra else {}
     growth = large.events / small.events
     rows = []

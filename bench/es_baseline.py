@@ -36,9 +36,14 @@ class Subject(Aggregate):
 
     @event("Collected")
     def __init__(
-        self, subject_id: str, event_id: str, occurred_at: datetime, purposes: list[str],
-        source: str, values: list[dict[str, str]],
-    ) -> None:  # fmt: skip
+        self,
+        subject_id: str,
+        event_id: str,
+        occurred_at: datetime,
+        purposes: list[str],
+        source: str,
+        values: list[dict[str, str]],
+    ) -> None:
         self.subject_id = subject_id
         self.values: dict[str, tuple[str, str]] = {}
         self.consents: dict[str, tuple[bool, datetime]] = {}
@@ -51,14 +56,19 @@ class Subject(Aggregate):
 
     @event("MoreCollected")
     def collect(
-        self, event_id: str, occurred_at: datetime, purposes: list[str], source: str,
+        self,
+        event_id: str,
+        occurred_at: datetime,
+        purposes: list[str],
+        source: str,
         values: list[dict[str, str]],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._collect(purposes, values, occurred_at)
 
     @event("ConsentGiven")
-    def consent(self, event_id: str, occurred_at: datetime, purpose: str, channel: str,
-                notice_version: str) -> None:  # fmt: skip
+    def consent(
+        self, event_id: str, occurred_at: datetime, purpose: str, channel: str, notice_version: str
+    ) -> None:
         self.consents[purpose] = (True, occurred_at)
 
     @event("ConsentWithdrawn")
@@ -66,8 +76,15 @@ class Subject(Aggregate):
         self.consents[purpose] = (False, occurred_at)
 
     @event("Processed")
-    def process(self, event_id: str, occurred_at: datetime, purpose: str, claimed_basis: str,
-                categories: list[str], system: str) -> None:  # fmt: skip
+    def process(
+        self,
+        event_id: str,
+        occurred_at: datetime,
+        purpose: str,
+        claimed_basis: str,
+        categories: list[str],
+        system: str,
+    ) -> None:
         self.processed.append((purpose, occurred_at))
 
 
@@ -81,8 +98,10 @@ def _apply(aggregates: dict[str, Subject], e: ev.LedgerEvent) -> None:
     agg = aggregates.get(e.subject_id)
     if isinstance(e, ev.DataCollected):
         fields: dict[str, Any] = {
-            "purposes": list(e.purposes), "source": e.source, "values": _values(e),
-        }  # fmt: skip
+            "purposes": list(e.purposes),
+            "source": e.source,
+            "values": _values(e),
+        }
         if agg is None:
             aggregates[e.subject_id] = Subject(subject_id=e.subject_id, **base, **fields)
         else:
@@ -90,18 +109,21 @@ def _apply(aggregates: dict[str, Subject], e: ev.LedgerEvent) -> None:
         return
     assert agg is not None, "bulk data starts every subject with a DataCollected"
     if isinstance(e, ev.ConsentGiven):
-        agg.consent(**base, purpose=e.purpose, channel=e.channel,
-                    notice_version=e.notice_version)  # fmt: skip
+        agg.consent(**base, purpose=e.purpose, channel=e.channel, notice_version=e.notice_version)
     elif isinstance(e, ev.ConsentWithdrawn):
         agg.withdraw(**base, purpose=e.purpose, channel=e.channel)
     elif isinstance(e, ev.DataProcessed):
-        agg.process(**base, purpose=e.purpose, claimed_basis=e.claimed_basis.value,
-                    categories=list(e.categories), system=e.system)  # fmt: skip
+        agg.process(
+            **base,
+            purpose=e.purpose,
+            claimed_basis=e.claimed_basis.value,
+            categories=list(e.categories),
+            system=e.system,
+        )
 
 
 def open_app(db: Path) -> Application[uuid.UUID]:
-    return Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
-                            "SQLITE_DBNAME": str(db)})  # fmt: skip
+    return Application(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(db)})
 
 
 def record(db: Path, events: int, salt: int = 0) -> list[uuid.UUID]:

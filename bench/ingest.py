@@ -33,10 +33,10 @@ from bench.common import (
     topics,
 )
 from bench.data import ingest_dicts
-from ledger.intake import Intake
+from ledger.contract.topics import all_topics
 from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, StartOffsets
 from ledger.log.base import TopicPartition as TP
-from ledger.topics import all_topics
+from ledger.service.intake import Intake
 
 BATCH = 1_000
 TARGET = 0.7
@@ -172,12 +172,15 @@ def run(ctx: Context) -> list[Result]:
         full.append(got["full"])
         raw.append(got["raw"])
         ratios.append(got["full"] / got["raw"])
-        print(f"  ingest round {r + 1}: full path {got['full']:,.0f} ev/s, "
-              f"raw {got['raw']:,.0f} msg/s, ratio {ratios[-1]:.3f}", flush=True)  # fmt: skip
+        print(
+            f"  ingest round {r + 1}: full path {got['full']:,.0f} ev/s, "
+            f"raw {got['raw']:,.0f} msg/s, ratio {ratios[-1]:.3f}",
+            flush=True,
+        )
     sizes = [len(rec.value) for b in batches for rec in b]
     stats = _profile(ctx, dicts[: min(count, 2_000)])
     where = {k: round(v, 3) for k, v in shares(stats, PARTS).items() if v > 0}
-    baseline = "raw KafkaProducer" if ctx.kafka else "raw EmbeddedLog.append"
+    baseline = "raw KafkaProducer" if ctx.kafka else "raw EmbeddedEventLog.append"
     ratio = median(ratios)
     return [
         Result(
@@ -188,15 +191,20 @@ def run(ctx: Context) -> list[Result]:
             f">= {TARGET}",
             ratio >= TARGET,
             {
-                "events": count, "batch": BATCH, "rounds": ctx.rounds,
-                "full_per_s": full, "raw_per_s": raw, "ratios": ratios,
+                "events": count,
+                "batch": BATCH,
+                "rounds": ctx.rounds,
+                "full_per_s": full,
+                "raw_per_s": raw,
+                "ratios": ratios,
                 "records_sent": len(sizes),
                 "mean_value_bytes": round(sum(sizes) / max(1, len(sizes)), 1),
                 "profile_events": min(count, 2_000),
-                "profile_shares": where, "profile_top5": top(stats, 5),
+                "profile_shares": where,
+                "profile_top5": top(stats, 5),
             },
         )
-    ]  # fmt: skip
+    ]
 
 
 def explain(result: Result) -> list[str]:

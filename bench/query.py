@@ -1,4 +1,4 @@
-"""Basis query latency: p50 and p99 of ``ledger.queries.basis_answer`` at two log sizes.
+"""Basis query latency: p50 and p99 of ``ledger.service.queries.basis_answer`` at two log sizes.
 
 The projections are caught up first (a groupless runner, so no consumer group on the
 shared broker is disturbed), then only the query is timed: the store lookup of the
@@ -27,17 +27,20 @@ from bench.common import (
     topics,
 )
 from bench.data import T0, subject_id, subjects_for
-from consumers.runner import ProjectionRunner
-from ledger.config import Ledger
-from ledger.queries import basis_answer
-from projections.catalog import all_projections
+from consumers.runner import ProjectionConsumer
+from ledger.service.backends import Backends
+from ledger.service.queries import basis_answer
+from projections.installed import all_projections
 
 TARGET = 2.0
 PURPOSE = "newsletter"
 
 PARTS = {
     "basis_facts (store lookup)": ("ledger/queries.py", "basis_facts"),
-    "  ProjectionStore.states (every row of the projection)": ("consumers/store.py", "states"),
+    "  SQLiteProjectionStore.states (every row of the projection)": (
+        "consumers/store.py",
+        "states",
+    ),
     "  load the subject's facts (model_validate_json)": (
         "pydantic/main.py",
         "model_validate_json",
@@ -47,9 +50,9 @@ PARTS = {
 }
 
 
-def catch_up(ledger: Ledger) -> float:
+def catch_up(ledger: Backends) -> float:
     """Seconds to bring the dataset's live store up to the log, without a group."""
-    runner = ProjectionRunner(
+    runner = ProjectionConsumer(
         ledger.log, ledger.store, ledger.registry, all_projections(), grouped=False
     )
     return timed(lambda: runner.catch_up(stall_timeout_s=120))[1]
@@ -60,10 +63,12 @@ def _queries(dataset: Dataset, count: int, seed: int) -> list[tuple[str, Any]]:
     subjects = subjects_for(dataset.events)
     span = timedelta(days=7 * -(-dataset.events // subjects) + 1).total_seconds()
     return [
-        (subject_id(rng.randrange(subjects), dataset.salt),
-         T0 + timedelta(seconds=rng.uniform(0, span)))
+        (
+            subject_id(rng.randrange(subjects), dataset.salt),
+            T0 + timedelta(seconds=rng.uniform(0, span)),
+        )
         for _ in range(count)
-    ]  # fmt: skip
+    ]
 
 
 def measure(
@@ -95,9 +100,12 @@ def measure(
         "profile_shares": {k: round(v, 3) for k, v in shares(stats, PARTS).items() if v > 0},
         "profile_top5": top(stats, 5),
     }
-    print(f"  basis query at {dataset.events:,} events: {len(latencies)} queries, "
-          f"p50 {info['p50_ms']:.2f} ms, p99 {info['p99_ms']:.2f} ms "
-          f"(catch-up {caught:.1f} s)", flush=True)  # fmt: skip
+    print(
+        f"  basis query at {dataset.events:,} events: {len(latencies)} queries, "
+        f"p50 {info['p50_ms']:.2f} ms, p99 {info['p99_ms']:.2f} ms "
+        f"(catch-up {caught:.1f} s)",
+        flush=True,
+    )
     return latencies, info
 
 

@@ -35,8 +35,8 @@ from bench.common import (
 )
 from consumers.decode import decode
 from consumers.rebuild import rebuild
-from ledger.config import Ledger
-from ledger.topics import event_topics
+from ledger.contract.topics import event_topics
+from ledger.service.backends import Backends
 
 DECODE_TARGET = 0.5
 SQLITE_EXECUTE = "<method 'execute' of 'sqlite3.Connection' objects>"
@@ -60,7 +60,7 @@ PARTS = {
 }
 
 
-def decode_only(ledger: Ledger) -> int:
+def decode_only(ledger: Backends) -> int:
     """Poll every event topic from offset 0 to its end offset and decode each record."""
     names = event_topics()
     ends = ledger.log.end_offsets(names)
@@ -79,8 +79,11 @@ def decode_only(ledger: Ledger) -> int:
 def run(ctx: Context, dataset: Dataset, profile_on: Dataset) -> list[Result]:
     es_db = ctx.work / f"es-{dataset.label}.sqlite"
     ids, recorded_s = timed(lambda: es_baseline.record(es_db, dataset.events, dataset.salt))
-    print(f"  eventsourcing app: {dataset.events:,} events recorded in {recorded_s:.1f} s "
-          f"({len(ids):,} aggregates)", flush=True)  # fmt: skip
+    print(
+        f"  eventsourcing app: {dataset.events:,} events recorded in {recorded_s:.1f} s "
+        f"({len(ids):,} aggregates)",
+        flush=True,
+    )
     sides = ("ours", "decode", "es")
     rates: dict[str, list[float]] = {s: [] for s in sides}
     counts: dict[str, int] = {}
@@ -97,16 +100,23 @@ def run(ctx: Context, dataset: Dataset, profile_on: Dataset) -> list[Result]:
                     (count, s) = es_baseline.replay(es_db, ids)
                 counts[side] = count
                 rates[side].append(rate(count, s))
-            print("  rebuild round {}: ours {:,.0f} ev/s, decode-only {:,.0f} ev/s, "
-                  "eventsourcing replay {:,.0f} ev/s".format(
-                      r + 1, *(rates[s][-1] for s in sides)), flush=True)  # fmt: skip
+            print(
+                "  rebuild round {}: ours {:,.0f} ev/s, decode-only {:,.0f} ev/s, "
+                "eventsourcing replay {:,.0f} ev/s".format(r + 1, *(rates[s][-1] for s in sides)),
+                flush=True,
+            )
     to_decode = [o / d for o, d in zip(rates["ours"], rates["decode"], strict=True)]
     to_es = [o / e for o, e in zip(rates["ours"], rates["es"], strict=True)]
     details: dict[str, Any] = {
-        "events": dataset.events, "counts": counts, "rounds": ctx.rounds,
-        "per_s": rates, "ratios_vs_decode": to_decode, "ratios_vs_es": to_es,
-        "es_record_seconds": round(recorded_s, 2), "es_aggregates": len(ids),
-    }  # fmt: skip
+        "events": dataset.events,
+        "counts": counts,
+        "rounds": ctx.rounds,
+        "per_s": rates,
+        "ratios_vs_decode": to_decode,
+        "ratios_vs_es": to_es,
+        "es_record_seconds": round(recorded_s, 2),
+        "es_aggregates": len(ids),
+    }
     details.update(_profile(ctx, profile_on))
     ours = f"rebuild {fmt_rate(median(rates['ours']))}"
     return [

@@ -52,8 +52,11 @@ def child_rebuild(ctx: Context, dataset: Dataset) -> dict[str, Any]:
     with open(errors, "wb") as err:
         child = subprocess.Popen(
             [sys.executable, "-m", "ledger.cli.main", "rebuild"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=err,
-        )  # fmt: skip
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
         status = Path(f"/proc/{child.pid}/status")
         while child.poll() is None:
             peak_kib = max(peak_kib, _vm_hwm_kib(status))
@@ -72,9 +75,11 @@ def child_rebuild(ctx: Context, dataset: Dataset) -> dict[str, Any]:
         "per_s": round(rate(applied, seconds), 1),
         "peak_rss_mib": round(peak_kib / 1024, 1),
     }
-    print(f"  pdl rebuild (child) of {dataset.events:,} events: peak RSS "
-          f"{info['peak_rss_mib']:.1f} MiB, {seconds:.1f} s, {info['per_s']:,.0f} ev/s",
-          flush=True)  # fmt: skip
+    print(
+        f"  pdl rebuild (child) of {dataset.events:,} events: peak RSS "
+        f"{info['peak_rss_mib']:.1f} MiB, {seconds:.1f} s, {info['per_s']:,.0f} ev/s",
+        flush=True,
+    )
     return info
 
 

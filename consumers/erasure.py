@@ -1,7 +1,7 @@
 """The erasure processor: carries out ``ErasureRequested`` and writes ``DataErased``.
 
 It reads the erasure topic as its own consumer group (``pdl-erasure``) through a
-``ProjectionRunner`` folding ``projections/erasure_register.py`` into its own store, so
+``ProjectionConsumer`` folding ``projections/erasure_register.py`` into its own store, so
 checkpoints are the runner's. A pass (``process_pending``), under a lock on the data
 directory so the certificate chain never forks:
 
@@ -30,11 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from consumers.metrics import ERASURE_BACKLOG_OVERDUE, ERASURES
-from consumers.runner import ProjectionRunner
-from consumers.store import ProjectionStore
-from ledger.config import Ledger
+from consumers.runner import ProjectionConsumer
+from consumers.sqlite_store import SQLiteProjectionStore
 from ledger.contract.base import new_event_id
 from ledger.contract.events import DataErased
+from ledger.contract.topics import topic_of
 from ledger.erasure.certificate import certificate_sha256, sign
 from ledger.erasure.facts import active_holds, subject_facts
 from ledger.erasure.plan import RequestFacts, certificate_body, plan_erasure
@@ -44,8 +44,8 @@ from ledger.erasure.signing import SigningKey, signing_key
 from ledger.keys.master import load_master_key
 from ledger.keys.store import ShreddedKey
 from ledger.log.base import TopicPartition
-from ledger.topics import topic_of
-from projections.erasure_register import (
+from ledger.service.backends import Backends
+from projections.erasure_queue import (
     HEAD_KEY,
     ErasureRequest,
     ErasureRequestsProjection,
@@ -77,9 +77,9 @@ class ErasureOutcome:
 
 
 class ErasureProcessor:
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Backends) -> None:
         self._ledger = ledger
-        self._store: ProjectionStore | None = None
+        self._store: SQLiteProjectionStore | None = None
         self._signer: SigningKey | None = None
 
     @property
@@ -87,10 +87,12 @@ class ErasureProcessor:
         return self._ledger.settings.data_dir
 
     @property
-    def store(self) -> ProjectionStore:
+    def store(self) -> SQLiteProjectionStore:
         if self._store is None:
             slug = self._ledger.settings.log_slug
-            self._store = ProjectionStore(self.data_dir / "projections" / f"{slug}.erasure.sqlite")
+            self._store = SQLiteProjectionStore(
+                self.data_dir / "projections" / f"{slug}.erasure.sqlite"
+            )
         return self._store
 
     @property
@@ -99,12 +101,15 @@ class ErasureProcessor:
             self._signer = signing_key(self.data_dir, load_master_key(self.data_dir))
         return self._signer
 
-    def runner(self) -> ProjectionRunner:
-        return ProjectionRunner(
-            self._ledger.log, self.store, self._ledger.registry,
+    def runner(self) -> ProjectionConsumer:
+        return ProjectionConsumer(
+            self._ledger.log,
+            self.store,
+            self._ledger.registry,
             [ErasureRequestsProjection(), RegisterHeadProjection()],
-            group=GROUP, topics=[topic_of("erasure")],
-        )  # fmt: skip
+            group=GROUP,
+            topics=[topic_of("erasure")],
+        )
 
     def pending(self) -> list[ErasureRequest]:
         """Requests not answered yet, oldest first (as of the last catch-up)."""
@@ -178,10 +183,14 @@ class ErasureProcessor:
         state = self._subject_state(subject)
         try:
             plan = plan_erasure(
-                parse_scope(request.scope), catalog, ledger.catalogs,
+                parse_scope(request.scope),
+                catalog,
+                ledger.catalogs,
                 subject_facts(state, {i: k.retention_class for i, k in live.items()}),
-                active_holds(state), {k.retention_class for k in live.values()}, now,
-            )  # fmt: skip
+                active_holds(state),
+                {k.retention_class for k in live.values()},
+                now,
+            )
         except ScopeError as exc:
             log.warning("erasure request %s stays pending: %s", request.event_id, exc)
             return ErasureOutcome(request, problem=str(exc)), head
@@ -206,19 +215,39 @@ class ErasureProcessor:
         event_id = new_event_id()
         body = certificate_body(
             plan,
-            RequestFacts(request.event_id, subject, request.controller, request.reason,
-                         request.occurred_at, request.position),
-            certificate_id=event_id, sequence=head.sequence + 1, previous_sha256=head.sha256,
-            erased_at=now, destroyed=list(gone.values()),
+            RequestFacts(
+                request.event_id,
+                subject,
+                request.controller,
+                request.reason,
+                request.occurred_at,
+                request.position,
+            ),
+            certificate_id=event_id,
+            sequence=head.sequence + 1,
+            previous_sha256=head.sha256,
+            erased_at=now,
+            destroyed=list(gone.values()),
             retained_keys={i: k.retention_class for i, k in live.items() if i in still},
-            records=records, catalog=catalog,
-        )  # fmt: skip
+            records=records,
+            catalog=catalog,
+        )
         text = sign(body, self.signer)
-        ledger.intake().append([DataErased(
-            event_id=event_id, subject_id=subject, controller=request.controller,
-            occurred_at=now, scope=plan.scope, reason=request.reason,
-            request_event_id=request.event_id, keys_destroyed=sorted(gone), certificate=text,
-        )])  # fmt: skip
+        ledger.intake().append(
+            [
+                DataErased(
+                    event_id=event_id,
+                    subject_id=subject,
+                    controller=request.controller,
+                    occurred_at=now,
+                    scope=plan.scope,
+                    reason=request.reason,
+                    request_event_id=request.event_id,
+                    keys_destroyed=sorted(gone),
+                    certificate=text,
+                )
+            ]
+        )
         self._intent_path().unlink(missing_ok=True)
         ERASURES.labels(scope_kind=plan.scope.kind.value).inc()
         log.info("erasure %s: %d key(s) destroyed", request.event_id, len(gone))

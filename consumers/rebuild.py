@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 
 from consumers.observe import Observer
-from consumers.runner import Progress, ProjectionRunner
-from consumers.store import ProjectionStore, StaleProjections
+from consumers.runner import Progress, ProjectionConsumer
+from consumers.sqlite_store import SQLiteProjectionStore, StaleProjections
 from ledger.contract.wire import SchemaRegistry
 from ledger.log.base import EventLog
-from projections.catalog import all_projections
+from projections.installed import all_projections
 
 
 def rebuild_path(live: Path) -> Path:
@@ -30,7 +30,7 @@ def rebuild(
     target = rebuild_path(live)
     store = _fresh_or_resumable(target)
     try:
-        runner = ProjectionRunner(
+        runner = ProjectionConsumer(
             log, store, registry, all_projections(), observer=observer, grouped=False
         )
         progress = runner.catch_up()
@@ -42,16 +42,16 @@ def rebuild(
     return progress
 
 
-def _fresh_or_resumable(target: Path) -> ProjectionStore:
+def _fresh_or_resumable(target: Path) -> SQLiteProjectionStore:
     """The half-built store to resume, unless another version of pdl began it."""
-    store = ProjectionStore(target)
+    store = SQLiteProjectionStore(target)
     try:
         store.check_versions({p.name: p.version() for p in all_projections()})
     except StaleProjections:
         store.close()
         for path in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
             path.unlink(missing_ok=True)
-        store = ProjectionStore(target)
+        store = SQLiteProjectionStore(target)
     return store
 
 

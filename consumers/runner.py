@@ -15,13 +15,13 @@ from typing import Any
 
 from consumers.decode import decode, record_time
 from consumers.observe import Observer
-from consumers.store import JournalEntry, ProjectionStore, UnitOfWork
+from consumers.schema_topic import learn
+from consumers.sqlite_store import JournalEntry, SQLiteProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import SubjectEvent
-from ledger.contract.schema_topic import learn
+from ledger.contract.topics import dead_letter_topic, event_topics
 from ledger.contract.wire import UNKNOWN_WRITER, SchemaRegistry
 from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartition
-from ledger.topics import dead_letter_topic, event_topics
 from projections.base import Projection, Recorded
 
 log = logging.getLogger(__name__)
@@ -37,11 +37,11 @@ class Progress:
     skipped: int = 0
 
 
-class ProjectionRunner:
+class ProjectionConsumer:
     def __init__(
         self,
         log_: EventLog,
-        store: ProjectionStore,
+        store: SQLiteProjectionStore,
         registry: SchemaRegistry,
         projections: Sequence[Projection[Any]],
         group: str = DEFAULT_GROUP,
@@ -183,10 +183,18 @@ class ProjectionRunner:
     def _journal(uow: UnitOfWork, record: LogRecord, recorded: Recorded) -> None:
         event = recorded.event
         if isinstance(event, SubjectEvent):
-            uow.journal(JournalEntry(
-                event.subject_id, event.occurred_at, event.event_id, record.timestamp_ms,
-                record.topic, record.partition, record.offset, record.value,
-            ))  # fmt: skip
+            uow.journal(
+                JournalEntry(
+                    event.subject_id,
+                    event.occurred_at,
+                    event.event_id,
+                    record.timestamp_ms,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    record.value,
+                )
+            )
 
     def _fold(
         self, uow: UnitOfWork, states: dict[tuple[int, str], Any], recorded: Recorded

@@ -44,8 +44,11 @@ class Projection(ABC, Generic[S]):
 
     def version(self) -> str:
         """Name, revision and the state model's JSON schema, digested."""
-        (base,) = [b for b in getattr(type(self), "__orig_bases__", ())
-                   if getattr(b, "__origin__", None) is Projection]  # fmt: skip
+        (base,) = [
+            b
+            for b in getattr(type(self), "__orig_bases__", ())
+            if getattr(b, "__origin__", None) is Projection
+        ]
         (state_type,) = base.__args__
         schema = state_type.model_json_schema() if issubclass(state_type, BaseModel) else {}
         text = json.dumps([self.name, self.revision, schema], sort_keys=True)

@@ -19,9 +19,13 @@ from ledger.contract.vocabulary import ScopeKind
 from projections.base import Projection, Recorded, canonical_json
 
 FactKind = Literal[
-    "consent_given", "consent_withdrawn", "objection", "restricted", "unrestricted",
+    "consent_given",
+    "consent_withdrawn",
+    "objection",
+    "restricted",
+    "unrestricted",
     "processed",
-]  # fmt: skip
+]
 
 
 class Fact(BaseModel):
@@ -56,10 +60,16 @@ def basis_key(subject_id: str, controller: str, purpose: str) -> str:
 
 def _fact(recorded: Recorded, kind: FactKind, **extra: object) -> Fact:
     e = recorded.event
-    return Fact.model_validate({
-        "kind": kind, "valid_at": e.occurred_at, "recorded_at": recorded.recorded_at,
-        "event_id": e.event_id, "position": recorded.position, **extra,
-    })  # fmt: skip
+    return Fact.model_validate(
+        {
+            "kind": kind,
+            "valid_at": e.occurred_at,
+            "recorded_at": recorded.recorded_at,
+            "event_id": e.event_id,
+            "position": recorded.position,
+            **extra,
+        }
+    )
 
 
 def fact_of(recorded: Recorded) -> tuple[str, Fact] | None:
@@ -75,8 +85,11 @@ def fact_of(recorded: Recorded) -> tuple[str, Fact] | None:
         return e.purpose, _fact(
             recorded, "processed", claimed_basis=e.claimed_basis.value, system=e.system
         )
-    if (isinstance(e, ev.RestrictionApplied | ev.RestrictionLifted)
-            and e.scope.kind is ScopeKind.purpose and e.scope.purpose):  # fmt: skip
+    if (
+        isinstance(e, ev.RestrictionApplied | ev.RestrictionLifted)
+        and e.scope.kind is ScopeKind.purpose
+        and e.scope.purpose
+    ):
         kind: FactKind = "restricted" if isinstance(e, ev.RestrictionApplied) else "unrestricted"
         return e.scope.purpose, _fact(recorded, kind)
     return None

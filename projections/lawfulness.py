@@ -183,8 +183,14 @@ def judge(facts: BasisFacts, catalogs: Catalogs, now: datetime) -> list[Judgemen
         note = None
         if actual is not None and p.claimed_basis != actual:
             note = f"the system claimed {p.claimed_basis}; the basis was {actual}"
-        judgements.append(Judgement(
-            p, then, later, "lawful" if then.status.basis else "unlawful",
-            "lawful" if actual else "unlawful", note,
-        ))  # fmt: skip
+        judgements.append(
+            Judgement(
+                p,
+                then,
+                later,
+                "lawful" if then.status.basis else "unlawful",
+                "lawful" if actual else "unlawful",
+                note,
+            )
+        )
     return judgements

@@ -34,7 +34,9 @@ class Evidence(BaseModel):
 
     def newer_than(self, other: Evidence | None) -> bool:
         return other is None or (self.occurred_at, self.event_id) > (
-            other.occurred_at, other.event_id)  # fmt: skip
+            other.occurred_at,
+            other.event_id,
+        )
 
 
 class HeldValue(BaseModel):
@@ -183,11 +185,17 @@ def _values(state: SubjectState, recorded: Recorded) -> SubjectState:
     for i, item in enumerate(event.values):
         assert item.value.sealed is not None, "projections only ever see sealed values"
         held = HeldValue(
-            controller=event.controller, field=item.field, category=item.category,
-            sealed=item.value.sealed, path=f"values[{i}].value", subject_id=event.subject_id,
-            source=getattr(event, "source", "rectification"), purposes=tuple(event.purposes),
-            rectified=isinstance(event, ev.DataRectified), evidence=Evidence.of(recorded),
-        )  # fmt: skip
+            controller=event.controller,
+            field=item.field,
+            category=item.category,
+            sealed=item.value.sealed,
+            path=f"values[{i}].value",
+            subject_id=event.subject_id,
+            source=getattr(event, "source", "rectification"),
+            purposes=tuple(event.purposes),
+            rectified=isinstance(event, ev.DataRectified),
+            evidence=Evidence.of(recorded),
+        )
         values = _put(values, f"{event.controller}/{item.field}", held)
     return state.model_copy(update={"values": values, "sealed_under": _sealed_under(state, event)})
 
@@ -216,14 +224,20 @@ def _consent(state: SubjectState, recorded: Recorded) -> SubjectState:
     event = recorded.event
     assert isinstance(event, ev.ConsentGiven | ev.ConsentWithdrawn | ev.ObjectionRaised)
     status: Literal["given", "withdrawn", "objected"] = (
-        "given" if isinstance(event, ev.ConsentGiven)
-        else "withdrawn" if isinstance(event, ev.ConsentWithdrawn) else "objected"
-    )  # fmt: skip
+        "given"
+        if isinstance(event, ev.ConsentGiven)
+        else "withdrawn"
+        if isinstance(event, ev.ConsentWithdrawn)
+        else "objected"
+    )
     new = ConsentStatus(
-        controller=event.controller, purpose=event.purpose, status=status,
-        channel=event.channel, evidence=Evidence.of(recorded),
+        controller=event.controller,
+        purpose=event.purpose,
+        status=status,
+        channel=event.channel,
+        evidence=Evidence.of(recorded),
         notice_version=event.notice_version if isinstance(event, ev.ConsentGiven) else None,
-    )  # fmt: skip
+    )
     consents = _put(dict(state.consents), f"{event.controller}/{event.purpose}", new)
     return state.model_copy(update={"consents": consents})
 
@@ -234,16 +248,27 @@ def _shared(state: SubjectState, recorded: Recorded) -> SubjectState:
     old = state.recipients.get(event.recipient)
     at = event.occurred_at
     newest = old is None or (at, event.event_id) > (old.last_at, old.last_event_id)
-    share = Share(
-        recipient=event.recipient, role=event.recipient_role.value, country=event.country,
-        safeguard=None if event.safeguard is None else event.safeguard.value,
-        purposes=(), first_at=at, last_at=at, last_event_id=event.event_id,
-    ) if newest or old is None else old  # fmt: skip
+    share = (
+        Share(
+            recipient=event.recipient,
+            role=event.recipient_role.value,
+            country=event.country,
+            safeguard=None if event.safeguard is None else event.safeguard.value,
+            purposes=(),
+            first_at=at,
+            last_at=at,
+            last_event_id=event.event_id,
+        )
+        if newest or old is None
+        else old
+    )
     if old is not None:
-        share = share.model_copy(update={
-            "purposes": tuple(sorted({event.purpose, *old.purposes})),
-            "first_at": min(at, old.first_at),
-        })  # fmt: skip
+        share = share.model_copy(
+            update={
+                "purposes": tuple(sorted({event.purpose, *old.purposes})),
+                "first_at": min(at, old.first_at),
+            }
+        )
     else:
         share = share.model_copy(update={"purposes": (event.purpose,)})
     return state.model_copy(update={"recipients": {**state.recipients, event.recipient: share}})
@@ -251,15 +276,20 @@ def _shared(state: SubjectState, recorded: Recorded) -> SubjectState:
 
 def _scoped(state: SubjectState, recorded: Recorded) -> SubjectState:
     event = recorded.event
-    assert isinstance(event, ev.RestrictionApplied | ev.RestrictionLifted
-                      | ev.LegalHoldPlaced | ev.LegalHoldReleased)  # fmt: skip
+    assert isinstance(
+        event,
+        ev.RestrictionApplied | ev.RestrictionLifted | ev.LegalHoldPlaced | ev.LegalHoldReleased,
+    )
     active = isinstance(event, ev.RestrictionApplied | ev.LegalHoldPlaced)
     placed = event if isinstance(event, ev.LegalHoldPlaced) else None
     new = ScopedStatus(
-        scope=event.scope.label(), active=active, reason=event.reason,
-        article=placed.article if placed else None, until=placed.until if placed else None,
+        scope=event.scope.label(),
+        active=active,
+        reason=event.reason,
+        article=placed.article if placed else None,
+        until=placed.until if placed else None,
         evidence=Evidence.of(recorded),
-    )  # fmt: skip
+    )
     field = (
         "holds" if isinstance(event, ev.LegalHoldPlaced | ev.LegalHoldReleased) else "restrictions"
     )
@@ -271,10 +301,12 @@ def _erasure(state: SubjectState, recorded: Recorded) -> SubjectState:
     event = recorded.event
     assert isinstance(event, ev.ErasureRequested | ev.DataErased)
     erasure = Erasure(
-        scope=event.scope.label(), reason=event.reason.value,
-        done=isinstance(event, ev.DataErased), evidence=Evidence.of(recorded),
+        scope=event.scope.label(),
+        reason=event.reason.value,
+        done=isinstance(event, ev.DataErased),
+        evidence=Evidence.of(recorded),
         keys_destroyed=tuple(event.keys_destroyed) if isinstance(event, ev.DataErased) else (),
-    )  # fmt: skip
+    )
     return state.model_copy(update={"erasures": {**state.erasures, event.event_id: erasure}})
 
 
@@ -303,9 +335,11 @@ _CHANGES = (
     (ev.DataCollected | ev.DataRectified, _values),
     (ev.ConsentGiven | ev.ConsentWithdrawn | ev.ObjectionRaised, _consent),
     (ev.DataShared, _shared),
-    (ev.RestrictionApplied | ev.RestrictionLifted | ev.LegalHoldPlaced | ev.LegalHoldReleased,
-     _scoped),
+    (
+        ev.RestrictionApplied | ev.RestrictionLifted | ev.LegalHoldPlaced | ev.LegalHoldReleased,
+        _scoped,
+    ),
     (ev.ErasureRequested | ev.DataErased, _erasure),
     (ev.DataProcessed, _processed),
     (ev.RetentionAnchorRecorded, _anchored),
-)  # fmt: skip
+)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.config import Ledger, Settings
+from ledger.service.backends import Backends, Settings
 
 KAFKA_HELP = "start a broker with `bash infra/kafka/kafka.sh start` and set PDL_TEST_KAFKA"
 
@@ -72,16 +72,16 @@ def log_url(request: pytest.FixtureRequest) -> str | None:
     return None
 
 
-LedgerFactory = Callable[[], Ledger]
+LedgerFactory = Callable[[], Backends]
 
 
 @pytest.fixture
 def make_ledger(log_url: str | None, tmp_path: Path) -> Iterator[LedgerFactory]:
     """Opens ledgers on one backend and one data directory (a restart opens another)."""
-    opened: list[Ledger] = []
+    opened: list[Backends] = []
 
-    def make() -> Ledger:
-        ledger = Ledger(Settings(log_url, tmp_path / "data"))
+    def make() -> Backends:
+        ledger = Backends(Settings(log_url, tmp_path / "data"))
         opened.append(ledger)
         return ledger
 

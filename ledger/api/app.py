@@ -21,10 +21,10 @@ from ledger.api.auth import Role, Tokens
 from ledger.api.errors import ApiError, install_handlers, instant
 from ledger.api.roles import Dpo, Operator, Reader
 from ledger.api.service import METRICS_MEDIA_TYPE, ReportService
-from ledger.config import Settings
 from ledger.reports.build import ReportKind, ReportRequest
 from ledger.reports.reading import Audience
 from ledger.reports.render import ReportFormat
+from ledger.service.backends import Settings
 
 DESCRIPTION = """\
 Point-in-time reports of the personal-data ledger, the same as `pdl report` builds:

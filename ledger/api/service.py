@@ -1,7 +1,7 @@
 """What the API serves, behind one lock: reports (through ``ledger.reports.build``, the
 same code path as ``pdl report``), subject look-ups, and the Prometheus metrics.
 
-Reports are built one at a time on one ``Ledger`` (its SQLite handles are shared by the
+Reports are built one at a time on one ``Backends`` (its SQLite handles are shared by the
 server's threads); the metrics are scraped through handles of their own, like ``pdl run``
 does, so a scrape never waits for a report.
 """
@@ -16,11 +16,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from consumers.lag import LagProbe
 from consumers.metrics import KeyStoreCollector, LagCollector
 from consumers.runner import DEFAULT_GROUP
-from ledger.config import Ledger, Settings
-from ledger.intake import normalise_natural_id
+from ledger.contract.topics import event_topics
 from ledger.reports.build import ReportRequest, build_report
 from ledger.reports.render import MEDIA_TYPES, ReportFormat, render
-from ledger.topics import event_topics
+from ledger.service.backends import Backends, Settings
+from ledger.service.intake import normalise_natural_id
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
 
@@ -29,14 +29,14 @@ class ReportService:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._lock = threading.Lock()
-        self._ledger: Ledger | None = None
-        self._scrape: Ledger | None = None
+        self._ledger: Backends | None = None
+        self._scrape: Backends | None = None
         self._metrics: CollectorRegistry | None = None
         self._metrics_lock = threading.Lock()
 
-    def _reports_ledger(self) -> Ledger:
+    def _reports_ledger(self) -> Backends:
         if self._ledger is None:
-            self._ledger = Ledger(self._settings)
+            self._ledger = Backends(self._settings)
         return self._ledger
 
     def report(self, request: ReportRequest, fmt: ReportFormat) -> tuple[bytes, str, str]:
@@ -60,7 +60,7 @@ class ReportService:
         registry) and, measured now, the projection consumers' lag and the key count."""
         with self._metrics_lock:
             if self._metrics is None:
-                self._scrape = Ledger(self._settings)
+                self._scrape = Backends(self._settings)
                 registry = CollectorRegistry(auto_describe=True)
                 probe = LagProbe(self._scrape.log, self._scrape.store)
                 registry.register(LagCollector(probe, DEFAULT_GROUP, event_topics()))

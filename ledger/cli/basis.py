@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ledger.cli.common import Subparsers, add_command, open_ledger, resolve_subject
-from ledger.queries import basis_answer, parse_instant
+from ledger.service.queries import basis_answer, parse_instant
 from projections.lawfulness import BasisAnswer, Judgement
 
 DESCRIPTION = """\
@@ -48,10 +48,13 @@ def run(args: argparse.Namespace) -> int:
         subject_id = resolve_subject(ledger, args.subject)
         ledger.runner().catch_up()
         answer, judgements = basis_answer(
-            ledger, subject_id, args.purpose, parse_instant(args.at, "--at"),
+            ledger,
+            subject_id,
+            args.purpose,
+            parse_instant(args.at, "--at"),
             parse_instant(args.known_at, "--known-at") if args.known_at else None,
             args.controller,
-        )  # fmt: skip
+        )
     finally:
         ledger.close()
     view = {
@@ -70,39 +73,61 @@ def _iso(value: Any) -> str | None:
 
 def answer_view(a: BasisAnswer) -> dict[str, Any]:
     return {
-        "at": _iso(a.at), "known_at": _iso(a.known_at), "basis": a.status.basis,
-        "reason": a.status.reason, "catalog_version": a.status.catalog_version,
-        "valid_from": _iso(a.valid_from), "valid_to": _iso(a.valid_to),
-        "believed_from": _iso(a.believed_from), "believed_until": _iso(a.believed_until),
-        "evidence": [{"event_id": f.event_id, "kind": f.kind, "occurred_at": _iso(f.valid_at),
-                      "recorded_at": _iso(f.recorded_at), "position": f.position}
-                     for f in a.status.evidence],
-    }  # fmt: skip
+        "at": _iso(a.at),
+        "known_at": _iso(a.known_at),
+        "basis": a.status.basis,
+        "reason": a.status.reason,
+        "catalog_version": a.status.catalog_version,
+        "valid_from": _iso(a.valid_from),
+        "valid_to": _iso(a.valid_to),
+        "believed_from": _iso(a.believed_from),
+        "believed_until": _iso(a.believed_until),
+        "evidence": [
+            {
+                "event_id": f.event_id,
+                "kind": f.kind,
+                "occurred_at": _iso(f.valid_at),
+                "recorded_at": _iso(f.recorded_at),
+                "position": f.position,
+            }
+            for f in a.status.evidence
+        ],
+    }
 
 
 def judgement_view(j: Judgement) -> dict[str, Any]:
     return {
-        "event_id": j.processed.event_id, "occurred_at": _iso(j.processed.valid_at),
-        "recorded_at": _iso(j.processed.recorded_at), "position": j.processed.position,
-        "claimed_basis": j.processed.claimed_basis, "system": j.processed.system,
-        "verdict_then": j.verdict_then, "reason_then": j.then.status.reason,
-        "verdict_now": j.verdict_now, "reason_now": j.now.status.reason, "note": j.note,
+        "event_id": j.processed.event_id,
+        "occurred_at": _iso(j.processed.valid_at),
+        "recorded_at": _iso(j.processed.recorded_at),
+        "position": j.processed.position,
+        "claimed_basis": j.processed.claimed_basis,
+        "system": j.processed.system,
+        "verdict_then": j.verdict_then,
+        "reason_then": j.then.status.reason,
+        "verdict_now": j.verdict_now,
+        "reason_now": j.now.status.reason,
+        "note": j.note,
         "evidence_now": [f.event_id for f in j.now.status.evidence],
-    }  # fmt: skip
+    }
 
 
 def render(v: dict[str, Any]) -> str:
     lines = [
-        f"subject    {v['subject_id']}", f"purpose    {v['purpose']}",
+        f"subject    {v['subject_id']}",
+        f"purpose    {v['purpose']}",
         f"at         {v['at']} (as known at {v['known_at']})",
         f"basis      {v['basis'] or 'none'}: {v['reason']}",
         f"valid      from {v['valid_from'] or 'the beginning'} to {v['valid_to'] or 'now'}",
         f"believed   from {v['believed_from'] or 'the beginning'} "
         f"until {v['believed_until'] or 'now'} (record time)",
         "evidence",
-        *(f"  {e['kind']:<18} {e['occurred_at']} recorded {e['recorded_at']} "
-          f"{e['position']} event {e['event_id']}" for e in v["evidence"]),
-    ]  # fmt: skip
+        *(
+            f"  {e['kind']:<18} {e['occurred_at']} recorded {e['recorded_at']} "
+            f"{e['position']} event {e['event_id']}"
+            for e in v["evidence"]
+        ),
+    ]
     if not v["evidence"]:
         lines.append("  the catalog alone" if v["basis"] else "  -")
     lines.append("processing")

@@ -33,8 +33,9 @@ EXAMPLES = """\
 
 
 def register(subparsers: Subparsers) -> None:
-    parser = add_command(subparsers, "catalog", run, "validate, publish and list catalogs",
-                         DESCRIPTION, EXAMPLES)  # fmt: skip
+    parser = add_command(
+        subparsers, "catalog", run, "validate, publish and list catalogs", DESCRIPTION, EXAMPLES
+    )
     parser.add_argument("action", choices=["validate", "publish", "list"])
     parser.add_argument("file", nargs="?", type=Path, help="catalog file (TOML)")
 

@@ -9,9 +9,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
-from ledger.config import Ledger
 from ledger.erasure.certificate import render
-from ledger.erasure.register import read_register, reapply, verify_register
+from ledger.erasure.chain import read_register, reapply, verify_register
 from ledger.erasure.signing import (
     SigningKeyError,
     load_public_key,
@@ -21,6 +20,7 @@ from ledger.erasure.signing import (
     signing_key,
 )
 from ledger.keys.master import load_master_key
+from ledger.service.backends import Backends
 
 DESCRIPTION = """\
 The erasure register: every DataErased on the log carries a certificate (canonical
@@ -51,9 +51,13 @@ EXAMPLES = """\
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "certificates", run, "list, show or verify erasure certificates",
-        DESCRIPTION, EXAMPLES,
-    )  # fmt: skip
+        subparsers,
+        "certificates",
+        run,
+        "list, show or verify erasure certificates",
+        DESCRIPTION,
+        EXAMPLES,
+    )
     parser.add_argument(
         "action", choices=["list", "show", "verify", "reapply", "export", "public-key"]
     )
@@ -61,9 +65,12 @@ def register(subparsers: Subparsers) -> None:
         "--subject", help="only this subject id's certificates (list, show, export)"
     )
     parser.add_argument(
-        "--public-key", action="append", type=Path, metavar="PEM",
+        "--public-key",
+        action="append",
+        type=Path,
+        metavar="PEM",
         help="verify against this exported public key (repeatable)",
-    )  # fmt: skip
+    )
     parser.add_argument("--json", action="store_true", help="print JSON (list, show)")
 
 
@@ -83,9 +90,10 @@ def run(args: argparse.Namespace) -> int:
                 say(f"pdl certificates reapply: {len(again)} restored key(s) destroyed again")
             return code
         stored = [
-            s for s in read_register(ledger.log, ledger.registry)
+            s
+            for s in read_register(ledger.log, ledger.registry)
             if args.subject is None or s.subject_id == args.subject
-        ]  # fmt: skip
+        ]
     finally:
         ledger.close()
     docs = [d for d in (s.document() for s in stored) if d is not None]
@@ -107,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def verify(ledger: Ledger, pem_files: list[Path] | None) -> int:
+def verify(ledger: Backends, pem_files: list[Path] | None) -> int:
     keys: dict[str, Ed25519PublicKey] = {}
     if pem_files:
         for path in pem_files:
@@ -126,10 +134,13 @@ def verify(ledger: Ledger, pem_files: list[Path] | None) -> int:
     if not report.ok:
         raise Failure(
             "\n".join(
-                [*report.problems, f"pdl certificates verify: {len(report.problems)} problem(s) "
-                 f"in {report.checked} certificate(s): the register is NOT intact"]
+                [
+                    *report.problems,
+                    f"pdl certificates verify: {len(report.problems)} problem(s) "
+                    f"in {report.checked} certificate(s): the register is NOT intact",
+                ]
             )
-        )  # fmt: skip
+        )
     print(
         f"pdl certificates verify: {report.checked} certificate(s), signatures and chain "
         f"intact; head #{report.head_sequence} sha256 {report.head_sha256}"

@@ -6,10 +6,12 @@ import argparse
 import re
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from ledger.config import Ledger, Settings
+from ledger.erasure.scope import ScopeError, parse_scope
 from ledger.errors import Failure
+from ledger.service.backends import Backends, Settings
 
 __all__ = ["Failure"]  # re-exported: commands raise it
 
@@ -38,15 +40,15 @@ def add_command(
     return parser
 
 
-def open_ledger(args: argparse.Namespace) -> Ledger:
-    return Ledger(Settings.resolve(args.log, args.data_dir))
+def open_ledger(args: argparse.Namespace) -> Backends:
+    return Backends(Settings.resolve(args.log, args.data_dir))
 
 
-def resolve_subject(ledger: Ledger, subject: str) -> str:
+def resolve_subject(ledger: Backends, subject: str) -> str:
     """A subject id from what the user typed: the id itself, or a natural identifier."""
     if SUBJECT_ID.match(subject):
         return subject
-    from ledger.intake import normalise_natural_id
+    from ledger.service.intake import normalise_natural_id
 
     found = ledger.keys.subject_for(normalise_natural_id(subject), create=False)
     if found is None:
@@ -56,3 +58,24 @@ def resolve_subject(ledger: Ledger, subject: str) -> str:
 
 def say(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+def instant(text: str) -> datetime:
+    """An argparse type: an ISO 8601 instant with a zone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 instant — fix: e.g. 2024-05-01T00:00:00Z"
+        ) from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone — fix: add Z or +02:00")
+    return value
+
+
+def scope_argument(text: str) -> dict[str, str]:
+    """An argparse type: subject, purpose:P or category:C, as the events' scope object."""
+    try:
+        return parse_scope(text).model_dump(mode="json", exclude_none=True)
+    except ScopeError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -6,10 +6,10 @@ import argparse
 import json
 
 from ledger.cli.common import Subparsers, add_command, open_ledger
-from ledger.config import Ledger
 from ledger.contract.deadletter import DeadLetter
+from ledger.contract.topics import dead_letter_topic
 from ledger.contract.wire import UndecodableMessage
-from ledger.topics import dead_letter_topic
+from ledger.service.backends import Backends
 
 DESCRIPTION = """\
 List the dead-letter topic: every record a consumer met that it could not decode or
@@ -36,7 +36,7 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
 
-def dead_letters(ledger: Ledger) -> list[DeadLetter | str]:
+def dead_letters(ledger: Backends) -> list[DeadLetter | str]:
     """Dead letters in log order, each once; a string where a dead letter is unreadable."""
     found: dict[str, DeadLetter | str] = {}
     for record in ledger.log.scan([dead_letter_topic()]):

@@ -11,13 +11,13 @@ from importlib import resources
 from pathlib import Path
 
 from ledger.cli.common import Subparsers, add_command, resolve_subject, say
-from ledger.cli.emit import emit_lines
-from ledger.cli.erasure_support import at_instant, run_processor
 from ledger.cli.state import render, subject_view
-from ledger.config import Ledger, Settings
 from ledger.reports.build import ReportKind, ReportRequest, build_report
 from ledger.reports.render import ReportFormat
 from ledger.reports.render import render as render_report
+from ledger.service.backends import Backends, Settings
+from ledger.service.erasure import at_instant, run_processor
+from ledger.service.submission import submit_lines
 
 SUBJECT = "camille.martin@example.fr"
 #: The scenario's present: the erasure is carried out then, and the reports are as of it.
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         args.data_dir or os.environ.get("PDL_DATA_DIR") or tempfile.mkdtemp(prefix="pdl-demo-")
     )
     reports = Path(args.reports or Path(data_dir) / "reports").resolve()
-    ledger = at_instant(Ledger(Settings.resolve(args.log, data_dir)), SCENARIO_NOW)
+    ledger = at_instant(Backends(Settings.resolve(args.log, data_dir)), SCENARIO_NOW)
     try:
         appended = play_scenario(ledger)
         say(f"pdl demo: appended {appended} events to {_where(ledger)}")
@@ -94,20 +94,20 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def play_scenario(ledger: Ledger) -> int:
+def play_scenario(ledger: Backends) -> int:
     """Append the scenario, batch by batch (each recorded after the one before: the
     withdrawal is recorded after the April campaign), then carry out the erasure request.
     Give ``ledger`` the scenario's clock first (``at_instant(ledger, SCENARIO_NOW)``)."""
     text = resources.files("ledger.cli").joinpath("demo_scenario.jsonl").read_text("utf-8")
     appended = 0
     for batch in text.split("\n\n"):
-        appended += len(emit_lines(ledger.intake(), batch.splitlines()))
+        appended += len(submit_lines(ledger.intake(), batch.splitlines()))
         time.sleep(0.002)  # record times are in milliseconds: keep the batches apart
     run_processor(ledger)
     return appended
 
 
-def write_reports(ledger: Ledger, folder: Path, subject_id: str) -> list[Path]:
+def write_reports(ledger: Backends, folder: Path, subject_id: str) -> list[Path]:
     """Write the demo's HTML reports (as of the scenario's present) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -125,6 +125,6 @@ def write_reports(ledger: Ledger, folder: Path, subject_id: str) -> list[Path]:
     return written
 
 
-def _where(ledger: Ledger) -> str:
+def _where(ledger: Backends) -> str:
     bootstrap = ledger.settings.kafka_bootstrap
     return "the embedded log" if bootstrap is None else f"Kafka at {bootstrap}"

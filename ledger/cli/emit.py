@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Iterable
 from typing import TextIO
 
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
-from ledger.contract.events import LedgerEvent
-from ledger.contract.rejection import EventRejected
-from ledger.intake import Appended, Intake
-
-MAX_LINE_BYTES = 1 << 20
+from ledger.service.submission import submit_lines
 
 DESCRIPTION = """\
 Append events, one JSON object per line, each with a "type" field naming the event
@@ -45,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         with _open(args.file) as lines:
-            receipts = emit_lines(ledger.intake(), lines)
+            receipts = submit_lines(ledger.intake(), lines)
     finally:
         ledger.close()
     if not args.quiet:
@@ -53,43 +47,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{r.type_name}\t{r.event_id}\t{r.key}\t{r.topic}")
     say(f"pdl emit: appended {len(receipts)} event(s)")
     return 0
-
-
-def emit_lines(intake: Intake, lines: Iterable[str]) -> list[Appended]:
-    """Validate every line, then append them all as one batch; Failure lists rejections."""
-    events: list[LedgerEvent] = []
-    problems: list[str] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            events.append(intake.prepare(_parse(line)))
-        except EventRejected as exc:
-            problems.extend(f"line {number}: {r}" for r in exc.rejections)
-        except ValueError as exc:
-            problems.append(f"line {number}: {exc}")
-    if problems:
-        raise Failure(
-            "\n".join([*problems, f"pdl emit: {len(problems)} problem(s); nothing appended"])
-        )
-    if not events:
-        raise Failure("pdl emit: no events in the input; nothing appended")
-    return intake.append(events)
-
-
-def _parse(line: str) -> dict[str, object]:
-    if len(line.encode()) > MAX_LINE_BYTES:
-        raise ValueError(f"(line): longer than {MAX_LINE_BYTES} bytes — fix: split the event")
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"(line): not valid JSON ({exc.msg} at column {exc.colno}) — "
-            "fix: one JSON object per line"
-        ) from None
-    if not isinstance(obj, dict):
-        raise ValueError("(line): not a JSON object — fix: one JSON object per line")
-    return obj
 
 
 def _open(path: str) -> TextIO:

@@ -6,17 +6,12 @@ import argparse
 import json
 
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject, say
-from ledger.cli.erasure_support import (
-    append_one,
-    controller_for,
-    run_processor,
-    subject_state,
-)
-from ledger.config import Ledger
 from ledger.contract.events import LedgerEvent
 from ledger.contract.vocabulary import ErasureReason
 from ledger.erasure.certificate import Certificate, render
-from ledger.erasure.register import read_register
+from ledger.erasure.chain import read_register
+from ledger.service.backends import Backends
+from ledger.service.erasure import append_one, controller_for, run_processor, subject_state
 
 DESCRIPTION = """\
 Erase a subject's data, or one purpose's or one category's, by destroying the keys it
@@ -42,17 +37,23 @@ EXAMPLES = """\
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "erase", run, "erase a subject's data and print the certificate",
-        DESCRIPTION, EXAMPLES,
-    )  # fmt: skip
+        subparsers,
+        "erase",
+        run,
+        "erase a subject's data and print the certificate",
+        DESCRIPTION,
+        EXAMPLES,
+    )
     parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--purpose", help="erase only this purpose's data (and its class's)")
     which.add_argument("--category", help="erase only the classes collecting this category")
     parser.add_argument(
-        "--reason", required=True, choices=[r.value for r in ErasureReason],
+        "--reason",
+        required=True,
+        choices=[r.value for r in ErasureReason],
         help="Art. 17(1) ground, or retention_expiry",
-    )  # fmt: skip
+    )
     parser.add_argument("--controller", help="controller id (default: the only one known)")
     parser.add_argument("--channel", help="how the request was received, e.g. 'e-mail to dpo@'")
     parser.add_argument("--no-wait", action="store_true", help="append the request only")
@@ -65,16 +66,24 @@ def run(args: argparse.Namespace) -> int:
         subject_id = resolve_subject(ledger, args.subject)
         state = subject_state(ledger, subject_id)
         scope = (
-            {"kind": "purpose", "purpose": args.purpose} if args.purpose
-            else {"kind": "category", "category": args.category} if args.category
+            {"kind": "purpose", "purpose": args.purpose}
+            if args.purpose
+            else {"kind": "category", "category": args.category}
+            if args.category
             else {"kind": "subject"}
-        )  # fmt: skip
-        request = append_one(ledger, {
-            "type": "ErasureRequested", "subject_id": subject_id,
-            "controller": controller_for(state, args.controller),
-            "occurred_at": ledger.clock().isoformat(), "scope": scope, "reason": args.reason,
-            **({"channel": args.channel} if args.channel else {}),
-        })  # fmt: skip
+        )
+        request = append_one(
+            ledger,
+            {
+                "type": "ErasureRequested",
+                "subject_id": subject_id,
+                "controller": controller_for(state, args.controller),
+                "occurred_at": ledger.clock().isoformat(),
+                "scope": scope,
+                "reason": args.reason,
+                **({"channel": args.channel} if args.channel else {}),
+            },
+        )
         say(f"pdl erase: erasure requested ({request.event_id})")
         if args.no_wait:
             print(request.event_id)
@@ -92,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def answered_by_another_pass(ledger: Ledger, request: LedgerEvent) -> Certificate | None:
+def answered_by_another_pass(ledger: Backends, request: LedgerEvent) -> Certificate | None:
     """The certificate a concurrent pass (another process) wrote for the request."""
     for stored in read_register(ledger.log, ledger.registry):
         if stored.request_event_id == request.event_id:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from ledger.cli.common import Subparsers, add_command, open_ledger, resolve_subject, say
-from ledger.cli.erasure_support import (
-    append_one,
-    controller_for,
+from ledger.cli.common import (
+    Subparsers,
+    add_command,
     instant,
+    open_ledger,
+    resolve_subject,
+    say,
     scope_argument,
-    subject_state,
 )
 from ledger.erasure.holds import LEGAL_CLAIMS_ARTICLE
+from ledger.service.erasure import append_one, controller_for, subject_state
 
 DESCRIPTION = f"""\
 Place a legal hold on a subject's data, or release it. While a hold is active, erasure
@@ -32,15 +34,21 @@ EXAMPLES = """\
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "hold", run, "place or release a legal hold (Art. 17(3))",
-        DESCRIPTION, EXAMPLES,
-    )  # fmt: skip
+        subparsers,
+        "hold",
+        run,
+        "place or release a legal hold (Art. 17(3))",
+        DESCRIPTION,
+        EXAMPLES,
+    )
     parser.add_argument("action", choices=["place", "release"])
     parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
     parser.add_argument(
-        "--scope", required=True, type=scope_argument,
+        "--scope",
+        required=True,
+        type=scope_argument,
         help="subject, purpose:PURPOSE or category:CATEGORY",
-    )  # fmt: skip
+    )
     parser.add_argument("--reason", required=True, help="why, e.g. 'litigation 2024-118'")
     parser.add_argument("--article", help=f"exemption relied on (default {LEGAL_CLAIMS_ARTICLE})")
     parser.add_argument("--until", type=instant, help="when the hold lapses (ISO 8601)")
@@ -53,9 +61,12 @@ def run(args: argparse.Namespace) -> int:
         subject_id = resolve_subject(ledger, args.subject)
         controller = controller_for(subject_state(ledger, subject_id), args.controller)
         fields = {
-            "subject_id": subject_id, "controller": controller,
-            "occurred_at": ledger.clock().isoformat(), "scope": args.scope, "reason": args.reason,
-        }  # fmt: skip
+            "subject_id": subject_id,
+            "controller": controller,
+            "occurred_at": ledger.clock().isoformat(),
+            "scope": args.scope,
+            "reason": args.reason,
+        }
         if args.action == "place":
             fields |= {"type": "LegalHoldPlaced", "article": args.article or LEGAL_CLAIMS_ARTICLE}
             if args.until:

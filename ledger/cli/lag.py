@@ -8,7 +8,7 @@ import json
 from consumers.lag import LagProbe, PartitionLag
 from consumers.runner import DEFAULT_GROUP
 from ledger.cli.common import Subparsers, add_command, open_ledger
-from ledger.topics import event_topics
+from ledger.contract.topics import event_topics
 
 DESCRIPTION = """\
 Show, for each partition of the event topics, the group's committed offset (its

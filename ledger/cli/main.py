@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from consumers.store import StaleProjections
+from consumers.sqlite_store import StaleProjections
 from ledger import __version__
 from ledger.cli import (
     basis,
@@ -29,9 +29,9 @@ from ledger.cli import (
     verify_erasure,
 )
 from ledger.cli.common import Failure
-from ledger.config import ConfigError
 from ledger.keys.master import MasterKeyError
 from ledger.log.base import LogError
+from ledger.service.backends import ConfigError
 
 DESCRIPTION = """\
 pdl — the personal-data ledger. Records what an organisation does with personal data

@@ -10,8 +10,8 @@ from collections.abc import Mapping, Sequence
 from consumers.observe import Observer
 from consumers.rebuild import rebuild, resuming
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from ledger.contract.topics import event_topics
 from ledger.log.base import LogRecord, TopicPartition
-from ledger.topics import event_topics
 from projections.base import Recorded
 
 DESCRIPTION = """\
@@ -77,10 +77,22 @@ class ProgressBar(Observer):
 
 
 def register(subparsers: Subparsers) -> None:
-    add_command(subparsers, "rebuild", run, "replay projections from offset 0, resumably",
-                DESCRIPTION, EXAMPLES)  # fmt: skip
-    dumping = add_command(subparsers, "dump", dump, "print the projection store canonically",
-                          DUMP_DESCRIPTION, DUMP_EXAMPLES)  # fmt: skip
+    add_command(
+        subparsers,
+        "rebuild",
+        run,
+        "replay projections from offset 0, resumably",
+        DESCRIPTION,
+        EXAMPLES,
+    )
+    dumping = add_command(
+        subparsers,
+        "dump",
+        dump,
+        "print the projection store canonically",
+        DUMP_DESCRIPTION,
+        DUMP_EXAMPLES,
+    )
     dumping.add_argument(
         "--no-catch-up",
         action="store_true",

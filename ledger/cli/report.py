@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject, say
-from ledger.queries import parse_instant
 from ledger.reports.build import RULES, ReportKind, ReportRequest, build_report
 from ledger.reports.reading import Audience
 from ledger.reports.render import ReportFormat, render
+from ledger.service.queries import parse_instant
 
 DESCRIPTION = (
     """\
@@ -47,9 +47,13 @@ EXAMPLES = """\
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "report", run, "build a point-in-time report (ropa, access, basis, ...)",
-        DESCRIPTION, EXAMPLES,
-    )  # fmt: skip
+        subparsers,
+        "report",
+        run,
+        "build a point-in-time report (ropa, access, basis, ...)",
+        DESCRIPTION,
+        EXAMPLES,
+    )
     parser.add_argument(
         "kind",
         choices=[k.value for k in ReportKind],
@@ -81,11 +85,14 @@ def run(args: argparse.Namespace) -> int:
         kind = ReportKind(args.kind)
         subject_id = resolve_subject(ledger, args.subject) if args.subject else None
         request = ReportRequest(
-            kind, subject_id=subject_id, purpose=args.purpose, controller=args.controller,
+            kind,
+            subject_id=subject_id,
+            purpose=args.purpose,
+            controller=args.controller,
             at=parse_instant(args.at, "--at") if args.at else None,
             known_at=parse_instant(args.known_at, "--known-at") if args.known_at else None,
             audience=Audience.regulator if args.withhold else Audience.dpo,
-        )  # fmt: skip
+        )
         report = build_report(ledger, request)
     finally:
         ledger.close()

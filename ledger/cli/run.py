@@ -13,9 +13,9 @@ from types import FrameType
 from consumers.erasure import ErasureProcessor
 from consumers.lag import LagProbe
 from consumers.metrics import LagCollector, MetricsEndpoint, MetricsObserver
-from consumers.runner import DEFAULT_GROUP, ProjectionRunner
+from consumers.runner import DEFAULT_GROUP, ProjectionConsumer
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
-from ledger.config import Ledger
+from ledger.service.backends import Backends
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +112,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _own(stack: contextlib.ExitStack, ledger: Ledger) -> Ledger:
+def _own(stack: contextlib.ExitStack, ledger: Backends) -> Backends:
     """A second set of adapters for another thread: SQLite handles are not shared."""
-    own = Ledger(ledger.settings)
+    own = Backends(ledger.settings)
     stack.callback(own.close)
     return own
 
@@ -155,8 +155,8 @@ def metrics_port(flag: int | None) -> tuple[int, bool]:
 
 def serve_metrics(
     stack: contextlib.ExitStack,
-    ledger: Ledger,
-    runner: ProjectionRunner,
+    ledger: Backends,
+    runner: ProjectionConsumer,
     observer: MetricsObserver,
     addr: str,
     port: int,
@@ -164,7 +164,7 @@ def serve_metrics(
 ) -> None:
     """Serve /metrics until ``stack`` closes. The scrape runs in the server's threads,
     so it reads through log and store handles of its own."""
-    scrape = Ledger(ledger.settings)
+    scrape = Backends(ledger.settings)
     stack.callback(scrape.close)
     probe = LagProbe(scrape.log, scrape.store)
     lag = LagCollector(probe, runner.group, runner.topics, owned=observer)

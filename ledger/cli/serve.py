@@ -34,9 +34,13 @@ EXAMPLES = """\
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "serve", run, "serve the reports and metrics over HTTP (OpenAPI)",
-        DESCRIPTION, EXAMPLES,
-    )  # fmt: skip
+        subparsers,
+        "serve",
+        run,
+        "serve the reports and metrics over HTTP (OpenAPI)",
+        DESCRIPTION,
+        EXAMPLES,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port to listen on (8080)")
 

@@ -9,9 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject
-from ledger.config import Ledger
-from ledger.disclose import disclose_subject
-from ledger.queries import parse_instant, state_at
+from ledger.service.backends import Backends
+from ledger.service.queries import parse_instant, state_at
+from ledger.service.views import disclose_subject
 from projections.subject_state import SubjectStateProjection
 
 DESCRIPTION = """\
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def subject_view(
-    ledger: Ledger,
+    ledger: Backends,
     subject: str,
     catch_up: bool = True,
     at: datetime | None = None,

@@ -28,10 +28,13 @@ EXAMPLES = """\
 
 def register(subparsers: Subparsers) -> None:
     parser = add_command(
-        subparsers, "verify-erasure", run,
+        subparsers,
+        "verify-erasure",
+        run,
         "prove from the raw topics that erased data cannot be decrypted",
-        DESCRIPTION, EXAMPLES,
-    )  # fmt: skip
+        DESCRIPTION,
+        EXAMPLES,
+    )
     parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
 

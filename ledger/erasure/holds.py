@@ -53,10 +53,13 @@ class RetentionGround:
 
     def as_json(self) -> dict[str, str | None]:
         return {
-            "retention_class": self.retention_class, "ground": self.ground,
-            "article": self.article, "reason": self.reason, "source": self.source,
+            "retention_class": self.retention_class,
+            "ground": self.ground,
+            "article": self.article,
+            "reason": self.reason,
+            "source": self.source,
             "expires": self.expires.isoformat() if self.expires else None,
-        }  # fmt: skip
+        }
 
 
 def keeps_by_obligation(purpose: Purpose) -> bool:
@@ -96,15 +99,20 @@ def obligation_grounds(
             )
             if expires is not None and expires <= now:
                 continue  # the obligation has run out: the data goes like any other
-            grounds.append(RetentionGround(
-                purpose.key_class, "legal_obligation",
-                OBLIGATION_ARTICLE if purpose.basis is LegalBasis.legal_obligation
-                else LEGAL_CLAIMS_ARTICLE,
-                f"purpose {purpose.id} rests on {purpose.basis.value}"
-                + (" and is kept under legal hold" if purpose.legal_hold else "")
-                + f"; kept {how}",
-                expires, f"catalog {controller} {catalog.version}, purpose {purpose.id}",
-            ))  # fmt: skip
+            grounds.append(
+                RetentionGround(
+                    purpose.key_class,
+                    "legal_obligation",
+                    OBLIGATION_ARTICLE
+                    if purpose.basis is LegalBasis.legal_obligation
+                    else LEGAL_CLAIMS_ARTICLE,
+                    f"purpose {purpose.id} rests on {purpose.basis.value}"
+                    + (" and is kept under legal hold" if purpose.legal_hold else "")
+                    + f"; kept {how}",
+                    expires,
+                    f"catalog {controller} {catalog.version}, purpose {purpose.id}",
+                )
+            )
     return grounds
 
 
@@ -117,11 +125,16 @@ def hold_grounds(
         if not hold.active or (hold.until is not None and hold.until <= now):
             continue
         for key_class in sorted(held_classes(hold.scope, catalog, classes) & set(classes)):
-            grounds.append(RetentionGround(
-                key_class, "legal_hold", hold.article or LEGAL_CLAIMS_ARTICLE,
-                f"legal hold on {hold.scope}: {hold.reason}", hold.until,
-                f"LegalHoldPlaced {hold.event_id} at {hold.position}",
-            ))  # fmt: skip
+            grounds.append(
+                RetentionGround(
+                    key_class,
+                    "legal_hold",
+                    hold.article or LEGAL_CLAIMS_ARTICLE,
+                    f"legal hold on {hold.scope}: {hold.reason}",
+                    hold.until,
+                    f"LegalHoldPlaced {hold.event_id} at {hold.position}",
+                )
+            )
     return grounds
 
 

@@ -75,10 +75,15 @@ def plan_erasure(
             "retention engine (`pdl retention run`) erases it"
         )
     return ErasurePlan(
-        scope, frozenset(covered), frozenset(erase), tuple(grounds),
-        tuple(sorted(requested - set(live_classes))), full,
-        tuple(purposes_of(erase, catalog)), tuple(notes),
-    )  # fmt: skip
+        scope,
+        frozenset(covered),
+        frozenset(erase),
+        tuple(grounds),
+        tuple(sorted(requested - set(live_classes))),
+        full,
+        tuple(purposes_of(erase, catalog)),
+        tuple(notes),
+    )
 
 
 def _positions(records: list[SubjectRecord], key_ids: Collection[str]) -> tuple[list[str], int]:
@@ -122,28 +127,46 @@ def certificate_body(
     retained = []
     for key_class in sorted({g.retention_class for g in plan.retained}):
         ids = [k for k, c in retained_keys.items() if c == key_class]
-        retained.append({
-            "retention_class": key_class,
-            "purposes": purposes_of([key_class], catalog),
-            "grounds": [g.as_json() for g in plan.retained if g.retention_class == key_class],
-            "positions": _positions(records, ids)[0],
-        })  # fmt: skip
+        retained.append(
+            {
+                "retention_class": key_class,
+                "purposes": purposes_of([key_class], catalog),
+                "grounds": [g.as_json() for g in plan.retained if g.retention_class == key_class],
+                "positions": _positions(records, ids)[0],
+            }
+        )
     return {
-        "format": FORMAT, "sequence": sequence, "previous_sha256": previous_sha256,
-        "certificate_id": certificate_id, "subject_id": request.subject_id,
-        "controller": request.controller, "scope": plan.scope.label(), "reason": request.reason,
-        "request": {"event_id": request.event_id, "position": request.position,
-                    "requested_at": request.requested_at.isoformat()},
+        "format": FORMAT,
+        "sequence": sequence,
+        "previous_sha256": previous_sha256,
+        "certificate_id": certificate_id,
+        "subject_id": request.subject_id,
+        "controller": request.controller,
+        "scope": plan.scope.label(),
+        "reason": request.reason,
+        "request": {
+            "event_id": request.event_id,
+            "position": request.position,
+            "requested_at": request.requested_at.isoformat(),
+        },
         "erased_at": erased_at.isoformat(),
         "erased": {
-            "retention_classes": sorted(plan.erase), "purposes": list(plan.purposes),
+            "retention_classes": sorted(plan.erase),
+            "purposes": list(plan.purposes),
             "keys_destroyed": [
-                {"key_id": k.key_id, "retention_class": k.retention_class,
-                 "fingerprint": k.fingerprint}
+                {
+                    "key_id": k.key_id,
+                    "retention_class": k.retention_class,
+                    "fingerprint": k.fingerprint,
+                }
                 for k in sorted(destroyed, key=lambda k: (k.retention_class, k.key_id))
             ],
-            "identity_mapping_destroyed": plan.full, "subject_fenced": plan.full,
-            "positions": positions, "fields": fields,
+            "identity_mapping_destroyed": plan.full,
+            "subject_fenced": plan.full,
+            "positions": positions,
+            "fields": fields,
         },
-        "retained": retained, "not_held": list(plan.not_held), "notes": list(plan.notes),
-    }  # fmt: skip
+        "retained": retained,
+        "not_held": list(plan.not_held),
+        "notes": list(plan.notes),
+    }

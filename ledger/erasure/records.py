@@ -12,12 +12,12 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from consumers.schema_topic import learn
 from ledger.contract.avro_schema import personal_paths
-from ledger.contract.schema_topic import learn
+from ledger.contract.topics import event_topics
 from ledger.contract.wire import UNKNOWN_WRITER, SchemaRegistry, UndecodableMessage
 from ledger.keys.sealing import Unreadable, key_id_of
 from ledger.log.base import EventLog, LogRecord
-from ledger.topics import event_topics
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,17 @@ from ledger.policy.catalog import Catalogs, RetentionRule, duration_delta
 
 #: Anchors that a collection implies happened at least then.
 IMPLIED_BY_COLLECTION = frozenset(
-    {"collection", "last_contact", "transaction", "last_order", "contract_start",
-     "request_received", "app_connection", "event"}
-)  # fmt: skip
+    {
+        "collection",
+        "last_contact",
+        "transaction",
+        "last_order",
+        "contract_start",
+        "request_received",
+        "app_connection",
+        "event",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -96,10 +104,9 @@ def rule_due(
     """The due date of one rule for one value, and how it was reached (for people)."""
     start = anchor_time(rule.anchor, facts, controller, purpose, collected_at)
     due = None if start is None else start + duration_delta(rule.duration)
-    text = (
-        f"{rule.duration} from {rule.anchor} "
-        + (f"({start.isoformat()})" if start else "(not recorded yet)")
-    )  # fmt: skip
+    text = f"{rule.duration} from {rule.anchor} " + (
+        f"({start.isoformat()})" if start else "(not recorded yet)"
+    )
     if rule.ends_early_on:
         early = anchor_time(rule.ends_early_on, facts, controller, purpose, None)
         if early is not None and (due is None or early < due):
@@ -140,9 +147,15 @@ def retention_schedule(
             rule = purpose.retention
             due, text = rule_due(rule, facts, value.controller, purpose_id, value.occurred_at)
             entry = RetentionDue(
-                facts.subject_id, value.controller, purpose_id, value.retention_class, due, rule,
-                text, _then_steps(rule, facts, value.controller, purpose_id, value.occurred_at),
-            )  # fmt: skip
+                facts.subject_id,
+                value.controller,
+                purpose_id,
+                value.retention_class,
+                due,
+                rule,
+                text,
+                _then_steps(rule, facts, value.controller, purpose_id, value.occurred_at),
+            )
             slot = (value.controller, value.retention_class)
             if slot not in best or _sooner(entry, best[slot]):
                 best[slot] = entry
@@ -169,5 +182,8 @@ def _sooner(a: RetentionDue, b: RetentionDue) -> bool:
 
 
 def _order(d: RetentionDue) -> tuple[int, datetime | str, str, str]:
-    return (0, d.due, d.subject_id, d.retention_class) if d.due else (
-        1, d.subject_id, d.retention_class, d.purpose)  # fmt: skip
+    return (
+        (0, d.due, d.subject_id, d.retention_class)
+        if d.due
+        else (1, d.subject_id, d.retention_class, d.purpose)
+    )

@@ -15,8 +15,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.contract.wire import SchemaRegistry
+from ledger.erasure.chain import read_register
 from ledger.erasure.records import SealedField, SubjectRecord, subject_records
-from ledger.erasure.register import read_register
 from ledger.keys.sealing import field_ad
 from ledger.keys.store import DataKey, KeyStore
 from ledger.log.base import EventLog

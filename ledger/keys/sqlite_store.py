@@ -130,10 +130,15 @@ class SQLiteKeyStore(KeyStore):
     ) -> list[ShreddedKey]:
         with self._lock:
             with self._db:
-                rows = [r for r in self._db.execute(
-                    "SELECT key_id, subject_id, retention_class, wrapped FROM data_keys "
-                    "WHERE subject_id = ?", (subject_id,))
-                    if retention_classes is None or r[2] in retention_classes]  # fmt: skip
+                rows = [
+                    r
+                    for r in self._db.execute(
+                        "SELECT key_id, subject_id, retention_class, wrapped FROM data_keys "
+                        "WHERE subject_id = ?",
+                        (subject_id,),
+                    )
+                    if retention_classes is None or r[2] in retention_classes
+                ]
                 destroyed = []
                 for key_id, _, retention_class, wrapped in rows:
                     key = self._unwrap(

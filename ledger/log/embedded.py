@@ -51,7 +51,7 @@ def partition_for(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-class EmbeddedLog(EventLog):
+class EmbeddedEventLog(EventLog):
     def __init__(self, path: Path, clock: Clock = time.time) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -131,7 +131,7 @@ class EmbeddedLog(EventLog):
         with self._lock:
             counts = self._partition_counts()
         owned = [TopicPartition(t, p) for t in topics for p in range(counts.get(t, 0))]
-        return EmbeddedConsumer(self, group, {tp: start(tp) for tp in owned})
+        return EmbeddedLogConsumer(self, group, {tp: start(tp) for tp in owned})
 
     def close(self) -> None:
         self._db.close()
@@ -173,13 +173,13 @@ class _Transaction:
         self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
-class EmbeddedConsumer(LogConsumer):
+class EmbeddedLogConsumer(LogConsumer):
     """Owns every partition of its topics: there is one process per group on a laptop."""
 
     _IDLE_SLEEP_S = 0.05
 
     def __init__(
-        self, log: EmbeddedLog, group: str | None, positions: dict[TopicPartition, int]
+        self, log: EmbeddedEventLog, group: str | None, positions: dict[TopicPartition, int]
     ) -> None:
         self._log = log
         self._group = group

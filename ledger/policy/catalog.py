@@ -96,10 +96,22 @@ class Entry(BaseModel):
 #: service, account or link), "user_deletion" (the subject deletes the item or asks for its
 #: deletion), "contest_end", "request_received", "last_order".
 Anchor = Literal[
-    "collection", "last_contact", "contract_start", "contract_end", "transaction",
-    "request_closed", "app_connection", "consent_withdrawn", "settlement", "event",
-    "termination", "user_deletion", "contest_end", "request_received", "last_order",
-]  # fmt: skip
+    "collection",
+    "last_contact",
+    "contract_start",
+    "contract_end",
+    "transaction",
+    "request_closed",
+    "app_connection",
+    "consent_withdrawn",
+    "settlement",
+    "event",
+    "termination",
+    "user_deletion",
+    "contest_end",
+    "request_received",
+    "last_order",
+]
 
 
 class RetentionRule(Entry):
@@ -192,9 +204,13 @@ class Declaration(Entry):
     """A commitment the notice makes about all its processing."""
 
     kind: Literal[
-        "no_profiling", "no_automated_decisions", "no_marketing", "storage_location",
-        "identity_check", "erasure_on_request",
-    ]  # fmt: skip
+        "no_profiling",
+        "no_automated_decisions",
+        "no_marketing",
+        "storage_location",
+        "identity_check",
+        "erasure_on_request",
+    ]
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = Field(
         default=None, description="Where the data is stored, for kind = storage_location."
     )

@@ -272,11 +272,18 @@ def _anchor(event: ev.RetentionAnchorRecorded, catalog: Catalog) -> list[Rejecti
 
 
 _RULES: dict[type[ev.LedgerEvent], Callable[[Any, Catalog], list[Rejection]]] = {
-    ev.DataCollected: _values, ev.DataRectified: _values,
-    ev.ConsentGiven: _consent_given, ev.ConsentWithdrawn: _consent_withdrawn,
-    ev.ObjectionRaised: _objection, ev.DataProcessed: _processed, ev.DataShared: _shared,
-    ev.RestrictionApplied: _scoped, ev.RestrictionLifted: _scoped,
-    ev.ErasureRequested: _scoped, ev.DataErased: _scoped,
-    ev.LegalHoldPlaced: _scoped, ev.LegalHoldReleased: _scoped,
+    ev.DataCollected: _values,
+    ev.DataRectified: _values,
+    ev.ConsentGiven: _consent_given,
+    ev.ConsentWithdrawn: _consent_withdrawn,
+    ev.ObjectionRaised: _objection,
+    ev.DataProcessed: _processed,
+    ev.DataShared: _shared,
+    ev.RestrictionApplied: _scoped,
+    ev.RestrictionLifted: _scoped,
+    ev.ErasureRequested: _scoped,
+    ev.DataErased: _scoped,
+    ev.LegalHoldPlaced: _scoped,
+    ev.LegalHoldReleased: _scoped,
     ev.RetentionAnchorRecorded: _anchor,
-}  # fmt: skip
+}

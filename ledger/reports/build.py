@@ -11,7 +11,6 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from ledger.config import Ledger
 from ledger.reports.consent_proof import consent_proof
 from ledger.reports.erasure_register import erasure_register
 from ledger.reports.legal_basis import legal_basis
@@ -20,6 +19,7 @@ from ledger.reports.record_of_processing import record_of_processing
 from ledger.reports.retention_compliance import retention_compliance
 from ledger.reports.subject_access import subject_access
 from ledger.reports.transfers import transfers_outside_eea
+from ledger.service.backends import Backends
 
 SUBJECT_ID = re.compile(r"^sub_[0-9a-f]{32}$")
 
@@ -103,7 +103,7 @@ _BUILDERS: dict[ReportKind, Builder] = {
 }
 
 
-def build_report(ledger: Ledger, request: ReportRequest, catch_up: bool = True) -> dict[str, Any]:
+def build_report(ledger: Backends, request: ReportRequest, catch_up: bool = True) -> dict[str, Any]:
     """The report asked for, as a JSON-ready dict (render it with ``ledger.reports.render``)."""
     check_request(request)
     reading = open_reading(ledger, request.at, request.known_at, request.audience, catch_up)

@@ -25,9 +25,13 @@ def retention_text(rule: RetentionRule) -> str:
 
 def retention_view(rule: RetentionRule) -> dict[str, Any]:
     return {
-        "duration": rule.duration, "anchor": rule.anchor, "action": rule.action,
-        "ends_early_on": rule.ends_early_on, "text": retention_text(rule), "quote": rule.quote,
-    }  # fmt: skip
+        "duration": rule.duration,
+        "anchor": rule.anchor,
+        "action": rule.action,
+        "ends_early_on": rule.ends_early_on,
+        "text": retention_text(rule),
+        "quote": rule.quote,
+    }
 
 
 def outside_eea(country: str) -> bool:
@@ -36,29 +40,44 @@ def outside_eea(country: str) -> bool:
 
 def recipient_view(r: Recipient) -> dict[str, Any]:
     return {
-        "id": r.id, "name": r.name, "role": r.role, "country": r.country,
-        "outside_eea": outside_eea(r.country), "safeguard": r.safeguard,
-        "safeguard_inferred": "safeguard" in r.inferred, "safeguard_quote": r.safeguard_quote,
+        "id": r.id,
+        "name": r.name,
+        "role": r.role,
+        "country": r.country,
+        "outside_eea": outside_eea(r.country),
+        "safeguard": r.safeguard,
+        "safeguard_inferred": "safeguard" in r.inferred,
+        "safeguard_quote": r.safeguard_quote,
         "quote": r.quote,
-    }  # fmt: skip
+    }
 
 
 def purpose_view(p: Purpose, catalog: Catalog) -> dict[str, Any]:
     return {
-        "id": p.id, "title": p.title, "basis": p.basis.value,
-        "other_bases": [b.value for b in p.other_bases], "basis_quote": p.basis_quote,
-        "categories": list(p.categories), "recipients": list(p.recipients),
-        "retention": retention_view(p.retention), "retention_class": p.key_class,
-        "acting_as": p.acting_as or catalog.controller.role, "on_behalf_of": p.on_behalf_of,
-        "legal_hold": p.legal_hold, "quote": p.quote, "inferred": list(p.inferred),
-    }  # fmt: skip
+        "id": p.id,
+        "title": p.title,
+        "basis": p.basis.value,
+        "other_bases": [b.value for b in p.other_bases],
+        "basis_quote": p.basis_quote,
+        "categories": list(p.categories),
+        "recipients": list(p.recipients),
+        "retention": retention_view(p.retention),
+        "retention_class": p.key_class,
+        "acting_as": p.acting_as or catalog.controller.role,
+        "on_behalf_of": p.on_behalf_of,
+        "legal_hold": p.legal_hold,
+        "quote": p.quote,
+        "inferred": list(p.inferred),
+    }
 
 
 def catalog_ref(catalog: Catalog) -> dict[str, Any]:
     return {
-        "controller": catalog.controller.id, "version": catalog.version,
-        "effective_from": iso(catalog.effective_from), "source": catalog.source,
-    }  # fmt: skip
+        "controller": catalog.controller.id,
+        "version": catalog.version,
+        "effective_from": iso(catalog.effective_from),
+        "source": catalog.source,
+    }
 
 
 def catalogs_in_force(catalogs: Catalogs, at: datetime, controller: str | None) -> list[Catalog]:

@@ -23,10 +23,26 @@ TITLE = "Consent proof"
 ARTICLE = "GDPR Art. 7(1)"
 
 COLUMNS = (
-    "subject_id", "record", "controller", "purpose", "channel", "notice_version",
-    "proof_ref", "consent_type", "language", "jurisdiction", "categories", "recipients",
-    "expires_at", "grounds", "evidence", "valid_time", "record_time", "event_id", "position",
-)  # fmt: skip
+    "subject_id",
+    "record",
+    "controller",
+    "purpose",
+    "channel",
+    "notice_version",
+    "proof_ref",
+    "consent_type",
+    "language",
+    "jurisdiction",
+    "categories",
+    "recipients",
+    "expires_at",
+    "grounds",
+    "evidence",
+    "valid_time",
+    "record_time",
+    "event_id",
+    "position",
+)
 
 _KINDS = {
     ev.ConsentGiven: "consent_given",
@@ -39,9 +55,12 @@ def consent_proof(
     reading: Reading, purpose: str | None, controller: str | None = None
 ) -> dict[str, Any]:
     catalog, declared = purpose_in_force(
-        reading.ledger.catalogs, purpose, controller, reading.at,
+        reading.ledger.catalogs,
+        purpose,
+        controller,
+        reading.at,
         controllers_with_facts(reading, purpose),
-    )  # fmt: skip
+    )
     owner = catalog.controller.id
     records = [
         _row(reading, recorded)
@@ -61,10 +80,19 @@ def consent_proof(
         "consenting_at_t": sum(status == "consent_given" for status in latest.values()),
     }
     return envelope(
-        reading, REPORT, TITLE, ARTICLE, {"purpose": declared.id, "controller": owner},
-        {"purpose": purpose_view(declared, catalog), "catalog": catalog_ref(catalog),
-         "columns": list(COLUMNS), "records": records, "summary": summary},
-    )  # fmt: skip
+        reading,
+        REPORT,
+        TITLE,
+        ARTICLE,
+        {"purpose": declared.id, "controller": owner},
+        {
+            "purpose": purpose_view(declared, catalog),
+            "catalog": catalog_ref(catalog),
+            "columns": list(COLUMNS),
+            "records": records,
+            "summary": summary,
+        },
+    )
 
 
 def _row(reading: Reading, recorded: Recorded) -> dict[str, Any]:
@@ -73,9 +101,13 @@ def _row(reading: Reading, recorded: Recorded) -> dict[str, Any]:
     given = e if isinstance(e, ev.ConsentGiven) else None
     evidence = given.evidence.sealed if given and given.evidence else None
     return {
-        "subject_id": e.subject_id, "record": _KINDS[type(e)], "controller": e.controller,
-        "purpose": e.purpose, "channel": e.channel,
-        "notice_version": given.notice_version if given else None, "proof_ref": e.proof_ref,
+        "subject_id": e.subject_id,
+        "record": _KINDS[type(e)],
+        "controller": e.controller,
+        "purpose": e.purpose,
+        "channel": e.channel,
+        "notice_version": given.notice_version if given else None,
+        "proof_ref": e.proof_ref,
         "consent_type": given.consent_type.value if given else None,
         "language": given.language if given else None,
         "jurisdiction": given.jurisdiction if given else None,
@@ -84,9 +116,12 @@ def _row(reading: Reading, recorded: Recorded) -> dict[str, Any]:
         "expires_at": iso(given.expires_at) if given else None,
         "grounds": e.grounds if isinstance(e, ev.ObjectionRaised) else None,
         "evidence": (
-            None if evidence is None
+            None
+            if evidence is None
             else reading.personal(evidence, e.subject_id, e.event_id, "evidence")
         ),
-        "valid_time": iso(e.occurred_at), "record_time": iso(recorded.recorded_at),
-        "event_id": e.event_id, "position": recorded.position,
-    }  # fmt: skip
+        "valid_time": iso(e.occurred_at),
+        "record_time": iso(recorded.recorded_at),
+        "event_id": e.event_id,
+        "position": recorded.position,
+    }

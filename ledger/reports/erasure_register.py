@@ -4,7 +4,7 @@ the requests still waiting for an answer, and a check per subject that the erase
 cannot be decrypted.
 
 The certificates are read from the raw erasure topic and verified by the erasure code
-(``ledger.erasure.register``: Ed25519 signature, agreement with the event, SHA-256
+(``ledger.erasure.chain``: Ed25519 signature, agreement with the event, SHA-256
 chain), against the ledger's own public key; only records below the report's positions
 count. Shredding is verified by ``ledger.erasure.verify.verify_erasure`` against the
 log and the key store as they are when the report is built.
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.contract import events as ev
 from ledger.erasure.certificate import certificate_sha256
-from ledger.erasure.register import StoredCertificate, name_of, read_register, verify_register
+from ledger.erasure.chain import StoredCertificate, name_of, read_register, verify_register
 from ledger.erasure.signing import load_public_key, public_key_id
 from ledger.erasure.verify import verify_erasure
 from ledger.log.base import TopicPartition
@@ -95,37 +95,49 @@ def _certificate(stored: StoredCertificate, problems: list[str]) -> dict[str, An
     erased = doc.get("erased") or {}
     request = doc.get("request") or {}
     return {
-        "sequence": doc.get("sequence"), "certificate_id": stored.event_id,
-        "subject_id": stored.subject_id, "controller": doc.get("controller"),
-        "scope": stored.scope, "reason": doc.get("reason"),
+        "sequence": doc.get("sequence"),
+        "certificate_id": stored.event_id,
+        "subject_id": stored.subject_id,
+        "controller": doc.get("controller"),
+        "scope": stored.scope,
+        "reason": doc.get("reason"),
         "request_event_id": stored.request_event_id,
-        "requested_at": request.get("requested_at"), "erased_at": doc.get("erased_at"),
+        "requested_at": request.get("requested_at"),
+        "erased_at": doc.get("erased_at"),
         "position": stored.position,
         "keys_destroyed": len(erased.get("keys_destroyed", [])),
         "retention_classes_erased": list(erased.get("retention_classes", [])),
         "retained_classes": [r.get("retention_class") for r in doc.get("retained", [])],
         "sha256": certificate_sha256(stored.text) if stored.text else None,
-        "verified": not mine, "problems": mine,
+        "verified": not mine,
+        "problems": mine,
         "certificate": doc or None,
-    }  # fmt: skip
+    }
 
 
 def _pending(reading: Reading, request: ev.ErasureRequested) -> dict[str, Any]:
     due = request.occurred_at + ANSWER_WITHIN
     return {
-        "request_event_id": request.event_id, "subject_id": request.subject_id,
-        "controller": request.controller, "scope": request.scope.label(),
-        "reason": request.reason.value, "requested_at": iso(request.occurred_at),
-        "answer_due": iso(due), "overdue": due < reading.at,
-    }  # fmt: skip
+        "request_event_id": request.event_id,
+        "subject_id": request.subject_id,
+        "controller": request.controller,
+        "scope": request.scope.label(),
+        "reason": request.reason.value,
+        "requested_at": iso(request.occurred_at),
+        "answer_due": iso(due),
+        "overdue": due < reading.at,
+    }
 
 
 def _shredding(reading: Reading, subject_id: str) -> dict[str, Any]:
     ledger = reading.ledger
     result = verify_erasure(ledger.log, ledger.registry, ledger.keys, subject_id)
     return {
-        "subject_id": subject_id, "ok": result.ok, "fields_in_scope": result.in_scope,
+        "subject_id": subject_id,
+        "ok": result.ok,
+        "fields_in_scope": result.in_scope,
         "readable_in_scope": list(result.readable_in_scope),
-        "retained_under_hold": result.retained_under_hold, "fenced": result.fenced,
+        "retained_under_hold": result.retained_under_hold,
+        "fenced": result.fenced,
         "undecodable": list(result.undecodable),
-    }  # fmt: skip
+    }

@@ -43,9 +43,13 @@ def subject_events(reading: Reading, subject_id: str) -> list[Recorded]:
         if horizon_ms is not None and entry.recorded_ms > horizon_ms:
             continue
         record = LogRecord(
-            entry.topic, entry.partition, entry.offset, subject_id.encode(), entry.value,
+            entry.topic,
+            entry.partition,
+            entry.offset,
+            subject_id.encode(),
+            entry.value,
             entry.recorded_ms,
-        )  # fmt: skip
+        )
         recorded = decode(record, reading.ledger.registry)
         if isinstance(recorded, str):
             raise Failure(

@@ -33,13 +33,18 @@ ARTICLE = "GDPR Art. 6(1), 7 and 21"
 
 
 def legal_basis(
-    reading: Reading, purpose: str | None, subject_id: str | None = None,
+    reading: Reading,
+    purpose: str | None,
+    subject_id: str | None = None,
     controller: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     catalog, declared = purpose_in_force(
-        reading.ledger.catalogs, purpose, controller, reading.at,
+        reading.ledger.catalogs,
+        purpose,
+        controller,
+        reading.at,
         controllers_with_facts(reading, purpose),
-    )  # fmt: skip
+    )
     owner = catalog.controller.id
     if subject_id is not None:
         if reading.ledger.store.state(SubjectStateProjection.name, subject_id) is None:

@@ -22,8 +22,14 @@ def event_purposes(event: ev.LedgerEvent) -> tuple[str, ...]:
     """The purposes an event names (none for subject- or category-wide events)."""
     if isinstance(event, ev.DataCollected | ev.DataRectified):
         return tuple(event.purposes)
-    if isinstance(event, ev.ConsentGiven | ev.ConsentWithdrawn | ev.ObjectionRaised
-                  | ev.DataProcessed | ev.DataShared):  # fmt: skip
+    if isinstance(
+        event,
+        ev.ConsentGiven
+        | ev.ConsentWithdrawn
+        | ev.ObjectionRaised
+        | ev.DataProcessed
+        | ev.DataShared,
+    ):
         return (event.purpose,)
     if isinstance(event, ev.RetentionAnchorRecorded):
         return (event.purpose,) if event.purpose else ()
@@ -67,11 +73,16 @@ class ShareTally:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "recipient": self.recipient, "role": self.role, "country": self.country,
-            "safeguard": self.safeguard, "purposes": sorted(self.purposes),
-            "subjects": len(self.subjects), "shares": self.shares,
-            "first_at": iso(self.first_at), "last_at": iso(self.last_at),
-        }  # fmt: skip
+            "recipient": self.recipient,
+            "role": self.role,
+            "country": self.country,
+            "safeguard": self.safeguard,
+            "purposes": sorted(self.purposes),
+            "subjects": len(self.subjects),
+            "shares": self.shares,
+            "first_at": iso(self.first_at),
+            "last_at": iso(self.last_at),
+        }
 
 
 @dataclass

@@ -16,11 +16,11 @@ from enum import Enum
 from typing import Any
 
 from consumers.runner import DEFAULT_GROUP
-from ledger.config import Ledger
-from ledger.disclose import open_value
 from ledger.errors import Failure
 from ledger.keys.sealing import Unreadable, field_ad, open_sealed
 from ledger.log.base import TopicPartition
+from ledger.service.backends import Backends
+from ledger.service.views import open_value
 from projections.subject_state import HeldValue
 
 #: "As known at": everything the log holds up to the stated positions.
@@ -53,7 +53,7 @@ class SubjectNotFound(Failure):
 
 @dataclass(frozen=True)
 class Reading:
-    ledger: Ledger
+    ledger: Backends
     at: datetime
     known_at: datetime | None
     positions: Mapping[TopicPartition, int]
@@ -85,7 +85,7 @@ class Reading:
 
 
 def open_reading(
-    ledger: Ledger,
+    ledger: Backends,
     at: datetime | None = None,
     known_at: datetime | None = None,
     audience: Audience = Audience.dpo,

@@ -51,21 +51,31 @@ def _controller_section(
     declared = {p.id for p in catalog.purposes}
     facts = purpose_basis_facts(reading, c.id, None)
     purposes = [
-        {**purpose_view(p, catalog),
-         "observed": _purpose_observed(reading, [f for f in facts if f.purpose == p.id], p.id,
-                                       seen)}
+        {
+            **purpose_view(p, catalog),
+            "observed": _purpose_observed(
+                reading, [f for f in facts if f.purpose == p.id], p.id, seen
+            ),
+        }
         for p in catalog.purposes
-    ]  # fmt: skip
+    ]
     recipients = [
-        {**recipient_view(r), "observed": {
-            "shares": sum(s.shares for s in seen.shares_with(r.id)),
-            "subjects": len({x for s in seen.shares_with(r.id) for x in s.subjects}),
-        }}
+        {
+            **recipient_view(r),
+            "observed": {
+                "shares": sum(s.shares for s in seen.shares_with(r.id)),
+                "subjects": len({x for s in seen.shares_with(r.id) for x in s.subjects}),
+            },
+        }
         for r in catalog.recipients
-    ]  # fmt: skip
+    ]
     return {
         "controller": {
-            "id": c.id, "name": c.name, "role": c.role, "country": c.country, "quote": c.quote,
+            "id": c.id,
+            "name": c.name,
+            "role": c.role,
+            "country": c.country,
+            "quote": c.quote,
         },
         "catalog": catalog_ref(catalog),
         "purposes": purposes,
@@ -76,10 +86,15 @@ def _controller_section(
         "recipients": recipients,
         "transfers_outside_eea": _transfers(catalog, seen),
         "as_processor": [
-            {"purpose": p.id, "title": p.title, "on_behalf_of": p.on_behalf_of,
-             "subjects": len(seen.purposes[p.id].subjects) if p.id in seen.purposes else 0,
-             "events": seen.purposes[p.id].events if p.id in seen.purposes else 0}
-            for p in catalog.purposes if p.acting_as == "processor"
+            {
+                "purpose": p.id,
+                "title": p.title,
+                "on_behalf_of": p.on_behalf_of,
+                "subjects": len(seen.purposes[p.id].subjects) if p.id in seen.purposes else 0,
+                "events": seen.purposes[p.id].events if p.id in seen.purposes else 0,
+            }
+            for p in catalog.purposes
+            if p.acting_as == "processor"
         ],
         "processors_seen": [
             {"processor": name, "subjects": len(t.subjects), "events": t.events}
@@ -87,14 +102,15 @@ def _controller_section(
         ],
         "undeclared_purposes_seen": [
             {"purpose": name, "subjects": len(t.subjects), "events": t.events}
-            for name, t in sorted(seen.purposes.items()) if name not in declared
+            for name, t in sorted(seen.purposes.items())
+            if name not in declared
         ],
         "declarations": [
             {"kind": d.kind, "country": d.country, "quote": d.quote} for d in catalog.declarations
         ],
         "unresolved": [u.quote for u in catalog.unresolved],
         "observed": {"subjects": len(seen.overall.subjects), "events": seen.overall.events},
-    }  # fmt: skip
+    }
 
 
 def _purpose_observed(
@@ -119,10 +135,16 @@ def _purpose_observed(
 def _transfers(catalog: Catalog, seen: ControllerTally) -> dict[str, Any]:
     declared_ids = {r.id for r in catalog.recipients}
     declared = [
-        {"recipient": r.id, "name": r.name, "country": r.country, "safeguard": r.safeguard,
-         "purposes": sorted(p.id for p in catalog.purposes if r.id in p.recipients)}
-        for r in catalog.recipients if outside_eea(r.country)
-    ]  # fmt: skip
+        {
+            "recipient": r.id,
+            "name": r.name,
+            "country": r.country,
+            "safeguard": r.safeguard,
+            "purposes": sorted(p.id for p in catalog.purposes if r.id in p.recipients),
+        }
+        for r in catalog.recipients
+        if outside_eea(r.country)
+    ]
     observed = [
         {**s.as_json(), "declared": s.recipient in declared_ids}
         for _, s in sorted(seen.shares.items(), key=lambda i: (i[0][0], i[0][1], i[0][2] or ""))

@@ -37,9 +37,10 @@ def retention_compliance(reading: Reading, controller: str | None = None) -> dic
     subjects = 0
     for history in histories(reading):
         entries = [
-            e for e in retention_entries(reading, history)
+            e
+            for e in retention_entries(reading, history)
             if controller is None or e["controller"] == controller
-        ]  # fmt: skip
+        ]
         subjects += bool(entries)
         for entry in entries:
             parts[entry["status"]].append(entry)
@@ -47,9 +48,13 @@ def retention_compliance(reading: Reading, controller: str | None = None) -> dic
         parts[status].sort(key=lambda e: (e["due"] or "", e["subject_id"], e["retention_class"]))
     summary = {"subjects": subjects, **{s: len(parts[s]) for s in STATUSES}}
     return envelope(
-        reading, REPORT, TITLE, ARTICLE, {"controller": controller},
+        reading,
+        REPORT,
+        TITLE,
+        ARTICLE,
+        {"controller": controller},
         {"compliant": not parts["overdue"], "summary": summary, **parts},
-    )  # fmt: skip
+    )
 
 
 def live_classes(state: SubjectState, catalogs: Catalogs) -> dict[str, str]:
@@ -79,15 +84,27 @@ def retention_entries(reading: Reading, history: SubjectHistory) -> list[dict[st
         catalog = catalogs.in_force(due.controller, at)
         held = hold_grounds(holds, catalog, at, {due.retention_class}) if catalog else []
         status = (
-            "undetermined" if due.due is None
-            else "upcoming" if due.due > at
-            else "held" if held
+            "undetermined"
+            if due.due is None
+            else "upcoming"
+            if due.due > at
+            else "held"
+            if held
             else "overdue"
-        )  # fmt: skip
-        entries.append({
-            "subject_id": due.subject_id, "controller": due.controller, "purpose": due.purpose,
-            "retention_class": due.retention_class, "due": iso(due.due), "status": status,
-            "rule": due.rule_text(), "quote": due.rule.quote, "explanation": due.explanation,
-            "then": list(due.then), "held_by": [g.as_json() for g in held],
-        })  # fmt: skip
+        )
+        entries.append(
+            {
+                "subject_id": due.subject_id,
+                "controller": due.controller,
+                "purpose": due.purpose,
+                "retention_class": due.retention_class,
+                "due": iso(due.due),
+                "status": status,
+                "rule": due.rule_text(),
+                "quote": due.rule.quote,
+                "explanation": due.explanation,
+                "then": list(due.then),
+                "held_by": [g.as_json() for g in held],
+            }
+        )
     return entries

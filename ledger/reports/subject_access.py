@@ -43,16 +43,30 @@ def subject_access(reading: Reading, subject_id: str) -> dict[str, Any]:
         "controllers": sorted({r.event.controller for r in history.events}),
         "categories": _categories(state, catalogs, reading.at),
         "values": [
-            {"controller": v.controller, "field": v.field, "category": v.category,
-             "value": reading.held_value(v), "purposes": list(v.purposes), "source": v.source,
-             "rectified": v.rectified, **_evidence(v.evidence)}
+            {
+                "controller": v.controller,
+                "field": v.field,
+                "category": v.category,
+                "value": reading.held_value(v),
+                "purposes": list(v.purposes),
+                "source": v.source,
+                "rectified": v.rectified,
+                **_evidence(v.evidence),
+            }
             for _, v in sorted(state.values.items())
         ],
         "purposes": _purposes(reading, history),
         "recipients": [
-            {"recipient": s.recipient, "name": _recipient_name(catalogs, s.recipient, reading.at),
-             "role": s.role, "country": s.country, "safeguard": s.safeguard,
-             "purposes": list(s.purposes), "first_at": iso(s.first_at), "last_at": iso(s.last_at)}
+            {
+                "recipient": s.recipient,
+                "name": _recipient_name(catalogs, s.recipient, reading.at),
+                "role": s.role,
+                "country": s.country,
+                "safeguard": s.safeguard,
+                "purposes": list(s.purposes),
+                "first_at": iso(s.first_at),
+                "last_at": iso(s.last_at),
+            }
             for _, s in sorted(state.recipients.items())
         ],
         "retention": retention_entries(reading, history),
@@ -60,11 +74,16 @@ def subject_access(reading: Reading, subject_id: str) -> dict[str, Any]:
         "restrictions": _scoped(state.restrictions),
         "holds": _scoped(state.holds),
         "erasures": [
-            {"scope": e.scope, "reason": e.reason, "done": e.done,
-             "keys_destroyed": list(e.keys_destroyed), **_evidence(e.evidence)}
+            {
+                "scope": e.scope,
+                "reason": e.reason,
+                "done": e.done,
+                "keys_destroyed": list(e.keys_destroyed),
+                **_evidence(e.evidence),
+            }
             for _, e in sorted(state.erasures.items(), key=lambda i: i[1].evidence.occurred_at)
         ],
-    }  # fmt: skip
+    }
     return envelope(reading, REPORT, TITLE, ARTICLE, {"subject_id": subject_id}, body)
 
 
@@ -96,8 +115,9 @@ def _purposes(reading: Reading, history: SubjectHistory) -> list[dict[str, Any]]
     for recorded in history.events:
         for purpose in event_purposes(recorded.event):
             slot = (recorded.event.controller, purpose)
-            first[slot] = min(first.get(slot, recorded.event.occurred_at),
-                              recorded.event.occurred_at)  # fmt: skip
+            first[slot] = min(
+                first.get(slot, recorded.event.occurred_at), recorded.event.occurred_at
+            )
     out = []
     for (controller, purpose), since in sorted(first.items()):
         facts = basis_facts(reading, subject_id, controller, purpose)
@@ -108,19 +128,29 @@ def _purposes(reading: Reading, history: SubjectHistory) -> list[dict[str, Any]]
             judgement_view(subject_id, j)
             for j in judgements_as_of(facts, catalogs, reading.at, reading.horizon)
         ]
-        out.append({
-            "controller": controller, "purpose": purpose,
-            "title": declared.title if declared else None,
-            "declared_basis": declared.basis.value if declared else None,
-            "basis_at": answer_view(basis_at(facts, catalogs, reading.at, reading.horizon)),
-            "timeline": [s.as_json() for s in basis_timeline(
-                facts, catalogs, reading.horizon, since, reading.at)],
-            "consent": None if consent is None else {
-                "status": consent.status, "channel": consent.channel,
-                "notice_version": consent.notice_version, **_evidence(consent.evidence)},
-            "facts": [fact_view(f) for f in facts.facts if f.valid_at <= reading.at],
-            "processing": judged,
-        })  # fmt: skip
+        out.append(
+            {
+                "controller": controller,
+                "purpose": purpose,
+                "title": declared.title if declared else None,
+                "declared_basis": declared.basis.value if declared else None,
+                "basis_at": answer_view(basis_at(facts, catalogs, reading.at, reading.horizon)),
+                "timeline": [
+                    s.as_json()
+                    for s in basis_timeline(facts, catalogs, reading.horizon, since, reading.at)
+                ],
+                "consent": None
+                if consent is None
+                else {
+                    "status": consent.status,
+                    "channel": consent.channel,
+                    "notice_version": consent.notice_version,
+                    **_evidence(consent.evidence),
+                },
+                "facts": [fact_view(f) for f in facts.facts if f.valid_at <= reading.at],
+                "processing": judged,
+            }
+        )
     return out
 
 
@@ -131,10 +161,17 @@ def _sources(history: SubjectHistory) -> list[dict[str, Any]]:
         if not isinstance(event, ev.DataCollected):
             continue
         at = iso(event.occurred_at)
-        entry = found.setdefault((event.controller, event.source), {
-            "controller": event.controller, "source": event.source, "categories": [],
-            "collections": 0, "first_at": at, "last_at": at,
-        })  # fmt: skip
+        entry = found.setdefault(
+            (event.controller, event.source),
+            {
+                "controller": event.controller,
+                "source": event.source,
+                "categories": [],
+                "collections": 0,
+                "first_at": at,
+                "last_at": at,
+            },
+        )
         entry["categories"] = sorted({*entry["categories"], *(v.category for v in event.values)})
         entry["collections"] += 1
         entry["last_at"] = at  # events are in valid-time order
@@ -143,7 +180,13 @@ def _sources(history: SubjectHistory) -> list[dict[str, Any]]:
 
 def _scoped(items: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        {"scope": s.scope, "active": s.active, "reason": s.reason, "article": s.article,
-         "until": iso(s.until), **_evidence(s.evidence)}
+        {
+            "scope": s.scope,
+            "active": s.active,
+            "reason": s.reason,
+            "article": s.article,
+            "until": iso(s.until),
+            **_evidence(s.evidence),
+        }
         for _, s in sorted(items.items())
-    ]  # fmt: skip
+    ]

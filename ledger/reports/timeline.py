@@ -30,9 +30,12 @@ class Segment:
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "from": iso(self.start), "to": iso(self.end), "basis": self.basis,
-            "reason": self.reason, "evidence": list(self.evidence),
-        }  # fmt: skip
+            "from": iso(self.start),
+            "to": iso(self.end),
+            "basis": self.basis,
+            "reason": self.reason,
+            "evidence": list(self.evidence),
+        }
 
 
 def basis_timeline(
@@ -71,32 +74,47 @@ def judgements_as_of(
 
 def fact_view(f: Fact) -> dict[str, Any]:
     return {
-        "kind": f.kind, "occurred_at": iso(f.valid_at), "recorded_at": iso(f.recorded_at),
-        "event_id": f.event_id, "position": f.position, "claimed_basis": f.claimed_basis,
-        "system": f.system, "expires_at": iso(f.expires_at),
-    }  # fmt: skip
+        "kind": f.kind,
+        "occurred_at": iso(f.valid_at),
+        "recorded_at": iso(f.recorded_at),
+        "event_id": f.event_id,
+        "position": f.position,
+        "claimed_basis": f.claimed_basis,
+        "system": f.system,
+        "expires_at": iso(f.expires_at),
+    }
 
 
 def answer_view(a: BasisAnswer) -> dict[str, Any]:
     return {
-        "basis": a.status.basis, "reason": a.status.reason,
+        "basis": a.status.basis,
+        "reason": a.status.reason,
         "catalog_version": a.status.catalog_version,
-        "valid_from": iso(a.valid_from), "valid_to": iso(a.valid_to),
-        "believed_from": iso(a.believed_from), "believed_until": iso(a.believed_until),
+        "valid_from": iso(a.valid_from),
+        "valid_to": iso(a.valid_to),
+        "believed_from": iso(a.believed_from),
+        "believed_until": iso(a.believed_until),
         "evidence": [fact_view(f) for f in a.status.evidence],
-    }  # fmt: skip
+    }
 
 
 def judgement_view(subject_id: str, j: Judgement) -> dict[str, Any]:
     p = j.processed
     return {
-        "subject_id": subject_id, "event_id": p.event_id, "occurred_at": iso(p.valid_at),
-        "recorded_at": iso(p.recorded_at), "position": p.position,
-        "claimed_basis": p.claimed_basis, "system": p.system,
-        "verdict_then": j.verdict_then, "reason_then": j.then.status.reason,
-        "verdict_now": j.verdict_now, "reason_now": j.now.status.reason, "note": j.note,
+        "subject_id": subject_id,
+        "event_id": p.event_id,
+        "occurred_at": iso(p.valid_at),
+        "recorded_at": iso(p.recorded_at),
+        "position": p.position,
+        "claimed_basis": p.claimed_basis,
+        "system": p.system,
+        "verdict_then": j.verdict_then,
+        "reason_then": j.then.status.reason,
+        "verdict_now": j.verdict_now,
+        "reason_now": j.now.status.reason,
+        "note": j.note,
         "evidence_now": [f.event_id for f in j.now.status.evidence],
-    }  # fmt: skip
+    }
 
 
 def unlawful(judgements: list[dict[str, Any]]) -> list[dict[str, Any]]:

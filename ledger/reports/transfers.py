@@ -21,9 +21,11 @@ ARTICLE = "GDPR Art. 44-49"
 def transfers_outside_eea(reading: Reading, controller: str | None = None) -> dict[str, Any]:
     catalogs = catalogs_in_force(reading.ledger.catalogs, reading.at, controller)
     seen = tally(
-        (h.subject_id, r) for h in histories(reading) for r in h.events
+        (h.subject_id, r)
+        for h in histories(reading)
+        for r in h.events
         if controller is None or r.event.controller == controller
-    )  # fmt: skip
+    )
     declared = [
         _declared(c, r.id) for c in catalogs for r in c.recipients if outside_eea(r.country)
     ]
@@ -39,12 +41,15 @@ def transfers_outside_eea(reading: Reading, controller: str | None = None) -> di
                 (d for d in declared if d["controller"] == owner and d["recipient"] == recipient),
                 None,
             )
-            observed.append({
-                "controller": owner, **share.as_json(),
-                "declared": match is not None and owner in by_catalog,
-                "matches_declaration": match is not None and (match["country"], match["safeguard"])
-                == (country, safeguard),
-            })  # fmt: skip
+            observed.append(
+                {
+                    "controller": owner,
+                    **share.as_json(),
+                    "declared": match is not None and owner in by_catalog,
+                    "matches_declaration": match is not None
+                    and (match["country"], match["safeguard"]) == (country, safeguard),
+                }
+            )
     by_safeguard: dict[str, dict[str, Any]] = {}
     for item in [*declared, *observed]:
         slot = by_safeguard.setdefault(
@@ -73,9 +78,14 @@ def transfers_outside_eea(reading: Reading, controller: str | None = None) -> di
 def _declared(catalog: Catalog, recipient_id: str) -> dict[str, Any]:
     r = next(x for x in catalog.recipients if x.id == recipient_id)
     return {
-        "controller": catalog.controller.id, "catalog_version": catalog.version,
-        "recipient": r.id, "name": r.name, "role": r.role, "country": r.country,
-        "safeguard": r.safeguard, "safeguard_inferred": "safeguard" in r.inferred,
+        "controller": catalog.controller.id,
+        "catalog_version": catalog.version,
+        "recipient": r.id,
+        "name": r.name,
+        "role": r.role,
+        "country": r.country,
+        "safeguard": r.safeguard,
+        "safeguard_inferred": "safeguard" in r.inferred,
         "safeguard_quote": r.safeguard_quote,
         "purposes": sorted(p.id for p in catalog.purposes if r.id in p.recipients),
-    }  # fmt: skip
+    }

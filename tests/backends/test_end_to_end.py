@@ -10,11 +10,11 @@ import pytest
 from kafka import KafkaConsumer
 
 from ledger.cli.common import Failure
-from ledger.cli.emit import emit_lines
 from ledger.cli.state import subject_view
-from ledger.config import Ledger
+from ledger.contract.topics import all_topics, event_topics, topic_of
 from ledger.log.base import OutgoingRecord
-from ledger.topics import all_topics, event_topics, topic_of
+from ledger.service.backends import Backends
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.scenario import canary, collected, consent, doc_examples, lines, with_canaries
 
@@ -22,7 +22,7 @@ from tests.scenario import canary, collected, consent, doc_examples, lines, with
 def test_event_round_trips_to_state(make_ledger: LedgerFactory) -> None:
     ledger = make_ledger()
     email = canary("email") + "@example.fr"
-    emit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
+    submit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
     view = subject_view(ledger, email)
     assert view["subject_id"].startswith("sub_")
     assert [v["value"] for v in view["values"]] == [email]
@@ -32,7 +32,7 @@ def test_event_round_trips_to_state(make_ledger: LedgerFactory) -> None:
 
 def test_withdrawal_changes_consent_status(make_ledger: LedgerFactory) -> None:
     ledger = make_ledger()
-    emit_lines(
+    submit_lines(
         ledger.intake(),
         lines(consent("a@example.fr"), consent("a@example.fr", False, when="2024-04-10T00:00:00Z")),
     )
@@ -53,7 +53,7 @@ def test_no_plaintext_at_rest(
     needles = [c for _, canaries in planted for c in canaries]
     assert {e["type"] for e in events} >= {"DataCollected", "DataRectified", "ConsentGiven"}
     assert len(needles) > len(events)
-    emit_lines(ledger.intake(), [json.dumps(e) for e in events])
+    submit_lines(ledger.intake(), [json.dumps(e) for e in events])
     collected = next(e for e in events if e["type"] == "DataCollected")
     view = subject_view(ledger, collected["subject"])
     shown = {v["value"] for v in view["values"]}
@@ -93,7 +93,7 @@ def test_malformed_line_appends_nothing(make_ledger: LedgerFactory) -> None:
     bad = {**consent("b@example.fr"), "occurred_at": "yesterday"}
     before = sum(ledger.log.end_offsets(event_topics()).values())
     with pytest.raises(Failure) as failure:
-        emit_lines(ledger.intake(), [*lines(good), *lines(bad)])
+        submit_lines(ledger.intake(), [*lines(good), *lines(bad)])
     message = str(failure.value)
     assert "line 2: occurred_at:" in message and "nothing appended" in message
     assert "line 1" not in message
@@ -102,13 +102,15 @@ def test_malformed_line_appends_nothing(make_ledger: LedgerFactory) -> None:
 
 def test_consumer_resumes_from_its_checkpoint(make_ledger: LedgerFactory) -> None:
     first = make_ledger()
-    emit_lines(
+    submit_lines(
         first.intake(), lines(collected("c@example.fr", "c@example.fr"), consent("c@example.fr"))
     )
     first.runner().catch_up()
     first.close()
     second = make_ledger()  # a restart: same data dir and topics
-    emit_lines(second.intake(), lines(consent("c@example.fr", False, when="2024-05-01T00:00:00Z")))
+    submit_lines(
+        second.intake(), lines(consent("c@example.fr", False, when="2024-05-01T00:00:00Z"))
+    )
     runner = second.runner()
     progress = runner.catch_up()
     assert progress.applied == 1, "only the new event is applied after a restart"
@@ -120,15 +122,15 @@ def test_consumer_resumes_from_its_checkpoint(make_ledger: LedgerFactory) -> Non
 def test_poison_record_goes_to_dead_letters(make_ledger: LedgerFactory) -> None:
     ledger = make_ledger()
     ledger.log.append([OutgoingRecord(topic_of("consent"), b"sub_x", b"\xc3\x01garbage")])
-    emit_lines(ledger.intake(), lines(consent("d@example.fr")))
+    submit_lines(ledger.intake(), lines(consent("d@example.fr")))
     progress = ledger.runner().catch_up()
     assert progress.dead_letters == 1 and progress.applied == 1
     assert subject_view(ledger, "d@example.fr")["consents"][0]["status"] == "given"
 
 
 def test_emit_reads_a_file(make_ledger: LedgerFactory, tmp_path: Path) -> None:
-    ledger: Ledger = make_ledger()
-    receipts = emit_lines(
+    ledger: Backends = make_ledger()
+    receipts = submit_lines(
         ledger.intake(), io.StringIO("\n".join(lines(consent("e@x.fr"))) + "\n\n")
     )
     assert [r.type_name for r in receipts] == ["ConsentGiven"]

@@ -22,11 +22,11 @@ import avro.schema
 import pytest
 
 import schemas
-from ledger.cli.emit import emit_lines
 from ledger.contract.avro_schema import PERSONAL_ATTRIBUTE
+from ledger.contract.topics import event_topics
 from ledger.contract.wire import HEADER_LEN, MARKER, schema_fingerprint
 from ledger.log.base import LogRecord
-from ledger.topics import event_topics
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 
 EVENTS_MD = Path(__file__).resolve().parents[2] / "docs" / "EVENTS.md"
@@ -109,7 +109,7 @@ def test_reference_implementation_decodes_every_documented_example(
     submitted = examples()
     assert len(submitted) >= 3, "docs/EVENTS.md lost its examples"
     ledger = make_ledger()
-    receipts = emit_lines(ledger.intake(), [json.dumps(e) for e in submitted])
+    receipts = submit_lines(ledger.intake(), [json.dumps(e) for e in submitted])
     by_event_id = {r.event_id: example for r, example in zip(receipts, submitted, strict=True)}
     records = read_back(ledger.log, len(submitted))
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ledger.log.base import EventLog
-from ledger.log.embedded import EmbeddedLog
+from ledger.log.embedded import EmbeddedEventLog
 from ledger.log.kafka import KafkaEventLog
 from tests.conftest import require_kafka
 from tests.contract.log_contract import EventLogContract
@@ -19,7 +19,7 @@ class TestEmbeddedLog(EventLogContract):
         self.path = tmp_path / "log.sqlite"
 
     def make_log(self) -> EventLog:
-        return EmbeddedLog(self.path)
+        return EmbeddedEventLog(self.path)
 
 
 @pytest.mark.kafka

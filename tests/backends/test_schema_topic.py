@@ -5,21 +5,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ledger.cli.emit import emit_lines
+from consumers.schema_topic import published
 from ledger.cli.state import subject_view
 from ledger.contract.events import ConsentGiven
-from ledger.contract.schema_topic import published
+from ledger.contract.topics import schema_topic, topic_of
 from ledger.contract.wire import SchemaRegistry, schema_fingerprint
 from ledger.log.base import OutgoingRecord
-from ledger.topics import schema_topic, topic_of
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.scenario import consent, lines
 
 
 def test_appending_publishes_every_current_schema_once(make_ledger: LedgerFactory) -> None:
     ledger = make_ledger()
-    emit_lines(ledger.intake(), lines(consent("s@example.fr")))
-    emit_lines(ledger.intake(), lines(consent("s@example.fr")))
+    submit_lines(ledger.intake(), lines(consent("s@example.fr")))
+    submit_lines(ledger.intake(), lines(consent("s@example.fr")))
     on_topic = published(ledger.log)
     assert set(on_topic) == {schema_fingerprint(s) for s in ledger.registry.current()}
     assert sum(1 for _ in ledger.log.scan([schema_topic()])) == len(on_topic)
@@ -32,7 +32,7 @@ def test_reader_resolves_a_foreign_writer_schema_from_the_topic(
 ) -> None:
     """A producer in another language adds an optional field and publishes its schema."""
     ledger = make_ledger()
-    emit_lines(ledger.intake(), lines(consent("f@example.fr")))  # publishes ours
+    submit_lines(ledger.intake(), lines(consent("f@example.fr")))  # publishes ours
     ours = next(s for s in ledger.registry.current() if s["name"] == "ConsentGiven")
     theirs: dict[str, Any] = json.loads(json.dumps(ours))
     theirs["fields"].append(

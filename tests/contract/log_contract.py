@@ -12,8 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from ledger.contract.topics import topic_of
 from ledger.log.base import EventLog, LogConsumer, LogError, LogRecord, OutgoingRecord
-from ledger.topics import topic_of
 
 
 def drain(consumer: LogConsumer, expected: int, timeout_s: float = 30.0) -> list[LogRecord]:
@@ -131,8 +131,12 @@ class EventLogContract(ABC):
         assert sorted(r.value for r in got) == sorted(b"%d" % i for i in range(9))
 
     def test_first_record_times_from_an_offset(self, log: EventLog) -> None:
-        log.append([OutgoingRecord(self.other, b"k", b"%d" % i, timestamp_ms=1_700_000_000_000 + i)
-                    for i in range(3)])  # fmt: skip
+        log.append(
+            [
+                OutgoingRecord(self.other, b"k", b"%d" % i, timestamp_ms=1_700_000_000_000 + i)
+                for i in range(3)
+            ]
+        )
         ends = log.end_offsets([self.other])
         (tp,) = ends
         assert log.first_record_times({tp: 1}, ends) == {tp: 1_700_000_000_001}

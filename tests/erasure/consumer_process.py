@@ -13,18 +13,18 @@ import os
 import sys
 from pathlib import Path
 
-from consumers.runner import ProjectionRunner
-from consumers.store import ProjectionStore
-from ledger.config import Ledger, Settings
-from ledger.disclose import disclose_subject
-from projections.catalog import all_projections
+from consumers.runner import ProjectionConsumer
+from consumers.sqlite_store import SQLiteProjectionStore
+from ledger.service.backends import Backends, Settings
+from ledger.service.views import disclose_subject
+from projections.installed import all_projections
 from projections.subject_state import SubjectStateProjection
 
 
 def main(store_path: str, group: str) -> None:
-    ledger = Ledger(Settings(os.environ.get("PDL_LOG"), Path(os.environ["PDL_DATA_DIR"])))
-    store = ProjectionStore(Path(store_path))
-    runner = ProjectionRunner(ledger.log, store, ledger.registry, all_projections(), group=group)
+    ledger = Backends(Settings(os.environ.get("PDL_LOG"), Path(os.environ["PDL_DATA_DIR"])))
+    store = SQLiteProjectionStore(Path(store_path))
+    runner = ProjectionConsumer(ledger.log, store, ledger.registry, all_projections(), group=group)
     projection = SubjectStateProjection()
     for line in sys.stdin:
         command, _, subject = line.strip().partition(" ")

@@ -12,13 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from consumers.erasure import ErasureOutcome, ErasureProcessor
-from ledger.cli.emit import emit_lines
-from ledger.config import Ledger
 from ledger.contract.events import EVENT_TYPES, SubjectEvent
+from ledger.contract.topics import event_topics
 from ledger.contract.walk import personal_fields
 from ledger.keys.sealing import Unreadable, field_ad, open_sealed
 from ledger.log.base import LogRecord
-from ledger.topics import event_topics
+from ledger.service.backends import Backends
+from ledger.service.submission import submit_lines
 from tests.scenario import canary
 
 CONTROLLER = "informatique70"
@@ -47,33 +47,66 @@ def collected(
     customer: Customer, purpose: str, key_class: str, when: str, **categories: str
 ) -> dict[str, Any]:
     return {
-        "type": "DataCollected", "subject": customer.email, "controller": CONTROLLER,
-        "occurred_at": when, "source": f"{purpose}-system", "purposes": [purpose],
+        "type": "DataCollected",
+        "subject": customer.email,
+        "controller": CONTROLLER,
+        "occurred_at": when,
+        "source": f"{purpose}-system",
+        "purposes": [purpose],
         "values": [
             {"field": name, "category": category, "value": customer.plant(key_class, name)}
             for name, category in categories.items()
         ],
-    }  # fmt: skip
+    }
 
 
-def informatique70_customer(ledger: Ledger) -> Customer:
+def informatique70_customer(ledger: Backends) -> Customer:
     """Newsletter consent and data, a call recording, an invoice (accounting, 10 years)."""
     customer = Customer(canary("email") + "@example.fr")
     events = [
-        collected(customer, "newsletter", "marketing", "2024-03-01T09:12:00Z",
-                  first_name="identity", email="contact"),
-        {"type": "ConsentGiven", "subject": customer.email, "controller": CONTROLLER,
-         "occurred_at": "2024-03-01T09:12:05Z", "purpose": "newsletter", "channel": "web-form",
-         "notice_version": "politique-2023-01",
-         "evidence": customer.plant("marketing", "evidence")},
-        collected(customer, "call-recording", "call-recording", "2024-03-04T14:30:00Z",
-                  call_recording="voice_recording"),
-        collected(customer, "accounting", "accounting", "2024-03-05T10:00:00Z",
-                  invoice="transaction", billing_address="identity"),
-        {"type": "RetentionAnchorRecorded", "subject": customer.email, "controller": CONTROLLER,
-         "occurred_at": "2024-03-05T10:00:00Z", "anchor": "transaction", "purpose": "accounting"},
-    ]  # fmt: skip
-    emit_lines(ledger.intake(), [json.dumps(e) for e in events])
+        collected(
+            customer,
+            "newsletter",
+            "marketing",
+            "2024-03-01T09:12:00Z",
+            first_name="identity",
+            email="contact",
+        ),
+        {
+            "type": "ConsentGiven",
+            "subject": customer.email,
+            "controller": CONTROLLER,
+            "occurred_at": "2024-03-01T09:12:05Z",
+            "purpose": "newsletter",
+            "channel": "web-form",
+            "notice_version": "politique-2023-01",
+            "evidence": customer.plant("marketing", "evidence"),
+        },
+        collected(
+            customer,
+            "call-recording",
+            "call-recording",
+            "2024-03-04T14:30:00Z",
+            call_recording="voice_recording",
+        ),
+        collected(
+            customer,
+            "accounting",
+            "accounting",
+            "2024-03-05T10:00:00Z",
+            invoice="transaction",
+            billing_address="identity",
+        ),
+        {
+            "type": "RetentionAnchorRecorded",
+            "subject": customer.email,
+            "controller": CONTROLLER,
+            "occurred_at": "2024-03-05T10:00:00Z",
+            "anchor": "transaction",
+            "purpose": "accounting",
+        },
+    ]
+    submit_lines(ledger.intake(), [json.dumps(e) for e in events])
     found = ledger.keys.subject_for(customer.email, create=False)
     assert found is not None
     customer.subject_id = found
@@ -81,15 +114,20 @@ def informatique70_customer(ledger: Ledger) -> Customer:
 
 
 def request_erasure(
-    ledger: Ledger, subject_id: str, scope: dict[str, str] | None = None, reason: str = "request"
+    ledger: Backends, subject_id: str, scope: dict[str, str] | None = None, reason: str = "request"
 ) -> list[ErasureOutcome]:
     """Append an ErasureRequested and run the processor, as `pdl erase` does."""
     intake = ledger.intake()
-    event = intake.prepare({
-        "type": "ErasureRequested", "subject_id": subject_id, "controller": CONTROLLER,
-        "occurred_at": ledger.clock().isoformat(), "scope": scope or {"kind": "subject"},
-        "reason": reason,
-    })  # fmt: skip
+    event = intake.prepare(
+        {
+            "type": "ErasureRequested",
+            "subject_id": subject_id,
+            "controller": CONTROLLER,
+            "occurred_at": ledger.clock().isoformat(),
+            "scope": scope or {"kind": "subject"},
+            "reason": reason,
+        }
+    )
     intake.append([event])
     processor = ErasureProcessor(ledger)
     try:
@@ -98,12 +136,12 @@ def request_erasure(
         processor.close()
 
 
-def fixed_clock(ledger: Ledger, now: datetime) -> Ledger:
+def fixed_clock(ledger: Backends, now: datetime) -> Backends:
     ledger.clock = lambda: now
     return ledger
 
 
-def opened_values(ledger: Ledger, record: LogRecord) -> dict[str, str | None]:
+def opened_values(ledger: Backends, record: LogRecord) -> dict[str, str | None]:
     """Each personal field of a raw record: its plaintext, or None if it cannot be opened."""
     type_name, fields = ledger.registry.decode(record.value)
     event = EVENT_TYPES[type_name].model_validate(fields)
@@ -120,7 +158,7 @@ def opened_values(ledger: Ledger, record: LogRecord) -> dict[str, str | None]:
     return found
 
 
-def subject_raw_records(ledger: Ledger, subject_id: str) -> list[LogRecord]:
+def subject_raw_records(ledger: Backends, subject_id: str) -> list[LogRecord]:
     return [r for r in ledger.log.scan(event_topics()) if r.key == subject_id.encode()]
 
 
@@ -130,6 +168,11 @@ def pdl(
     """The command line, as a user runs it (environment from the test's fixtures)."""
     env = dict(os.environ, **({"PDL_LOG": log_url} if log_url else {}))
     return subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", *args], input=stdin,
-        capture_output=True, text=True, env=env, timeout=300, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "ledger.cli.main", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )

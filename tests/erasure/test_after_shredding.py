@@ -7,14 +7,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from consumers.runner import ProjectionRunner
-from consumers.store import ProjectionStore
-from ledger.cli.emit import emit_lines
+from consumers.runner import ProjectionConsumer
+from consumers.sqlite_store import SQLiteProjectionStore
 from ledger.contract.base import new_event_id
-from ledger.disclose import ERASED, disclose_subject
+from ledger.contract.topics import topic_of
 from ledger.log.base import OutgoingRecord
-from ledger.topics import topic_of
-from projections.catalog import all_projections
+from ledger.service.submission import submit_lines
+from ledger.service.views import ERASED, disclose_subject
+from projections.installed import all_projections
 from projections.subject_state import SubjectStateProjection
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import CONTROLLER, informatique70_customer, pdl, request_erasure
@@ -28,8 +28,8 @@ def test_a_rebuild_from_offset_zero_after_shredding_shows_erased(
     customer = informatique70_customer(ledger)
     request_erasure(ledger, customer.subject_id, {"kind": "purpose", "purpose": "call-recording"})
     request_erasure(ledger, customer.subject_id, {"kind": "category", "category": "contact"})
-    fresh = ProjectionStore(tmp_path / "rebuilt.sqlite")
-    progress = ProjectionRunner(
+    fresh = SQLiteProjectionStore(tmp_path / "rebuilt.sqlite")
+    progress = ProjectionConsumer(
         ledger.log, fresh, ledger.registry, all_projections(), group="rebuild-after-shredding"
     ).catch_up()
     assert progress.dead_letters == 0 and progress.applied >= 9
@@ -53,11 +53,18 @@ def test_verify_erasure_fails_when_a_field_in_scope_still_opens(
     assert pdl("verify-erasure", subject, log_url=log_url).returncode == 1  # nothing erased yet
     (accounting,) = [k for k in ledger.keys.keys_of(subject) if k.retention_class == "accounting"]
     # a DataErased claiming the invoices' key is gone, though the store still holds it
-    claim = {"event_id": new_event_id(), "subject_id": subject, "controller": CONTROLLER,
-             "processor": None, "occurred_at": ledger.clock(),
-             "scope": {"kind": "purpose", "purpose": "accounting", "category": None},
-             "reason": "request", "request_event_id": None,
-             "keys_destroyed": [accounting.key_id], "certificate": None}  # fmt: skip
+    claim = {
+        "event_id": new_event_id(),
+        "subject_id": subject,
+        "controller": CONTROLLER,
+        "processor": None,
+        "occurred_at": ledger.clock(),
+        "scope": {"kind": "purpose", "purpose": "accounting", "category": None},
+        "reason": "request",
+        "request_event_id": None,
+        "keys_destroyed": [accounting.key_id],
+        "certificate": None,
+    }
     value = ledger.registry.encode("DataErased", claim)
     ledger.log.append([OutgoingRecord(topic_of("erasure"), subject.encode(), value)])
     ledger.close()
@@ -76,7 +83,7 @@ def test_a_restored_key_store_backup_is_caught_and_shredded_again(
     ledger = make_ledger()
     customer = informatique70_customer(ledger)
     email = canary("email") + "@example.fr"
-    emit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
+    submit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
     gone = ledger.keys.subject_for(email, create=False)
     assert gone is not None
     ledger.close()  # the last connection folds the WAL into keys.sqlite
@@ -100,5 +107,18 @@ def test_a_restored_key_store_backup_is_caught_and_shredded_again(
     for subject in (customer.subject_id, gone):
         assert pdl("verify-erasure", subject, log_url=log_url).returncode == 0
     assert "no subject is known" in pdl("state", email, log_url=log_url).stderr
-    assert "fenced" in pdl("hold", "place", gone, "--scope", "subject", "--reason", "x",
-                           "--controller", CONTROLLER, log_url=log_url).stderr  # fmt: skip
+    assert (
+        "fenced"
+        in pdl(
+            "hold",
+            "place",
+            gone,
+            "--scope",
+            "subject",
+            "--reason",
+            "x",
+            "--controller",
+            CONTROLLER,
+            log_url=log_url,
+        ).stderr
+    )

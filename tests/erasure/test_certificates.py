@@ -9,17 +9,17 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.config import Ledger, Settings
 from ledger.contract.base import new_event_id
-from ledger.erasure.register import StoredCertificate, read_register, verify_register
+from ledger.erasure.chain import StoredCertificate, read_register, verify_register
 from ledger.erasure.signing import load_public_key, public_key_id, signing_key
 from ledger.keys.master import load_master_key
 from ledger.log.base import OutgoingRecord
+from ledger.service.backends import Backends, Settings
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import informatique70_customer, pdl, request_erasure
 
 
-def three_certificates(ledger: Ledger) -> list[StoredCertificate]:
+def three_certificates(ledger: Backends) -> list[StoredCertificate]:
     first = informatique70_customer(ledger)
     second = informatique70_customer(ledger)
     request_erasure(ledger, first.subject_id, {"kind": "purpose", "purpose": "newsletter"})
@@ -30,7 +30,7 @@ def three_certificates(ledger: Ledger) -> list[StoredCertificate]:
     return stored
 
 
-def own_keys(ledger: Ledger) -> dict[str, Ed25519PublicKey]:
+def own_keys(ledger: Backends) -> dict[str, Ed25519PublicKey]:
     public = load_public_key(ledger.settings.data_dir)
     assert public is not None
     return {public_key_id(public): public}
@@ -54,7 +54,7 @@ def test_changing_any_byte_of_any_certificate_is_detected_and_named(
 
 
 def test_verify_names_a_certificate_altered_in_the_embedded_log_file(tmp_path: Path) -> None:
-    ledger = Ledger(Settings(None, tmp_path / "data"))  # its log file is what is altered
+    ledger = Backends(Settings(None, tmp_path / "data"))  # its log file is what is altered
     stored = three_certificates(ledger)
     ledger.close()
     assert pdl("certificates", "verify").returncode == 0
@@ -69,14 +69,18 @@ def test_verify_names_a_certificate_altered_in_the_embedded_log_file(tmp_path: P
         for at in (start + 2, start + len(item.text or "") // 2, start + len(item.text or "") - 3):
             changed = bytes(value[:at]) + bytes([value[at] ^ 0x01]) + bytes(value[at + 1 :])
             with db:
-                db.execute("UPDATE records SET value = ? WHERE topic = ? AND partition = ? "
-                           "AND offset = ?", (changed, *where))  # fmt: skip
+                db.execute(
+                    "UPDATE records SET value = ? WHERE topic = ? AND partition = ? AND offset = ?",
+                    (changed, *where),
+                )
             result = pdl("certificates", "verify")
             assert result.returncode == 1, f"byte {at} of {item.position} changed unnoticed"
             assert f"at {item.position})" in result.stderr and "NOT intact" in result.stderr
         with db:
-            db.execute("UPDATE records SET value = ? WHERE topic = ? AND partition = ? "
-                       "AND offset = ?", (value, *where))  # fmt: skip
+            db.execute(
+                "UPDATE records SET value = ? WHERE topic = ? AND partition = ? AND offset = ?",
+                (value, *where),
+            )
     db.close()
     assert pdl("certificates", "verify").returncode == 0
 
@@ -87,8 +91,11 @@ def test_a_forged_copy_appended_to_the_log_is_named(
     ledger = make_ledger()
     stored = three_certificates(ledger)
     victim = stored[1]
-    raw = next(r for r in ledger.log.scan([victim.position.rsplit("/", 2)[0]])
-               if f"{r.topic}/{r.partition}/{r.offset}" == victim.position)  # fmt: skip
+    raw = next(
+        r
+        for r in ledger.log.scan([victim.position.rsplit("/", 2)[0]])
+        if f"{r.topic}/{r.partition}/{r.offset}" == victim.position
+    )
     _, fields = ledger.registry.decode(raw.value)
     text = fields["certificate"]
     forged_text = text.replace('"reason":"request"', '"reason":"requess"')

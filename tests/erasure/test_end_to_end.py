@@ -11,8 +11,8 @@ from kafka import KafkaConsumer
 
 from ledger.cli.deadletters import dead_letters
 from ledger.contract.deadletter import DeadLetter
+from ledger.contract.topics import all_topics
 from ledger.log.base import OutgoingRecord
-from ledger.topics import all_topics
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import informatique70_customer, opened_values, pdl, subject_raw_records
 
@@ -28,9 +28,10 @@ def test_erasure_leaves_only_the_invoices_readable_everywhere(
     subject = customer.subject_id
     # a copy of the call recording under a foreign key: consumers dead-letter it
     recording = next(
-        r for r in subject_raw_records(ledger, subject)
+        r
+        for r in subject_raw_records(ledger, subject)
         if customer.by_label["call_recording"] in opened_values(ledger, r).values()
-    )  # fmt: skip
+    )
     ledger.log.append([OutgoingRecord(recording.topic, FOREIGN_KEY, recording.value)])
     assert ledger.runner().catch_up().dead_letters == 1
     doomed = {k.key_id: k for k in ledger.keys.keys_of(subject) if k.retention_class in ERASED}
@@ -89,9 +90,10 @@ def test_erasure_leaves_only_the_invoices_readable_everywhere(
     letters = [x for x in dead_letters(after) if isinstance(x, DeadLetter)]
     assert len(letters) == 1
     pointed = next(
-        r for r in after.log.scan([letters[0].topic])
+        r
+        for r in after.log.scan([letters[0].topic])
         if (r.partition, r.offset) == (letters[0].partition, letters[0].offset)
-    )  # fmt: skip
+    )
     assert pointed.key == FOREIGN_KEY and set(opened_values(after, pointed).values()) == {None}
     # the key store's files hold neither the destroyed keys nor their wrapped bytes
     for key_file in (tmp_path / "data").glob("keys.sqlite*"):
@@ -111,9 +113,13 @@ def test_erasure_leaves_only_the_invoices_readable_everywhere(
 
 def _raw_kafka_records(bootstrap: str) -> list[bytes]:
     consumer = KafkaConsumer(
-        *all_topics(), bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-        consumer_timeout_ms=5_000, enable_auto_commit=False, group_id=None,
-    )  # fmt: skip
+        *all_topics(),
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=5_000,
+        enable_auto_commit=False,
+        group_id=None,
+    )
     found = [(m.key or b"") + b"\x00" + (m.value or b"") for m in consumer]
     consumer.close()
     assert found, "expected to read the raw records back"

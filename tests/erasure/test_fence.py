@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ledger.cli.emit import emit_lines
 from ledger.keys.store import SubjectErased
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import CONTROLLER, pdl, request_erasure, subject_raw_records
 from tests.scenario import canary, collected, consent, lines
@@ -19,7 +19,7 @@ def test_full_erasure_fences_the_id_and_a_returning_person_is_new(
 ) -> None:
     ledger = make_ledger()
     email = canary("email") + "@example.fr"
-    emit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
+    submit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
     old = ledger.keys.subject_for(email, create=False)
     assert old is not None
     (outcome,) = request_erasure(ledger, old)
@@ -55,9 +55,14 @@ def test_producers_cannot_write_data_erased(
     make_ledger: LedgerFactory, log_url: str | None
 ) -> None:
     ledger = make_ledger()
-    forged = {"type": "DataErased", "subject_id": "sub_" + "2" * 32, "controller": CONTROLLER,
-              "occurred_at": "2024-05-02T09:00:01Z", "scope": {"kind": "subject"},
-              "reason": "request"}  # fmt: skip
+    forged = {
+        "type": "DataErased",
+        "subject_id": "sub_" + "2" * 32,
+        "controller": CONTROLLER,
+        "occurred_at": "2024-05-02T09:00:01Z",
+        "scope": {"kind": "subject"},
+        "reason": "request",
+    }
     ledger.close()
     result = pdl("emit", "-", stdin=json.dumps(forged), log_url=log_url)
     assert result.returncode == 1

@@ -27,7 +27,10 @@ def test_an_obligation_is_kept_even_before_the_projections_know_its_data() -> No
     assert plan.erase == {"marketing"} and not plan.full
     (ground,) = plan.retained
     assert (ground.retention_class, ground.article, ground.expires) == (
-        "accounting", "Art. 17(3)(b)", None)  # fmt: skip
+        "accounting",
+        "Art. 17(3)(b)",
+        None,
+    )
     assert "not recorded yet" in ground.reason
 
 
@@ -35,9 +38,11 @@ def test_an_obligation_that_has_run_out_keeps_nothing() -> None:
     assert CATALOG is not None
     invoiced = datetime(2010, 1, 1, tzinfo=UTC)
     facts = SubjectFacts(
-        NOTHING.subject_id, (Collected("informatique70", ("accounting",), "accounting", invoiced),),
-        {}, {},
-    )  # fmt: skip
+        NOTHING.subject_id,
+        (Collected("informatique70", ("accounting",), "accounting", invoiced),),
+        {},
+        {},
+    )
     plan = plan_erasure(SUBJECT, CATALOG, CATALOGS, facts, {}, {"accounting"}, NOW)
     assert plan.erase == {"accounting"} and plan.full and plan.retained == ()
 
@@ -46,8 +51,9 @@ def test_a_hold_naming_a_purpose_no_longer_declared_keeps_everything() -> None:
     assert CATALOG is not None
     assert held_classes("purpose:retired", CATALOG, {"marketing", "cctv"}) == {"marketing", "cctv"}
     hold = ActiveHold("purpose:retired", True, "audit", None, None, "e", "p/0/1")
-    plan = plan_erasure(SUBJECT, CATALOG, CATALOGS, NOTHING, {"purpose:retired": hold},
-                        {"marketing"}, NOW)  # fmt: skip
+    plan = plan_erasure(
+        SUBJECT, CATALOG, CATALOGS, NOTHING, {"purpose:retired": hold}, {"marketing"}, NOW
+    )
     assert plan.erase == frozenset() and plan.retained[0].article == "Art. 17(3)(e)"
 
 

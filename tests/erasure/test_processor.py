@@ -8,7 +8,7 @@ import threading
 import time
 
 from consumers.erasure import INTENT_FILE, ErasureProcessor
-from ledger.cli.emit import emit_lines
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import CONTROLLER, informatique70_customer, request_erasure
 
@@ -24,11 +24,21 @@ def test_a_running_processor_carries_out_requests_producers_submit(
     thread = threading.Thread(target=lambda: carried.append(processor.keep_carrying_out(stop, 0.2)))
     thread.start()
     try:
-        emit_lines(ledger.intake(), [json.dumps({
-            "type": "ErasureRequested", "subject": customer.email, "controller": CONTROLLER,
-            "occurred_at": "2024-05-01T00:00:00Z", "reason": "objection",
-            "scope": {"kind": "purpose", "purpose": "call-recording"},
-        })])  # fmt: skip
+        submit_lines(
+            ledger.intake(),
+            [
+                json.dumps(
+                    {
+                        "type": "ErasureRequested",
+                        "subject": customer.email,
+                        "controller": CONTROLLER,
+                        "occurred_at": "2024-05-01T00:00:00Z",
+                        "reason": "objection",
+                        "scope": {"kind": "purpose", "purpose": "call-recording"},
+                    }
+                )
+            ],
+        )
         ledger.runner().catch_up()  # what the running projection consumer does meanwhile
         deadline = time.monotonic() + 120
         while "call-recording" in {
@@ -50,16 +60,23 @@ def test_a_pass_killed_after_shredding_still_certifies_the_keys(
     customer = informatique70_customer(ledger)
     subject = customer.subject_id
     intake = ledger.intake()
-    request = intake.prepare({
-        "type": "ErasureRequested", "subject_id": subject, "controller": CONTROLLER,
-        "occurred_at": "2024-05-01T00:00:00Z", "reason": "request",
-        "scope": {"kind": "purpose", "purpose": "call-recording"},
-    })  # fmt: skip
+    request = intake.prepare(
+        {
+            "type": "ErasureRequested",
+            "subject_id": subject,
+            "controller": CONTROLLER,
+            "occurred_at": "2024-05-01T00:00:00Z",
+            "reason": "request",
+            "scope": {"kind": "purpose", "purpose": "call-recording"},
+        }
+    )
     intake.append([request])
     # what a pass does before it is killed: write its intent, shred; no DataErased yet
     (key,) = [k for k in ledger.keys.keys_of(subject) if k.retention_class == "call-recording"]
-    intent = {"request_event_id": request.event_id,
-              "keys": [[key.key_id, key.retention_class, key.fingerprint]]}  # fmt: skip
+    intent = {
+        "request_event_id": request.event_id,
+        "keys": [[key.key_id, key.retention_class, key.fingerprint]],
+    }
     (ledger.settings.data_dir / INTENT_FILE).write_text(json.dumps(intent))
     ledger.keys.shred(subject, {"call-recording"})
 

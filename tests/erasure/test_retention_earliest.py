@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from ledger.cli.emit import emit_lines
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import Customer, collected
 from tests.erasure.test_retention_run import classes, run_at
@@ -16,12 +16,22 @@ def test_two_recordings_fall_due_sixty_days_after_the_first(make_ledger: LedgerF
     ledger = make_ledger()
     customer = Customer(canary("calls") + "@example.fr")
     events = [
-        collected(customer, "call-recording", "call-recording", "2024-03-04T14:30:00Z",
-                  call_recording="voice_recording"),
-        collected(customer, "call-recording", "call-recording", "2024-04-03T14:30:00Z",
-                  call_recording="voice_recording"),
-    ]  # fmt: skip
-    emit_lines(ledger.intake(), [json.dumps(e) for e in events])
+        collected(
+            customer,
+            "call-recording",
+            "call-recording",
+            "2024-03-04T14:30:00Z",
+            call_recording="voice_recording",
+        ),
+        collected(
+            customer,
+            "call-recording",
+            "call-recording",
+            "2024-04-03T14:30:00Z",
+            call_recording="voice_recording",
+        ),
+    ]
+    submit_lines(ledger.intake(), [json.dumps(e) for e in events])
     customer.subject_id = ledger.keys.subject_for(customer.email, create=False) or ""
     assert run_at(ledger, "2024-05-03T14:29:59Z") == []
     assert run_at(ledger, "2024-05-03T14:30:00Z") == [

@@ -48,8 +48,10 @@ def test_call_recordings_are_due_60_days_after_collection() -> None:
 
 def test_the_earliest_value_of_a_class_decides() -> None:
     later = T0 + timedelta(days=20)
-    subject = facts(value("call-recording", "call-recording", later),
-                    value("call-recording", "call-recording", T0))  # fmt: skip
+    subject = facts(
+        value("call-recording", "call-recording", later),
+        value("call-recording", "call-recording", T0),
+    )
     assert due_of(subject, "call-recording", later) == T0 + timedelta(days=60)
 
 
@@ -99,8 +101,10 @@ def test_anonymise_then_erase_reports_the_next_step() -> None:
     )
     (entry,) = retention_schedule(subject, CATALOGS, closed)
     assert entry.due == closed and entry.rule.action == "anonymise"
-    assert entry.then == (f"then erase at {(closed + timedelta(days=390)).isoformat()} "
-                          f"(P13M from request_closed ({closed.isoformat()}))",)  # fmt: skip
+    assert entry.then == (
+        f"then erase at {(closed + timedelta(days=390)).isoformat()} "
+        f"(P13M from request_closed ({closed.isoformat()}))",
+    )
 
 
 @pytest.mark.parametrize("purpose", ["newsletter", "marketing"])

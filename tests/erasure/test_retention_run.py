@@ -8,9 +8,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from ledger.cli.emit import emit_lines
-from ledger.cli.retention import carry_out
-from ledger.config import Ledger
+from ledger.service.backends import Backends
+from ledger.service.retention import carry_out
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import CONTROLLER, Customer, collected, fixed_clock, pdl
 from tests.scenario import canary
@@ -20,27 +20,32 @@ def at(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def customers(ledger: Ledger) -> tuple[Customer, Customer]:
+def customers(ledger: Backends) -> tuple[Customer, Customer]:
     a, b = Customer(canary("a") + "@example.fr"), Customer(canary("b") + "@example.fr")
     events = [
         collected(a, "newsletter", "marketing", "2024-03-01T09:12:00Z", email="contact"),
-        collected(a, "call-recording", "call-recording", "2024-03-04T14:30:00Z",
-                  call_recording="voice_recording"),
+        collected(
+            a,
+            "call-recording",
+            "call-recording",
+            "2024-03-04T14:30:00Z",
+            call_recording="voice_recording",
+        ),
         collected(a, "accounting", "accounting", "2024-03-05T10:00:00Z", invoice="transaction"),
         collected(a, "free-callback", "free-callback", "2024-03-10T10:00:00Z", phone="contact"),
         collected(b, "marketing", "marketing", "2024-03-01T09:12:00Z", email="contact"),
-    ]  # fmt: skip
-    emit_lines(ledger.intake(), [json.dumps(e) for e in events])
+    ]
+    submit_lines(ledger.intake(), [json.dumps(e) for e in events])
     for c in (a, b):
         c.subject_id = ledger.keys.subject_for(c.email, create=False) or ""
     return a, b
 
 
-def classes(ledger: Ledger, customer: Customer) -> set[str]:
+def classes(ledger: Backends, customer: Customer) -> set[str]:
     return {k.retention_class for k in ledger.keys.keys_of(customer.subject_id)}
 
 
-def run_at(ledger: Ledger, when: str) -> list[tuple[str, str, str]]:
+def run_at(ledger: Backends, when: str) -> list[tuple[str, str, str]]:
     now = at(when)
     report = carry_out(fixed_clock(ledger, now), now)
     return [(e["subject_id"], e["scope"], e["action"]) for e in report]
@@ -60,12 +65,23 @@ def test_retention_run_erases_exactly_what_is_due(
     ]
     assert classes(ledger, a) == everything - {"free-callback"}
 
-    due = pdl("retention", "due", "--now", "2024-03-12T10:00:00Z",
-              "--before", "2024-06-01T00:00:00Z", "--json", log_url=log_url)  # fmt: skip
+    due = pdl(
+        "retention",
+        "due",
+        "--now",
+        "2024-03-12T10:00:00Z",
+        "--before",
+        "2024-06-01T00:00:00Z",
+        "--json",
+        log_url=log_url,
+    )
     assert due.returncode == 0, due.stderr
     (coming,) = json.loads(due.stdout)
     assert (coming["subject_id"], coming["scope"], coming["due"]) == (
-        a.subject_id, "purpose:call-recording", "2024-05-03T14:30:00+00:00")  # fmt: skip
+        a.subject_id,
+        "purpose:call-recording",
+        "2024-05-03T14:30:00+00:00",
+    )
     assert coming["rule"] == "P60D from collection, then erase" and "60 jours" in coming["quote"]
 
     assert run_at(ledger, "2024-05-03T14:29:59Z") == []
@@ -74,15 +90,29 @@ def test_retention_run_erases_exactly_what_is_due(
     assert cli.returncode == 0, cli.stderr
     (done,) = json.loads(cli.stdout)
     assert (done["scope"], done["action"], done["keys_destroyed"]) == (
-        "purpose:call-recording", "erased", 1)  # fmt: skip
+        "purpose:call-recording",
+        "erased",
+        1,
+    )
     ledger = make_ledger()
     assert classes(ledger, a) == {"marketing", "accounting"}
 
     # b's last contact moves its marketing date by 15 months; a's does not move
-    emit_lines(ledger.intake(), [json.dumps({
-        "type": "RetentionAnchorRecorded", "subject": b.email, "controller": CONTROLLER,
-        "occurred_at": "2025-06-01T00:00:00Z", "anchor": "last_contact", "purpose": "marketing",
-    })])  # fmt: skip
+    submit_lines(
+        ledger.intake(),
+        [
+            json.dumps(
+                {
+                    "type": "RetentionAnchorRecorded",
+                    "subject": b.email,
+                    "controller": CONTROLLER,
+                    "occurred_at": "2025-06-01T00:00:00Z",
+                    "anchor": "last_contact",
+                    "purpose": "marketing",
+                }
+            )
+        ],
+    )
     assert run_at(ledger, "2027-03-01T09:11:59Z") == []
     assert run_at(ledger, "2027-03-01T09:12:00Z") == [
         (a.subject_id, "purpose:newsletter", "erased")
@@ -106,9 +136,18 @@ def test_a_legal_hold_stops_retention_until_released(
     ledger = make_ledger()
     a, _ = customers(ledger)
     ledger.close()
-    placed = pdl("hold", "place", a.email, "--scope", "category:voice_recording",
-                 "--reason", "complaint 2024-77", "--until", "2024-09-01T00:00:00Z",
-                 log_url=log_url)  # fmt: skip
+    placed = pdl(
+        "hold",
+        "place",
+        a.email,
+        "--scope",
+        "category:voice_recording",
+        "--reason",
+        "complaint 2024-77",
+        "--until",
+        "2024-09-01T00:00:00Z",
+        log_url=log_url,
+    )
     assert placed.returncode == 0, placed.stderr
     ledger = make_ledger()
     assert ("purpose:call-recording", "held") in [
@@ -116,8 +155,16 @@ def test_a_legal_hold_stops_retention_until_released(
     ]
     assert "call-recording" in classes(ledger, a)
     ledger.close()
-    released = pdl("hold", "release", a.email, "--scope", "category:voice_recording",
-                   "--reason", "complaint closed", log_url=log_url)  # fmt: skip
+    released = pdl(
+        "hold",
+        "release",
+        a.email,
+        "--scope",
+        "category:voice_recording",
+        "--reason",
+        "complaint closed",
+        log_url=log_url,
+    )
     assert released.returncode == 0, released.stderr
     ledger = make_ledger()
     assert (a.subject_id, "purpose:call-recording", "erased") in run_at(

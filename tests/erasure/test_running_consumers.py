@@ -24,9 +24,11 @@ class Consumer:
     def __init__(self, store: Path, group: str, log_url: str | None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tests.erasure.consumer_process", str(store), group],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
             env=dict(os.environ, **({"PDL_LOG": log_url} if log_url else {})),
-        )  # fmt: skip
+        )
 
     def ask(self, command: str) -> str:
         assert self.process.stdin is not None and self.process.stdout is not None

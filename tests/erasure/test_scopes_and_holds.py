@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from ledger.cli.emit import emit_lines
+from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import (
     CONTROLLER,
@@ -38,7 +38,9 @@ def test_a_purpose_scope_erases_its_class_and_the_purposes_sharing_it(
     assert cert["retained"] == [] and cert["scope"] == "purpose:newsletter"
     assert any("newsletter share retention class marketing" in n for n in cert["notes"])
     assert {k.retention_class for k in ledger.keys.keys_of(customer.subject_id)} == {
-        "call-recording", "accounting"}  # fmt: skip
+        "call-recording",
+        "accounting",
+    }
 
 
 def test_a_category_scope_erases_the_classes_collecting_it_except_obligations(
@@ -67,9 +69,20 @@ def test_a_legal_hold_keeps_its_scope_with_its_article_and_end(
     ledger = make_ledger()
     customer = informatique70_customer(ledger)
     ledger.close()
-    placed = pdl("hold", "place", customer.email, "--scope", "purpose:call-recording",
-                 "--reason", "litigation 2024-118", "--article", "Art. 17(3)(e)",
-                 "--until", "2030-01-01T00:00:00Z", log_url=log_url)  # fmt: skip
+    placed = pdl(
+        "hold",
+        "place",
+        customer.email,
+        "--scope",
+        "purpose:call-recording",
+        "--reason",
+        "litigation 2024-118",
+        "--article",
+        "Art. 17(3)(e)",
+        "--until",
+        "2030-01-01T00:00:00Z",
+        log_url=log_url,
+    )
     assert placed.returncode == 0, placed.stderr
     erased = pdl("erase", customer.email, "--reason", "request", "--json", log_url=log_url)
     assert erased.returncode == 0, erased.stderr
@@ -80,23 +93,52 @@ def test_a_legal_hold_keeps_its_scope_with_its_article_and_end(
     assert set(kept) == {"call-recording", "accounting"}
     (hold,) = kept["call-recording"]
     assert (hold["ground"], hold["article"], hold["expires"]) == (
-        "legal_hold", "Art. 17(3)(e)", "2030-01-01T00:00:00+00:00")  # fmt: skip
+        "legal_hold",
+        "Art. 17(3)(e)",
+        "2030-01-01T00:00:00+00:00",
+    )
     assert "litigation 2024-118" in hold["reason"] and "LegalHoldPlaced" in hold["source"]
 
 
 def test_an_expired_or_released_hold_keeps_nothing(make_ledger: LedgerFactory) -> None:
     ledger = fixed_clock(make_ledger(), NOW)
     customer = informatique70_customer(ledger)
-    hold = {"subject_id": customer.subject_id, "controller": CONTROLLER,
-            "occurred_at": "2024-04-01T00:00:00Z", "reason": "audit"}  # fmt: skip
-    emit_lines(ledger.intake(), [
-        json.dumps({**hold, "type": "LegalHoldPlaced", "scope": {"kind": "subject"},
-                    "article": "Art. 17(3)(e)", "until": "2024-05-01T00:00:00Z"}),
-        json.dumps({**hold, "type": "LegalHoldPlaced", "article": "Art. 17(3)(e)",
-                    "scope": {"kind": "category", "category": "voice_recording"}}),
-        json.dumps({**hold, "type": "LegalHoldReleased", "occurred_at": "2024-04-02T00:00:00Z",
-                    "scope": {"kind": "category", "category": "voice_recording"}}),
-    ])  # fmt: skip
+    hold = {
+        "subject_id": customer.subject_id,
+        "controller": CONTROLLER,
+        "occurred_at": "2024-04-01T00:00:00Z",
+        "reason": "audit",
+    }
+    submit_lines(
+        ledger.intake(),
+        [
+            json.dumps(
+                {
+                    **hold,
+                    "type": "LegalHoldPlaced",
+                    "scope": {"kind": "subject"},
+                    "article": "Art. 17(3)(e)",
+                    "until": "2024-05-01T00:00:00Z",
+                }
+            ),
+            json.dumps(
+                {
+                    **hold,
+                    "type": "LegalHoldPlaced",
+                    "article": "Art. 17(3)(e)",
+                    "scope": {"kind": "category", "category": "voice_recording"},
+                }
+            ),
+            json.dumps(
+                {
+                    **hold,
+                    "type": "LegalHoldReleased",
+                    "occurred_at": "2024-04-02T00:00:00Z",
+                    "scope": {"kind": "category", "category": "voice_recording"},
+                }
+            ),
+        ],
+    )
     (outcome,) = request_erasure(ledger, customer.subject_id)
     assert outcome.certificate is not None
     assert destroyed_classes(outcome.certificate) == {"marketing", "call-recording"}

@@ -23,11 +23,14 @@ SUBJECT_ID = "sub_" + "5e" * 16
 #: docs/EVENTS.md shows them outside the ```json examples.
 _LEDGER_WRITTEN: dict[str, dict[str, Any]] = {
     "DataErased": {
-        "controller": "informatique70", "occurred_at": "2024-05-02T09:00:01Z",
-        "subject_id": SUBJECT_ID, "scope": {"kind": "purpose", "purpose": "newsletter"},
-        "reason": "request", "keys_destroyed": ["8f14e45fceea167a5a36dedd4bea2543"],
+        "controller": "informatique70",
+        "occurred_at": "2024-05-02T09:00:01Z",
+        "subject_id": SUBJECT_ID,
+        "scope": {"kind": "purpose", "purpose": "newsletter"},
+        "reason": "request",
+        "keys_destroyed": ["8f14e45fceea167a5a36dedd4bea2543"],
     },
-}  # fmt: skip
+}
 
 
 def _fixed(seed: str, n: int) -> bytes:

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from ledger.config import Ledger
 from ledger.log.base import TopicPartition
+from ledger.service.backends import Backends
 from tests.scenario import collected, consent
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +26,7 @@ TOOLS_LOG4J = ROOT / "infra" / "kafka" / "tools-log4j2.yaml"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def emit(ledger: Ledger, subjects: int, record_time: datetime | None = None) -> int:
+def emit(ledger: Backends, subjects: int, record_time: datetime | None = None) -> int:
     """Appends a DataCollected and a ConsentGiven for each of ``subjects`` people in one
     batch; returns the number of events."""
     intake = ledger.intake()

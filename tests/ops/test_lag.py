@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 
 from consumers.lag import LagProbe, PartitionLag
-from consumers.runner import ProjectionRunner
+from consumers.runner import ProjectionConsumer
 from ledger.cli.main import main
-from ledger.config import Ledger, Settings
+from ledger.contract.topics import event_topics
 from ledger.log.base import TopicPartition
-from ledger.topics import event_topics
-from projections.catalog import all_projections
+from ledger.service.backends import Backends, Settings
+from projections.installed import all_projections
 from tests.conftest import LedgerFactory
 from tests.ops.support import (
     SUBJECT_ID,
@@ -34,9 +34,9 @@ from tests.ops.support import (
 TEN_MINUTES_AGO = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
 
 
-def partly_consumed(ledger: Ledger, group: str, at_least: int = 4) -> ProjectionRunner:
+def partly_consumed(ledger: Backends, group: str, at_least: int = 4) -> ProjectionConsumer:
     """A runner that applied a few records of the backlog (small batches), then stopped."""
-    runner = ProjectionRunner(
+    runner = ProjectionConsumer(
         ledger.log, ledger.store, ledger.registry, all_projections(), group=group
     )
     consumer = runner.open_consumer()
@@ -95,7 +95,7 @@ def test_lag_equals_kafka_consumer_groups_tool(
     kafka_address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"kafka://{kafka_address}"
-    ledger = Ledger(Settings(url, tmp_path / "data"))
+    ledger = Backends(Settings(url, tmp_path / "data"))
     group = f"ops-{uuid.uuid4().hex[:8]}"
     topics = event_topics()
     try:
@@ -121,7 +121,7 @@ def test_lag_equals_kafka_consumer_groups_tool(
             assert kafkas == ours, f"{phase}: ours {sorted(ours.items())}"
             if phase == "partly consumed":
                 assert sum(lag for _, _, lag in ours.values()) > 0
-                ProjectionRunner(
+                ProjectionConsumer(
                     ledger.log, ledger.store, ledger.registry, all_projections(), group=group
                 ).catch_up()
             else:
@@ -133,7 +133,7 @@ def test_lag_equals_kafka_consumer_groups_tool(
 def test_a_stopped_consumer_lags_and_a_running_one_catches_up_on_its_metrics(
     log_url: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ledger = Ledger(Settings(log_url, tmp_path / "data"))
+    ledger = Backends(Settings(log_url, tmp_path / "data"))
     try:
         appended = emit(ledger, 5)
     finally:

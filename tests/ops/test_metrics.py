@@ -24,12 +24,12 @@ from consumers.metrics import (
     exported_names,
     reason_class,
 )
-from consumers.runner import ProjectionRunner
+from consumers.runner import ProjectionConsumer
 from ledger.cli.main import main
-from ledger.config import Ledger, Settings
+from ledger.contract.topics import event_topics, topic_of
 from ledger.log.base import LogRecord, OutgoingRecord, TopicPartition
-from ledger.topics import event_topics, topic_of
-from projections.catalog import all_projections
+from ledger.service.backends import Backends, Settings
+from projections.installed import all_projections
 from tests.ops.support import SUBJECT_ID, by_partition, emit, free_port, parse, scrape
 from tests.scenario import collected
 
@@ -51,8 +51,8 @@ REQUIRED = {
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = Ledger(Settings(None, tmp_path / "data"))
+def ledger(tmp_path: Path) -> Iterator[Backends]:
+    opened = Backends(Settings(None, tmp_path / "data"))
     yield opened
     opened.close()
 
@@ -63,7 +63,7 @@ def test_every_metric_of_issue_7_is_exported_with_prometheus_naming() -> None:
     assert all(n.startswith("pdl_") for n in names)
 
 
-def test_dead_letter_reasons_fall_into_a_few_fixed_classes(ledger: Ledger) -> None:
+def test_dead_letter_reasons_fall_into_a_few_fixed_classes(ledger: Backends) -> None:
     event = ledger.intake().prepare(collected("r@example.fr", "r@example.fr"))
     valid = ledger.registry.encode(event.type_name(), event.model_dump(mode="python"))
 
@@ -81,13 +81,13 @@ def test_dead_letter_reasons_fall_into_a_few_fixed_classes(ledger: Ledger) -> No
     assert {reason_class(r) for r in ("x", "not Avro")} <= set(REASON_CLASSES)
 
 
-def test_observer_counts_events_by_type_and_dead_letters_by_reason(ledger: Ledger) -> None:
+def test_observer_counts_events_by_type_and_dead_letters_by_reason(ledger: Backends) -> None:
     group = f"ops-{uuid.uuid4().hex[:8]}"
     emit(ledger, 3)
     ledger.log.append([OutgoingRecord(topic_of("consent"), b"k", b"garbage")])
     observer = MetricsObserver(group)
     assert observer.owned() is None
-    ProjectionRunner(
+    ProjectionConsumer(
         ledger.log, ledger.store, ledger.registry, all_projections(), group, observer=observer
     ).catch_up()
 
@@ -104,7 +104,7 @@ def test_observer_counts_events_by_type_and_dead_letters_by_reason(ledger: Ledge
     assert observer.owned() == frozenset(ledger.log.end_offsets(event_topics()))
 
 
-def test_lag_collector_reports_the_backlog_then_zero(ledger: Ledger) -> None:
+def test_lag_collector_reports_the_backlog_then_zero(ledger: Backends) -> None:
     group = f"ops-{uuid.uuid4().hex[:8]}"
     emit(ledger, 4)
     registry = CollectorRegistry()
@@ -119,7 +119,7 @@ def test_lag_collector_reports_the_backlog_then_zero(ledger: Ledger) -> None:
         seconds = by_partition(behind, "pdl_consumer_lag_seconds", event_topics())
         assert all((seconds[tp] > 0) == (end > 0) for tp, end in ends.items())
 
-        ProjectionRunner(
+        ProjectionConsumer(
             ledger.log, ledger.store, ledger.registry, all_projections(), group
         ).catch_up()
         after = parse(generate_latest(registry).decode())
@@ -129,7 +129,7 @@ def test_lag_collector_reports_the_backlog_then_zero(ledger: Ledger) -> None:
         collector.close()
 
 
-def test_lag_collector_reports_only_the_partitions_this_consumer_owns(ledger: Ledger) -> None:
+def test_lag_collector_reports_only_the_partitions_this_consumer_owns(ledger: Backends) -> None:
     group = f"ops-{uuid.uuid4().hex[:8]}"
     emit(ledger, 2)
     observer = MetricsObserver(group)
@@ -146,7 +146,7 @@ def test_lag_collector_reports_only_the_partitions_this_consumer_owns(ledger: Le
 
 
 def test_key_store_size_is_read_from_the_file_and_absent_without_it(
-    ledger: Ledger, tmp_path: Path
+    ledger: Backends, tmp_path: Path
 ) -> None:
     emit(ledger, 3)
     path = tmp_path / "data" / "keys.sqlite"
@@ -159,7 +159,7 @@ def test_key_store_size_is_read_from_the_file_and_absent_without_it(
         assert registry.get_sample_value("pdl_keystore_keys") == expected
 
 
-def test_endpoint_serves_on_loopback_and_unregisters_on_close(ledger: Ledger) -> None:
+def test_endpoint_serves_on_loopback_and_unregisters_on_close(ledger: Backends) -> None:
     emit(ledger, 1)
     for _ in range(2):  # a second endpoint in the same process: no duplicate series
         port = free_port()

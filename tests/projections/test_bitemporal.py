@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ledger.config import Ledger
-from ledger.queries import basis_answer, state_at
+from ledger.service.backends import Backends
+from ledger.service.queries import basis_answer, state_at
 from tests.conftest import LedgerFactory
 from tests.scenario import consent
 
@@ -19,7 +19,7 @@ def day(n: int) -> datetime:
     return DAY0 + timedelta(days=n)
 
 
-def append_at(ledger: Ledger, recorded: datetime, *events: dict[str, Any]) -> list[str]:
+def append_at(ledger: Backends, recorded: datetime, *events: dict[str, Any]) -> list[str]:
     intake = ledger.intake()
     receipts = intake.append([intake.prepare(e) for e in events], record_time=recorded)
     return [r.event_id for r in receipts]

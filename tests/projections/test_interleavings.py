@@ -21,7 +21,7 @@ from ledger.contract import events as ev
 from ledger.contract.secret import Secret
 from ledger.log.embedded import partition_for
 from projections.base import Projection, Recorded
-from projections.catalog import all_projections
+from projections.installed import all_projections
 
 SUBJECTS = [f"sub_{i:032x}" for i in range(1, 5)]
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -43,34 +43,57 @@ def _scope() -> dict[str, Any]:
 
 MAKERS: dict[str, Callable[[dict[str, Any], int], ev.LedgerEvent]] = {
     "collected": lambda c, v: ev.DataCollected(
-        **c, purposes=["newsletter"], source="form",
-        values=[ev.CollectedValue(field=f"f{v % 3}", category="contact",
-                                  value=Secret(sealed=bytes([1, v])))]),
+        **c,
+        purposes=["newsletter"],
+        source="form",
+        values=[
+            ev.CollectedValue(
+                field=f"f{v % 3}", category="contact", value=Secret(sealed=bytes([1, v]))
+            )
+        ],
+    ),
     "rectified": lambda c, v: ev.DataRectified(
-        **c, purposes=["newsletter"],
-        values=[ev.CollectedValue(field=f"f{v % 3}", category="contact",
-                                  value=Secret(sealed=bytes([2, v])))]),
-    "given": lambda c, v: ev.ConsentGiven(**c, purpose="newsletter", channel=f"c{v}",
-                                          notice_version="v1"),
+        **c,
+        purposes=["newsletter"],
+        values=[
+            ev.CollectedValue(
+                field=f"f{v % 3}", category="contact", value=Secret(sealed=bytes([2, v]))
+            )
+        ],
+    ),
+    "given": lambda c, v: ev.ConsentGiven(
+        **c, purpose="newsletter", channel=f"c{v}", notice_version="v1"
+    ),
     "withdrawn": lambda c, v: ev.ConsentWithdrawn(**c, purpose="newsletter", channel="link"),
     "objection": lambda c, v: ev.ObjectionRaised(**c, purpose="call-recording", channel="ivr"),
-    "processed": lambda c, v: ev.DataProcessed(**c, purpose="newsletter", categories=["contact"],
-                                               claimed_basis="consent", system=f"s{v}"),
-    "shared": lambda c, v: ev.DataShared(**c, recipient="sendinblue", purpose="newsletter",
-                                         recipient_role=["processor", "third_party"][v % 2],
-                                         country="FR", categories=["contact"]),
+    "processed": lambda c, v: ev.DataProcessed(
+        **c, purpose="newsletter", categories=["contact"], claimed_basis="consent", system=f"s{v}"
+    ),
+    "shared": lambda c, v: ev.DataShared(
+        **c,
+        recipient="sendinblue",
+        purpose="newsletter",
+        recipient_role=["processor", "third_party"][v % 2],
+        country="FR",
+        categories=["contact"],
+    ),
     "restricted": lambda c, v: ev.RestrictionApplied(**c, scope=_scope(), reason="contested"),
     "unrestricted": lambda c, v: ev.RestrictionLifted(**c, scope=_scope(), reason="verified"),
     "held": lambda c, v: ev.LegalHoldPlaced(**c, scope=_scope(), reason="r", article="17(3)"),
     "erasure": lambda c, v: ev.ErasureRequested(**c, scope=_scope(), reason="request"),
     "anchor": lambda c, v: ev.RetentionAnchorRecorded(**c, anchor="last_contact"),
-}  # fmt: skip
+}
 
 event_specs = st.lists(
-    st.tuples(st.sampled_from(sorted(MAKERS)), st.integers(0, len(SUBJECTS) - 1),
-              st.integers(0, 30), st.integers(0, 255)),
-    min_size=1, max_size=40,
-)  # fmt: skip
+    st.tuples(
+        st.sampled_from(sorted(MAKERS)),
+        st.integers(0, len(SUBJECTS) - 1),
+        st.integers(0, 30),
+        st.integers(0, 255),
+    ),
+    min_size=1,
+    max_size=40,
+)
 
 
 def partitioned(specs: list[tuple[str, int, int, int]]) -> dict[tuple[str, int], list[Recorded]]:

@@ -9,29 +9,29 @@ from pathlib import Path
 import pytest
 
 from consumers.rebuild import rebuild
-from consumers.runner import ProjectionRunner
-from consumers.store import ProjectionStore
-from ledger.cli.emit import emit_lines
-from ledger.config import Ledger, Settings
-from projections.catalog import all_projections
+from consumers.runner import ProjectionConsumer
+from consumers.sqlite_store import SQLiteProjectionStore
+from ledger.service.backends import Backends, Settings
+from ledger.service.submission import submit_lines
+from projections.installed import all_projections
 from tests.cli.test_cli import pdl
 from tests.conftest import LedgerFactory
 from tests.scenario import collected, consent, doc_examples, lines
 
 
-def dump(store: ProjectionStore) -> list[str]:
+def dump(store: SQLiteProjectionStore) -> list[str]:
     return list(store.canonical_dump())
 
 
 def test_rebuild_reproduces_the_projections(make_ledger: LedgerFactory, tmp_path: Path) -> None:
     ledger = make_ledger()
     producible = [e for e in doc_examples() if e["type"] != "DataErased"]
-    emit_lines(ledger.intake(), [json.dumps(e) for e in producible])
+    submit_lines(ledger.intake(), [json.dumps(e) for e in producible])
     ledger.runner().catch_up()
     before = dump(ledger.store)
     progress = rebuild(ledger.log, ledger.registry, tmp_path / "rebuilt.sqlite")
     assert progress.applied == len(producible)
-    rebuilt = ProjectionStore(tmp_path / "rebuilt.sqlite")
+    rebuilt = SQLiteProjectionStore(tmp_path / "rebuilt.sqlite")
     assert dump(rebuilt) == before
     rebuilt.close()
 
@@ -55,10 +55,11 @@ def test_cli_rebuild_dump_and_basis(log_url: str | None) -> None:
 
 @pytest.mark.kafka
 def test_two_consumers_in_a_group_share_partitions(kafka_address: str, tmp_path: Path) -> None:
-    ledger = Ledger(Settings(f"kafka://{kafka_address}", tmp_path / "data"))
-    stores = [ProjectionStore(ledger.store_path) for _ in range(2)]
-    runners = [ProjectionRunner(ledger.log, s, ledger.registry, all_projections())
-               for s in stores]  # fmt: skip
+    ledger = Backends(Settings(f"kafka://{kafka_address}", tmp_path / "data"))
+    stores = [SQLiteProjectionStore(ledger.store_path) for _ in range(2)]
+    runners = [
+        ProjectionConsumer(ledger.log, s, ledger.registry, all_projections()) for s in stores
+    ]
     consumers = [r.open_consumer() for r in runners]
     joined = threading.Barrier(2)
 
@@ -74,7 +75,7 @@ def test_two_consumers_in_a_group_share_partitions(kafka_address: str, tmp_path:
     for t in threads:
         t.start()
     subjects = [f"group{i}@example.fr" for i in range(40)]
-    emit_lines(ledger.intake(), lines(*(consent(s) for s in subjects)))
+    submit_lines(ledger.intake(), lines(*(consent(s) for s in subjects)))
     done.set()
     for t in threads:
         t.join(timeout=180)
@@ -85,7 +86,7 @@ def test_two_consumers_in_a_group_share_partitions(kafka_address: str, tmp_path:
     shared = dump(stores[0])
     alone = tmp_path / "alone.sqlite"
     rebuild(ledger.log, ledger.registry, alone)
-    single = ProjectionStore(alone)
+    single = SQLiteProjectionStore(alone)
     assert dump(single) == shared
     for s in [*stores, single]:
         s.close()

@@ -9,7 +9,7 @@ from pathlib import Path
 from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.tests.persistence import TrackingRecorderTestCase
 
-from consumers.store import ProjectionStore
+from consumers.sqlite_store import SQLiteProjectionStore
 
 
 class TestProjectionStoreIsATrackingRecorder(TrackingRecorderTestCase):
@@ -20,4 +20,4 @@ class TestProjectionStoreIsATrackingRecorder(TrackingRecorderTestCase):
         self._tmp.cleanup()
 
     def create_recorder(self) -> TrackingRecorder:
-        return ProjectionStore(Path(self._tmp.name) / "projections.sqlite")
+        return SQLiteProjectionStore(Path(self._tmp.name) / "projections.sqlite")

@@ -9,10 +9,10 @@ from typing import Any
 
 from ledger.cli.common import resolve_subject
 from ledger.cli.demo import SCENARIO_NOW, SUBJECT, play_scenario
-from ledger.cli.erasure_support import at_instant
-from ledger.config import Ledger
 from ledger.reports.build import ReportKind, ReportRequest, build_report
 from ledger.reports.render import ReportFormat, render
+from ledger.service.backends import Backends
+from ledger.service.erasure import at_instant
 
 __all__ = ["AT", "CALL_RECORDING", "SUBJECT"]
 
@@ -21,7 +21,7 @@ CALL_RECORDING = "recording://2024/03/04/call-1187.wav"
 INVOICE = "FA-2024-0311: laptop repair, 89.00 EUR"
 
 
-def seeded(ledger: Ledger) -> str:
+def seeded(ledger: Backends) -> str:
     """Play the scenario on ``ledger`` (its clock fixed at the scenario's present) and
     return Camille's subject id."""
     at_instant(ledger, SCENARIO_NOW)
@@ -33,7 +33,7 @@ def instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
-def report(ledger: Ledger, kind: str, **given: Any) -> dict[str, Any]:
+def report(ledger: Backends, kind: str, **given: Any) -> dict[str, Any]:
     """Build a report of ``kind`` as of the scenario's present unless ``at`` is given;
     ``given``: subject_id, purpose, controller, at, known_at, audience."""
     return build_report(ledger, ReportRequest(ReportKind(kind), **{"at": AT, **given}))

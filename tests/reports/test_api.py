@@ -10,7 +10,7 @@ import pytest
 
 from ledger.api.app import create_app
 from ledger.api.auth import TokenConfigError, Tokens, load_tokens, parse_tokens
-from ledger.config import Ledger, Settings
+from ledger.service.backends import Backends, Settings
 from tests.reports.support import AT, CALL_RECORDING, json_bytes, report, seeded
 
 with warnings.catch_warnings():  # starlette suggests httpx2; httpx is what FastAPI documents
@@ -23,7 +23,7 @@ AT_QUERY = {"at": AT.isoformat()}
 
 @pytest.fixture
 def seeded_dir(tmp_path: Path) -> tuple[Path, str]:
-    ledger = Ledger(Settings(None, tmp_path / "data"))
+    ledger = Backends(Settings(None, tmp_path / "data"))
     try:
         return tmp_path / "data", seeded(ledger)
     finally:
@@ -46,13 +46,14 @@ def test_the_dpo_reads_decrypted_values(client: TestClient, seeded_dir: tuple[Pa
     got = client.get(f"/reports/access/{subject_id}", params=AT_QUERY, headers=bearer(DPO))
     assert got.status_code == 200 and got.headers["content-type"] == "application/json"
     assert CALL_RECORDING in got.text and '"personal_fields":"decrypted"' in got.text
-    ledger = Ledger(Settings(None, seeded_dir[0]))
+    ledger = Backends(Settings(None, seeded_dir[0]))
     try:  # one code path: the API's bytes are the builder's
         assert got.content == json_bytes(report(ledger, "access", subject_id=subject_id))
     finally:
         ledger.close()
-    found = client.post("/subjects/lookup", json={"identifier": "Camille.Martin@example.fr"},
-                        headers=bearer(DPO))  # fmt: skip
+    found = client.post(
+        "/subjects/lookup", json={"identifier": "Camille.Martin@example.fr"}, headers=bearer(DPO)
+    )
     assert found.json() == {"subject_id": subject_id}
 
 
@@ -64,18 +65,29 @@ def test_a_regulator_reads_reports_with_personal_fields_withheld(
     assert got.status_code == 200
     assert CALL_RECORDING not in got.text and "Vesoul" not in got.text
     assert '"value":"[withheld]"' in got.text
-    for path in ("/reports/ropa", "/reports/erasure", "/reports/retention", "/reports/transfers",
-                 "/reports/basis/newsletter", "/reports/consent/newsletter"):  # fmt: skip
+    for path in (
+        "/reports/ropa",
+        "/reports/erasure",
+        "/reports/retention",
+        "/reports/transfers",
+        "/reports/basis/newsletter",
+        "/reports/consent/newsletter",
+    ):
         answer = client.get(path, params=AT_QUERY, headers=bearer(REGULATOR))
         assert answer.status_code == 200, (path, answer.text)
-    csv = client.get("/reports/consent/newsletter", params={**AT_QUERY, "format": "csv"},
-                     headers=bearer(REGULATOR))  # fmt: skip
+    csv = client.get(
+        "/reports/consent/newsletter",
+        params={**AT_QUERY, "format": "csv"},
+        headers=bearer(REGULATOR),
+    )
     assert csv.headers["content-type"].startswith("text/csv") and "consent_given" in csv.text
-    html = client.get("/reports/basis/newsletter", params={"format": "html"},
-                      headers=bearer(REGULATOR))  # fmt: skip
+    html = client.get(
+        "/reports/basis/newsletter", params={"format": "html"}, headers=bearer(REGULATOR)
+    )
     assert html.headers["content-type"].startswith("text/html") and "<svg" in html.text
-    lookup = client.post("/subjects/lookup", json={"identifier": "x@example.fr"},
-                         headers=bearer(REGULATOR))  # fmt: skip
+    lookup = client.post(
+        "/subjects/lookup", json={"identifier": "x@example.fr"}, headers=bearer(REGULATOR)
+    )
     assert lookup.status_code == 403
     assert client.get("/metrics", headers=bearer(REGULATOR)).status_code == 403
 
@@ -130,10 +142,16 @@ def test_the_openapi_document_lists_every_report_endpoint(client: TestClient) ->
     doc = client.get("/openapi.json").json()
     paths = set(doc["paths"])
     assert {
-        "/reports/ropa", "/reports/access/{subject}", "/reports/basis/{purpose}",
-        "/reports/consent/{purpose}", "/reports/erasure", "/reports/retention",
-        "/reports/transfers", "/reports/{kind}", "/metrics",
-    } <= paths  # fmt: skip
+        "/reports/ropa",
+        "/reports/access/{subject}",
+        "/reports/basis/{purpose}",
+        "/reports/consent/{purpose}",
+        "/reports/erasure",
+        "/reports/retention",
+        "/reports/transfers",
+        "/reports/{kind}",
+        "/metrics",
+    } <= paths
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     params = {p["name"] for p in doc["paths"]["/reports/ropa"]["get"]["parameters"]}
     assert {"at", "known_at", "format", "controller"} <= params

@@ -18,9 +18,14 @@ import pytest
 from tests.cli.test_cli import pdl
 
 DEMO_REPORTS = {
-    "record-of-processing.html", "subject-access.html", "legal-basis-newsletter.html",
-    "consent-proof-newsletter.html", "erasure-register.html", "retention.html", "transfers.html",
-}  # fmt: skip
+    "record-of-processing.html",
+    "subject-access.html",
+    "legal-basis-newsletter.html",
+    "consent-proof-newsletter.html",
+    "erasure-register.html",
+    "retention.html",
+    "transfers.html",
+}
 
 
 @pytest.mark.parametrize("command", ["report", "serve"])
@@ -47,8 +52,17 @@ def test_report_writes_each_format_and_refuses_what_it_cannot_answer(tmp_path: P
     assert pdl(*data, "demo").returncode == 0
     at = ["--at", "2024-04-30T12:00:00Z"]
     html = tmp_path / "access.html"
-    made = pdl(*data, "report", "access", "camille.martin@example.fr", *at,
-               "--format", "html", "--out", str(html))  # fmt: skip
+    made = pdl(
+        *data,
+        "report",
+        "access",
+        "camille.martin@example.fr",
+        *at,
+        "--format",
+        "html",
+        "--out",
+        str(html),
+    )
     assert made.returncode == 0, made.stderr and "written to" in made.stderr
     assert "<svg" in html.read_text("utf-8")
     csv = pdl(*data, "report", "consent", "--purpose", "newsletter", *at, "--format", "csv")
@@ -82,8 +96,10 @@ def test_serve_needs_tokens_then_answers_on_loopback(tmp_path: Path) -> None:
     env = dict(os.environ, PDL_API_TOKENS=f"{token}=regulator")
     server = subprocess.Popen(
         [sys.executable, "-m", "ledger.cli.main", *data, "serve", "--port", str(port)],
-        env=env, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ledger.config import Ledger, Settings
 from ledger.reports.reading import Audience
+from ledger.service.backends import Backends, Settings
 from tests.reports.support import instant, report, seeded
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "REPORTS.md"
@@ -84,18 +84,29 @@ def test_every_report_matches_its_documented_schema(tmp_path: Path, audience: Au
     schemas = documented()
     defs = schemas["defs"]["$defs"]
     assert set(schemas) == {
-        "defs", "record_of_processing", "subject_access", "legal_basis", "consent_proof",
-        "erasure_register", "retention_compliance", "transfers_outside_eea",
-    }  # fmt: skip
-    ledger = Ledger(Settings(None, tmp_path / "data"))
+        "defs",
+        "record_of_processing",
+        "subject_access",
+        "legal_basis",
+        "consent_proof",
+        "erasure_register",
+        "retention_compliance",
+        "transfers_outside_eea",
+    }
+    ledger = Backends(Settings(None, tmp_path / "data"))
     try:
         subject_id = seeded(ledger)
         for at in ("2024-03-02T00:00:00Z", "2024-04-25T00:00:00Z", "2024-06-01T00:00:00Z"):
-            for kind, given in (("ropa", {}), ("access", {"subject_id": subject_id}),
-                                ("basis", {"purpose": "newsletter"}),
-                                ("basis", {"purpose": "newsletter", "subject_id": subject_id}),
-                                ("consent", {"purpose": "newsletter"}), ("erasure", {}),
-                                ("retention", {}), ("transfers", {})):  # fmt: skip
+            for kind, given in (
+                ("ropa", {}),
+                ("access", {"subject_id": subject_id}),
+                ("basis", {"purpose": "newsletter"}),
+                ("basis", {"purpose": "newsletter", "subject_id": subject_id}),
+                ("consent", {"purpose": "newsletter"}),
+                ("erasure", {}),
+                ("retention", {}),
+                ("transfers", {}),
+            ):
                 built = report(ledger, kind, at=instant(at), audience=audience, **given)
                 name = str(built["report"])
                 assert problems(built, schemas[name], defs, name) == [], (kind, at)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.config import Ledger, Settings
 from ledger.reports.render import ReportFormat, render
+from ledger.service.backends import Backends, Settings
 from tests.reports.support import report, seeded
 
 CONSOLE = re.compile(r":CONSOLE[(:]|Uncaught")
@@ -33,12 +33,28 @@ def chromium() -> str:
 def screenshot(page: Path, png: Path, profile: Path) -> list[str]:
     """Render ``page`` into ``png``; return the console lines Chromium logged."""
     done = subprocess.run(
-        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", f"--user-data-dir={profile}", f"--screenshot={png}",
-         "--window-size=1280,2000", "--enable-logging=stderr", "--v=0", page.as_uri()],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            f"--screenshot={png}",
+            "--window-size=1280,2000",
+            "--enable-logging=stderr",
+            "--v=0",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     return [line for line in done.stderr.splitlines() if CONSOLE.search(line)]
 
@@ -58,7 +74,7 @@ def test_the_console_check_sees_a_page_error(tmp_path: Path) -> None:
 
 
 def test_every_html_report_renders_with_no_console_error(tmp_path: Path) -> None:
-    ledger = Ledger(Settings(None, tmp_path / "data"))
+    ledger = Backends(Settings(None, tmp_path / "data"))
     try:
         subject_id = seeded(ledger)
         pages = {

@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from ledger.config import Ledger, Settings
 from ledger.reports.reading import Audience, ReportRequestError, SubjectNotFound
 from ledger.reports.render import ReportFormat, render
+from ledger.service.backends import Backends, Settings
 from tests.conftest import LedgerFactory
 from tests.reports.support import AT, CALL_RECORDING, INVOICE, instant, json_bytes, report, seeded
 
 
 @pytest.fixture
-def embedded(tmp_path: Path) -> Iterator[tuple[Ledger, str]]:
-    ledger = Ledger(Settings(None, tmp_path / "data"))
+def embedded(tmp_path: Path) -> Iterator[tuple[Backends, str]]:
+    ledger = Backends(Settings(None, tmp_path / "data"))
     yield ledger, seeded(ledger)
     ledger.close()
 
@@ -43,9 +43,13 @@ def test_record_of_processing_sets_declarations_beside_what_was_seen(
         "P3Y from last_contact, then erase"
     )
     assert newsletter["observed"] == {
-        "subjects": 1, "events": 8, "processing": 2, "unlawful_as_known_then": 0,
-        "unlawful_as_known_at_k": 1, "recipients_shared_with": ["sendinblue"],
-    }  # fmt: skip
+        "subjects": 1,
+        "events": 8,
+        "processing": 2,
+        "unlawful_as_known_then": 0,
+        "unlawful_as_known_at_k": 1,
+        "recipients_shared_with": ["sendinblue"],
+    }
     assert _purpose(i70, "call-recording")["retention"]["duration"] == "P60D"
     assert i70["observed"]["subjects"] == 1
     bpost = by_id["bpost-mystamp"]
@@ -100,7 +104,7 @@ def test_subject_access_decrypts_for_the_dpo_and_withholds_for_a_regulator(
 
 
 def test_subject_access_as_of_a_past_instant_shows_what_was_held_then(
-    embedded: tuple[Ledger, str],
+    embedded: tuple[Backends, str],
 ) -> None:
     ledger, subject_id = embedded
     then = report(ledger, "access", subject_id=subject_id, at=instant("2024-03-02T00:00:00Z"))
@@ -114,7 +118,7 @@ def test_subject_access_as_of_a_past_instant_shows_what_was_held_then(
 
 
 def test_legal_basis_finds_the_campaign_sent_after_a_late_recorded_withdrawal(
-    embedded: tuple[Ledger, str],
+    embedded: tuple[Backends, str],
 ) -> None:
     ledger, subject_id = embedded
     basis = report(ledger, "basis", purpose="newsletter")
@@ -143,15 +147,18 @@ def test_legal_basis_finds_the_campaign_sent_after_a_late_recorded_withdrawal(
 
 
 def test_consent_proof_lists_every_consent_and_withdrawal_as_csv(
-    embedded: tuple[Ledger, str],
+    embedded: tuple[Backends, str],
 ) -> None:
     ledger, subject_id = embedded
     proof = report(ledger, "consent", purpose="newsletter")
     text = render(proof, ReportFormat.csv).decode()
     assert text.startswith("# report: consent_proof")
     assert "# positions: " in text and "# at: 2024-04-30T12:00:00+00:00" in text
-    rows = list(csv.DictReader(io.StringIO(
-        "".join(line for line in text.splitlines(True) if not line.startswith("#")))))  # fmt: skip
+    rows = list(
+        csv.DictReader(
+            io.StringIO("".join(line for line in text.splitlines(True) if not line.startswith("#")))
+        )
+    )
     assert [r["record"] for r in rows] == ["consent_given", "consent_withdrawn"]
     given, withdrawn = rows
     assert given["channel"] == "web-form" and given["notice_version"] == "politique-2023-01"
@@ -170,7 +177,7 @@ def test_consent_proof_lists_every_consent_and_withdrawal_as_csv(
 
 
 def test_erasure_register_verifies_each_certificate_and_the_chain(
-    embedded: tuple[Ledger, str],
+    embedded: tuple[Backends, str],
 ) -> None:
     ledger, subject_id = embedded
     register = report(ledger, "erasure")
@@ -192,7 +199,7 @@ def test_erasure_register_verifies_each_certificate_and_the_chain(
 
 
 def test_retention_is_compliant_then_finds_the_call_recording_overdue(
-    embedded: tuple[Ledger, str],
+    embedded: tuple[Backends, str],
 ) -> None:
     ledger, _ = embedded
     now = report(ledger, "retention")
@@ -212,7 +219,7 @@ def test_retention_is_compliant_then_finds_the_call_recording_overdue(
 
 
 def test_transfers_outside_the_eea_by_recipient_and_safeguard(
-    embedded: tuple[Ledger, str],
+    embedded: tuple[Backends, str],
 ) -> None:
     ledger, _ = embedded
     transfers = report(ledger, "transfers")
@@ -238,12 +245,19 @@ def test_transfers_outside_the_eea_by_recipient_and_safeguard(
         ("ropa", {"purpose": "newsletter"}, "purpose"),
         ("ropa", {"controller": "acme"}, "controller"),
         ("basis", {"purpose": "astrology", "controller": "informatique70"}, "purpose"),
-        ("consent", {"purpose": "newsletter", "controller": "informatique70",
-                     "at": instant("2020-01-01T00:00:00Z")}, "at"),
+        (
+            "consent",
+            {
+                "purpose": "newsletter",
+                "controller": "informatique70",
+                "at": instant("2020-01-01T00:00:00Z"),
+            },
+            "at",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_request_that_cannot_be_answered_names_the_field(
-    embedded: tuple[Ledger, str], kind: str, given: dict[str, Any], field: str
+    embedded: tuple[Backends, str], kind: str, given: dict[str, Any], field: str
 ) -> None:
     ledger, _ = embedded
     with pytest.raises(ReportRequestError) as raised:
@@ -252,11 +266,17 @@ def test_a_request_that_cannot_be_answered_names_the_field(
     assert str(raised.value).startswith(f"{field}: ")
 
 
-def test_every_format_renders_every_report(embedded: tuple[Ledger, str]) -> None:
+def test_every_format_renders_every_report(embedded: tuple[Backends, str]) -> None:
     ledger, subject_id = embedded
-    requests: dict[str, dict[str, Any]] = {"ropa": {}, "access": {"subject_id": subject_id},
-                        "basis": {"purpose": "newsletter"}, "consent": {"purpose": "newsletter"},
-                        "erasure": {}, "retention": {}, "transfers": {}}  # fmt: skip
+    requests: dict[str, dict[str, Any]] = {
+        "ropa": {},
+        "access": {"subject_id": subject_id},
+        "basis": {"purpose": "newsletter"},
+        "consent": {"purpose": "newsletter"},
+        "erasure": {},
+        "retention": {},
+        "transfers": {},
+    }
     for kind, given in requests.items():
         built = report(ledger, kind, **given)
         assert json.loads(render(built, ReportFormat.json)) == built

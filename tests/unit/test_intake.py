@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from ledger.config import Ledger, Settings
 from ledger.contract.events import SubjectEvent
 from ledger.contract.rejection import EventRejected
-from ledger.intake import Intake
+from ledger.service.backends import Backends, Settings
+from ledger.service.intake import Intake
 from tests.scenario import canary, collected, consent
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -20,7 +20,7 @@ NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
 @pytest.fixture
 def intake(tmp_path: Path) -> Iterator[Intake]:
-    ledger = Ledger(Settings(None, tmp_path / "data"), clock=lambda: NOW)
+    ledger = Backends(Settings(None, tmp_path / "data"), clock=lambda: NOW)
     yield ledger.intake()
     ledger.close()
 

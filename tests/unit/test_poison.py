@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.cli.deadletters import dead_letters
-from ledger.cli.emit import emit_lines
-from ledger.config import Ledger, Settings
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import EVENT_TYPES
+from ledger.contract.topics import event_topics, topic_of
 from ledger.log.base import OutgoingRecord
-from ledger.topics import event_topics, topic_of
+from ledger.service.backends import Backends, Settings
+from ledger.service.submission import submit_lines
 from tests.golden import HERE, SUBJECT_ID
 from tests.scenario import consent, lines
 
@@ -60,9 +60,9 @@ poison = st.tuples(
 def test_consumer_survives_any_bytes(messages: list[tuple[str, bytes, bytes]]) -> None:
     # family names, not topics: the per-test topic prefix is set after import
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Ledger(Settings(None, Path(tmp)))
+        ledger = Backends(Settings(None, Path(tmp)))
         try:
-            emit_lines(ledger.intake(), lines(consent("p@example.fr")))
+            submit_lines(ledger.intake(), lines(consent("p@example.fr")))
             ledger.runner().catch_up()
             before = list(ledger.store.states("subject_state"))
             ledger.log.append([OutgoingRecord(topic_of(f), k, v) for f, k, v in messages])
@@ -79,9 +79,9 @@ def test_consumer_survives_any_bytes(messages: list[tuple[str, bytes, bytes]]) -
 
 def test_random_bytes_alone_change_nothing() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Ledger(Settings(None, Path(tmp)))
+        ledger = Backends(Settings(None, Path(tmp)))
         try:
-            emit_lines(ledger.intake(), lines(consent("q@example.fr")))
+            submit_lines(ledger.intake(), lines(consent("q@example.fr")))
             ledger.runner().catch_up()
             before = list(ledger.store.states("subject_state"))
             junk = [OutgoingRecord(t, b"k", secrets.token_bytes(64)) for t in event_topics()]

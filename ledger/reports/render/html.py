@@ -123,8 +123,10 @@ def _lead(r: dict[str, Any]) -> list[str]:
                     }
                 )
             )
-            out.extend(f"<p>« {escape(d['quote'])} » <i>({escape(d['kind'])})</i></p>"
-                       for d in section["declarations"])  # fmt: skip
+            out.extend(
+                f"<p>« {escape(d['quote'])} » <i>({escape(d['kind'])})</i></p>"
+                for d in section["declarations"]
+            )
     elif kind == "subject_access":
         out.extend(_access_figure(r))
     elif kind == "legal_basis":
@@ -150,24 +152,31 @@ def _verdicts(processing: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
 
 def _access_figure(r: dict[str, Any]) -> list[str]:
     rows = [
-        TimelineRow(f"{p['controller']} / {p['purpose']}", p["timeline"], p["facts"],
-                    _verdicts(p["processing"]))
+        TimelineRow(
+            f"{p['controller']} / {p['purpose']}",
+            p["timeline"],
+            p["facts"],
+            _verdicts(p["processing"]),
+        )
         for p in r["purposes"]
-    ]  # fmt: skip
+    ]
     return _figure(rows, r["at"], "Consents and legal bases over time")
 
 
 def _basis_figure(r: dict[str, Any]) -> list[str]:
     subjects = r["subjects"][:MAX_FIGURE_ROWS]
     rows = [
-        TimelineRow(s["subject_id"][:16] + "…", s["timeline"], s["facts"],
-                    _verdicts(s["processing"]))
+        TimelineRow(
+            s["subject_id"][:16] + "…", s["timeline"], s["facts"], _verdicts(s["processing"])
+        )
         for s in subjects
-    ]  # fmt: skip
+    ]
     out = _figure(rows, r["at"], f"Legal basis of {r['purpose']['id']} over time")
     if len(r["subjects"]) > MAX_FIGURE_ROWS:
-        out.append(f'<p class="empty">The figure shows the first {MAX_FIGURE_ROWS} subjects; '
-                   "the tables list them all.</p>")  # fmt: skip
+        out.append(
+            f'<p class="empty">The figure shows the first {MAX_FIGURE_ROWS} subjects; '
+            "the tables list them all.</p>"
+        )
     return out
 
 
@@ -182,11 +191,12 @@ def _table(table: Table) -> list[str]:
         for column in table.columns:
             text = cell(row.get(column))
             css = (
-                ' class="withheld"' if text in ("[withheld]", "[erased]")
-                else ' class="unlawful"' if text == "unlawful" or (column == "status"
-                                                                     and text == "overdue")
+                ' class="withheld"'
+                if text in ("[withheld]", "[erased]")
+                else ' class="unlawful"'
+                if text == "unlawful" or (column == "status" and text == "overdue")
                 else ""
-            )  # fmt: skip
+            )
             cells.append(f"<td{css}>{escape(text)}</td>")
         lines.append("<tr>" + "".join(cells) + "</tr>")
     lines.append("</tbody></table></div>")

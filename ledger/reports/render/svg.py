@@ -11,9 +11,13 @@ from html import escape
 from typing import Any
 
 BASIS_COLOURS = {
-    "consent": "#2e7d32", "contract": "#1565c0", "legal_obligation": "#6a1b9a",
-    "legitimate_interest": "#00838f", "public_task": "#ef6c00", "vital_interests": "#ad1457",
-}  # fmt: skip
+    "consent": "#2e7d32",
+    "contract": "#1565c0",
+    "legal_obligation": "#6a1b9a",
+    "legitimate_interest": "#00838f",
+    "public_task": "#ef6c00",
+    "vital_interests": "#ad1457",
+}
 UNLAWFUL = "#c62828"
 WIDTH, LABEL, RIGHT, ROW, TOP, AXIS, LEGEND = 1100, 240, 24, 38, 12, 34, 64
 
@@ -93,8 +97,10 @@ def _marker(fact: dict[str, Any], x: float, y: int, verdicts: dict[str, tuple[st
     elif kind == "consent_withdrawn":
         shape = f'<polygon points="{x - 6},{y - 5} {x + 6},{y - 5} {x},{y + 7}" fill="{UNLAWFUL}"'
     elif kind == "objection":
-        shape = (f'<path d="M{x - 5},{y - 5} L{x + 5},{y + 5} M{x + 5},{y - 5} L{x - 5},{y + 5}" '
-                 f'stroke="{UNLAWFUL}" stroke-width="3"')  # fmt: skip
+        shape = (
+            f'<path d="M{x - 5},{y - 5} L{x + 5},{y + 5} M{x + 5},{y - 5} L{x - 5},{y + 5}" '
+            f'stroke="{UNLAWFUL}" stroke-width="3"'
+        )
     elif kind in ("restricted", "unrestricted"):
         fill = "#ef6c00" if kind == "restricted" else "#ffffff"
         shape = (

@@ -39,100 +39,195 @@ def _ropa(r: dict[str, Any]) -> list[Table]:
     for section in r["controllers"]:
         cid = section["controller"]["id"]
         for p in section["purposes"]:
-            purposes.append({
-                "controller": cid, "purpose": p["id"], **p, **p["observed"],
-                "retention": p["retention"]["text"], "observed": None,
-            })  # fmt: skip
+            purposes.append(
+                {
+                    "controller": cid,
+                    "purpose": p["id"],
+                    **p,
+                    **p["observed"],
+                    "retention": p["retention"]["text"],
+                    "observed": None,
+                }
+            )
         for x in section["recipients"]:
             recipients.append({"controller": cid, "recipient": x["id"], **x, **x["observed"]})
         for kind in ("declared", "observed"):
             for t in section["transfers_outside_eea"][kind]:
                 transfers.append({"controller": cid, "kind": kind, **t})
     return [
-        _table("purposes", "Purposes: declared, and what the ledger saw",
-               "controller purpose title acting_as on_behalf_of basis other_bases categories "
-               "recipients retention retention_class legal_hold subjects events processing "
-               "unlawful_as_known_then unlawful_as_known_at_k recipients_shared_with", purposes),
-        _table("recipients", "Recipients", "controller recipient name role country outside_eea "
-               "safeguard shares subjects", recipients),
-        _table("transfers", "Transfers outside the EEA", "controller kind recipient country "
-               "safeguard purposes subjects shares first_at last_at declared", transfers),
-    ]  # fmt: skip
+        _table(
+            "purposes",
+            "Purposes: declared, and what the ledger saw",
+            "controller purpose title acting_as on_behalf_of basis other_bases categories "
+            "recipients retention retention_class legal_hold subjects events processing "
+            "unlawful_as_known_then unlawful_as_known_at_k recipients_shared_with",
+            purposes,
+        ),
+        _table(
+            "recipients",
+            "Recipients",
+            "controller recipient name role country outside_eea safeguard shares subjects",
+            recipients,
+        ),
+        _table(
+            "transfers",
+            "Transfers outside the EEA",
+            "controller kind recipient country "
+            "safeguard purposes subjects shares first_at last_at declared",
+            transfers,
+        ),
+    ]
 
 
 def _access(r: dict[str, Any]) -> list[Table]:
     purposes = [
-        {**p, "basis_at_t": p["basis_at"]["basis"], "reason": p["basis_at"]["reason"],
-         "valid_from": p["basis_at"]["valid_from"], "valid_to": p["basis_at"]["valid_to"],
-         "consent": (p["consent"] or {}).get("status"), "processing": len(p["processing"]),
-         "unlawful": sum("unlawful" in (j["verdict_then"], j["verdict_now"])
-                         for j in p["processing"])}
+        {
+            **p,
+            "basis_at_t": p["basis_at"]["basis"],
+            "reason": p["basis_at"]["reason"],
+            "valid_from": p["basis_at"]["valid_from"],
+            "valid_to": p["basis_at"]["valid_to"],
+            "consent": (p["consent"] or {}).get("status"),
+            "processing": len(p["processing"]),
+            "unlawful": sum(
+                "unlawful" in (j["verdict_then"], j["verdict_now"]) for j in p["processing"]
+            ),
+        }
         for p in r["purposes"]
-    ]  # fmt: skip
+    ]
     return [
-        _table("values", "Data held", "controller category field value purposes source "
-               "rectified occurred_at event_id position", r["values"]),
-        _table("purposes", "Purposes and legal basis at T", "controller purpose title "
-               "declared_basis basis_at_t reason valid_from valid_to consent processing unlawful",
-               purposes),
-        _table("recipients", "Recipients", "recipient name role country safeguard purposes "
-               "first_at last_at", r["recipients"]),
-        _table("retention", "Retention deadlines", "controller purpose retention_class due "
-               "status rule explanation", r["retention"]),
-        _table("sources", "Sources", "controller source categories collections first_at last_at",
-               r["sources"]),
-        _table("restrictions", "Restrictions (Art. 18)", "scope active reason occurred_at "
-               "event_id position", r["restrictions"]),
-        _table("holds", "Legal holds (Art. 17(3))", "scope active reason article until "
-               "occurred_at event_id position", r["holds"]),
-        _table("erasures", "Erasures (Art. 17)", "scope reason done keys_destroyed occurred_at "
-               "event_id position", r["erasures"]),
-    ]  # fmt: skip
+        _table(
+            "values",
+            "Data held",
+            "controller category field value purposes source "
+            "rectified occurred_at event_id position",
+            r["values"],
+        ),
+        _table(
+            "purposes",
+            "Purposes and legal basis at T",
+            "controller purpose title "
+            "declared_basis basis_at_t reason valid_from valid_to consent processing unlawful",
+            purposes,
+        ),
+        _table(
+            "recipients",
+            "Recipients",
+            "recipient name role country safeguard purposes first_at last_at",
+            r["recipients"],
+        ),
+        _table(
+            "retention",
+            "Retention deadlines",
+            "controller purpose retention_class due status rule explanation",
+            r["retention"],
+        ),
+        _table(
+            "sources",
+            "Sources",
+            "controller source categories collections first_at last_at",
+            r["sources"],
+        ),
+        _table(
+            "restrictions",
+            "Restrictions (Art. 18)",
+            "scope active reason occurred_at event_id position",
+            r["restrictions"],
+        ),
+        _table(
+            "holds",
+            "Legal holds (Art. 17(3))",
+            "scope active reason article until occurred_at event_id position",
+            r["holds"],
+        ),
+        _table(
+            "erasures",
+            "Erasures (Art. 17)",
+            "scope reason done keys_destroyed occurred_at event_id position",
+            r["erasures"],
+        ),
+    ]
 
 
 def _basis(r: dict[str, Any]) -> list[Table]:
-    intervals = [{"subject_id": s["subject_id"], **seg} for s in r["subjects"]
-                 for seg in s["timeline"]]  # fmt: skip
+    intervals = [
+        {"subject_id": s["subject_id"], **seg} for s in r["subjects"] for seg in s["timeline"]
+    ]
     processing = [j for s in r["subjects"] for j in s["processing"]]
     return [
-        _table("intervals", "Basis over valid time", "subject_id from to basis reason evidence",
-               intervals),
-        _table("processing", "Processing, judged as known then and as known at K",
-               "subject_id occurred_at recorded_at system claimed_basis verdict_then "
-               "reason_then verdict_now reason_now note event_id position", processing),
-    ]  # fmt: skip
+        _table(
+            "intervals",
+            "Basis over valid time",
+            "subject_id from to basis reason evidence",
+            intervals,
+        ),
+        _table(
+            "processing",
+            "Processing, judged as known then and as known at K",
+            "subject_id occurred_at recorded_at system claimed_basis verdict_then "
+            "reason_then verdict_now reason_now note event_id position",
+            processing,
+        ),
+    ]
 
 
 def _consent(r: dict[str, Any]) -> list[Table]:
-    return [Table("records", "Consents, withdrawals and objections", tuple(r["columns"]),
-                  r["records"])]  # fmt: skip
+    return [
+        Table("records", "Consents, withdrawals and objections", tuple(r["columns"]), r["records"])
+    ]
 
 
 def _erasure(r: dict[str, Any]) -> list[Table]:
     return [
-        _table("certificates", "Certificates", "sequence certificate_id subject_id controller "
-               "scope reason requested_at erased_at position keys_destroyed "
-               "retention_classes_erased retained_classes verified problems", r["certificates"]),
-        _table("pending", "Requests waiting for an answer", "request_event_id subject_id "
-               "controller scope reason requested_at answer_due overdue", r["pending_requests"]),
-        _table("shredding", "Erased data cannot be decrypted", "subject_id ok fields_in_scope "
-               "readable_in_scope retained_under_hold fenced", r["shredding_verified"]),
-    ]  # fmt: skip
+        _table(
+            "certificates",
+            "Certificates",
+            "sequence certificate_id subject_id controller "
+            "scope reason requested_at erased_at position keys_destroyed "
+            "retention_classes_erased retained_classes verified problems",
+            r["certificates"],
+        ),
+        _table(
+            "pending",
+            "Requests waiting for an answer",
+            "request_event_id subject_id controller scope reason requested_at answer_due overdue",
+            r["pending_requests"],
+        ),
+        _table(
+            "shredding",
+            "Erased data cannot be decrypted",
+            "subject_id ok fields_in_scope readable_in_scope retained_under_hold fenced",
+            r["shredding_verified"],
+        ),
+    ]
 
 
 def _retention(r: dict[str, Any]) -> list[Table]:
     rows = [e for status in ("overdue", "held", "upcoming", "undetermined") for e in r[status]]
     held = [{**e, "held_by": [g["reason"] for g in e["held_by"]]} for e in rows]
-    return [_table("deadlines", "Retention deadlines", "status subject_id controller purpose "
-                   "retention_class due rule explanation held_by", held)]  # fmt: skip
+    return [
+        _table(
+            "deadlines",
+            "Retention deadlines",
+            "status subject_id controller purpose retention_class due rule explanation held_by",
+            held,
+        )
+    ]
 
 
 def _transfers(r: dict[str, Any]) -> list[Table]:
     rows = [{"kind": "declared", **d} for d in r["declared"]]
     rows += [{"kind": "observed", **o} for o in r["observed"]]
-    return [_table("transfers", "Transfers outside the EEA", "kind controller recipient name "
-                   "role country safeguard safeguard_inferred purposes subjects shares first_at "
-                   "last_at declared matches_declaration", rows)]  # fmt: skip
+    return [
+        _table(
+            "transfers",
+            "Transfers outside the EEA",
+            "kind controller recipient name "
+            "role country safeguard safeguard_inferred purposes subjects shares first_at "
+            "last_at declared matches_declaration",
+            rows,
+        )
+    ]
 
 
 _TABLES: dict[str, Callable[[dict[str, Any]], list[Table]]] = {

@@ -31,29 +31,56 @@ def _evidence(e: Evidence) -> dict[str, str]:
 def disclose_subject(state: SubjectState, keys: KeyStore) -> dict[str, Any]:
     """The subject's state, personal values decrypted; shredded ones shown as erased."""
     values = [
-        {"controller": v.controller, "field": v.field, "category": v.category,
-         "value": open_value(v, keys), "purposes": list(v.purposes), "source": v.source,
-         "rectified": v.rectified, **_evidence(v.evidence)}
+        {
+            "controller": v.controller,
+            "field": v.field,
+            "category": v.category,
+            "value": open_value(v, keys),
+            "purposes": list(v.purposes),
+            "source": v.source,
+            "rectified": v.rectified,
+            **_evidence(v.evidence),
+        }
         for _, v in sorted(state.values.items())
-    ]  # fmt: skip
+    ]
     consents = [
-        {"controller": c.controller, "purpose": c.purpose, "status": c.status,
-         "channel": c.channel, "notice_version": c.notice_version, **_evidence(c.evidence)}
+        {
+            "controller": c.controller,
+            "purpose": c.purpose,
+            "status": c.status,
+            "channel": c.channel,
+            "notice_version": c.notice_version,
+            **_evidence(c.evidence),
+        }
         for _, c in sorted(state.consents.items())
-    ]  # fmt: skip
+    ]
     scoped = {
-        name: [{"scope": s.scope, "active": s.active, "reason": s.reason, "article": s.article,
-                "until": s.until.isoformat() if s.until else None, **_evidence(s.evidence)}
-               for _, s in sorted(getattr(state, name).items())]
+        name: [
+            {
+                "scope": s.scope,
+                "active": s.active,
+                "reason": s.reason,
+                "article": s.article,
+                "until": s.until.isoformat() if s.until else None,
+                **_evidence(s.evidence),
+            }
+            for _, s in sorted(getattr(state, name).items())
+        ]
         for name in ("restrictions", "holds")
-    }  # fmt: skip
+    }
     return {
-        "subject_id": state.subject_id, "events": state.events,
-        "categories": state.categories, "purposes": state.purposes,
-        "values": values, "consents": consents, **scoped,
+        "subject_id": state.subject_id,
+        "events": state.events,
+        "categories": state.categories,
+        "purposes": state.purposes,
+        "values": values,
+        "consents": consents,
+        **scoped,
         "recipients": [s.model_dump(mode="json") for _, s in sorted(state.recipients.items())],
-        "erasures": [{**e.model_dump(mode="json", exclude={"evidence"}), **_evidence(e.evidence)}
-                     for _, e in sorted(state.erasures.items())],
+        "erasures": [
+            {**e.model_dump(mode="json", exclude={"evidence"}), **_evidence(e.evidence)}
+            for _, e in sorted(state.erasures.items())
+        ],
         "processing": [p.model_dump(mode="json") for _, p in sorted(state.processing.items())],
         "anchors": {k: v.isoformat() for k, v in sorted(state.anchors.items())},
-    }  # fmt: skip
+    }

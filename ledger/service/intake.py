@@ -14,10 +14,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from consumers.schema_topic import publish
 from ledger.contract.events import EVENT_TYPES, DataErased, LedgerEvent, SubjectEvent
 from ledger.contract.rejection import EventRejected, Rejection, rejections_from
-from ledger.contract.schema_topic import publish
 from ledger.contract.secret import Secret
+from ledger.contract.topics import topic_of
 from ledger.contract.walk import replace_personal
 from ledger.contract.wire import SchemaRegistry
 from ledger.keys.sealing import field_ad, seal
@@ -25,7 +26,6 @@ from ledger.keys.store import KeyStore
 from ledger.log.base import EventLog, OutgoingRecord
 from ledger.policy.catalog import Catalogs
 from ledger.policy.check import check, retention_class
-from ledger.topics import topic_of
 
 Clock = Callable[[], datetime]
 

@@ -14,19 +14,19 @@ from functools import cached_property
 from pathlib import Path
 
 from consumers.observe import Observer
-from consumers.runner import ProjectionRunner
-from consumers.store import ProjectionStore
+from consumers.runner import ProjectionConsumer
+from consumers.sqlite_store import SQLiteProjectionStore
 from ledger.contract.events import PolicyPublished
+from ledger.contract.topics import all_topics, compacted_topics, topic_of
 from ledger.contract.wire import SchemaRegistry
-from ledger.intake import Clock, Intake, utc_now
 from ledger.keys.master import load_master_key
 from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.log.base import EventLog
-from ledger.log.embedded import EmbeddedLog
+from ledger.log.embedded import EmbeddedEventLog
 from ledger.policy.catalog import Catalogs
 from ledger.policy.publish import published_catalog
-from ledger.topics import all_topics, compacted_topics, topic_of
-from projections.catalog import all_projections
+from ledger.service.intake import Clock, Intake, utc_now
+from projections.installed import all_projections
 
 
 class ConfigError(ValueError):
@@ -71,7 +71,7 @@ class Settings:
 
 
 @dataclass
-class Ledger:
+class Backends:
     """The adapters one command works with, opened lazily and closed together."""
 
     settings: Settings
@@ -83,7 +83,7 @@ class Ledger:
         bootstrap = self.settings.kafka_bootstrap
         opened: EventLog
         if bootstrap is None:
-            opened = EmbeddedLog(self.settings.data_dir / "log.sqlite")
+            opened = EmbeddedEventLog(self.settings.data_dir / "log.sqlite")
         else:
             from ledger.log.kafka import KafkaEventLog
 
@@ -122,16 +122,16 @@ class Ledger:
         return self.settings.data_dir / "projections" / f"{self.settings.log_slug}.sqlite"
 
     @cached_property
-    def store(self) -> ProjectionStore:
-        store = ProjectionStore(self.store_path)
+    def store(self) -> SQLiteProjectionStore:
+        store = SQLiteProjectionStore(self.store_path)
         self._opened.append(store)
         return store
 
     def intake(self) -> Intake:
         return Intake(self.log, self.keys, self.catalogs, self.registry, self.clock)
 
-    def runner(self, observer: Observer | None = None) -> ProjectionRunner:
-        return ProjectionRunner(
+    def runner(self, observer: Observer | None = None) -> ProjectionConsumer:
+        return ProjectionConsumer(
             self.log, self.store, self.registry, all_projections(), observer=observer
         )
 

@@ -116,16 +116,24 @@ class UnitOfWork:
     def journal(self, entry: JournalEntry) -> None:
         self._db.execute(
             "INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry.subject_id, _micros(entry.occurred_at), entry.event_id, entry.recorded_ms,
-             entry.topic, entry.partition, entry.offset, entry.value),
-        )  # fmt: skip
+            (
+                entry.subject_id,
+                _micros(entry.occurred_at),
+                entry.event_id,
+                entry.recorded_ms,
+                entry.topic,
+                entry.partition,
+                entry.offset,
+                entry.value,
+            ),
+        )
 
 
 def _micros(at: datetime) -> int:
     return int(at.timestamp() * 1_000_000)
 
 
-class ProjectionStore(TrackingRecorder):
+class SQLiteProjectionStore(TrackingRecorder):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -213,10 +221,18 @@ class ProjectionStore(TrackingRecorder):
             (subject_id, limit, limit),
         )
         return [
-            JournalEntry(subject_id, datetime.fromtimestamp(us / 1_000_000, UTC),
-                         str(e), int(r), str(t), int(p), int(o), bytes(v))
+            JournalEntry(
+                subject_id,
+                datetime.fromtimestamp(us / 1_000_000, UTC),
+                str(e),
+                int(r),
+                str(t),
+                int(p),
+                int(o),
+                bytes(v),
+            )
             for us, e, r, t, p, o, v in rows
-        ]  # fmt: skip
+        ]
 
     def canonical_dump(self) -> Iterator[str]:
         """Every checkpoint, state and journal row as sorted text lines: two stores with

@@ -11,9 +11,9 @@ import json
 from collections.abc import Iterable
 
 from ledger.contract.avro_schema import AvroSchema
+from ledger.contract.topics import schema_topic
 from ledger.contract.wire import SchemaRegistry, schema_fingerprint
 from ledger.log.base import EventLog, OutgoingRecord
-from ledger.topics import schema_topic
 
 
 def published(log: EventLog) -> dict[bytes, AvroSchema]:
@@ -34,11 +34,16 @@ def publish(log: EventLog, schemas: Iterable[AvroSchema]) -> int:
     present = published(log)
     missing = [s for s in schemas if schema_fingerprint(s) not in present]
     if missing:
-        log.append([
-            OutgoingRecord(schema_topic(), schema_fingerprint(s).hex().encode(),
-                           json.dumps(s, sort_keys=True).encode())
-            for s in missing
-        ])  # fmt: skip
+        log.append(
+            [
+                OutgoingRecord(
+                    schema_topic(),
+                    schema_fingerprint(s).hex().encode(),
+                    json.dumps(s, sort_keys=True).encode(),
+                )
+                for s in missing
+            ]
+        )
     return len(missing)
 
 

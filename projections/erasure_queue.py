@@ -64,11 +64,14 @@ class ErasureRequestsProjection(Projection[RequestStatus]):
         event = recorded.event
         if isinstance(event, ev.ErasureRequested):
             request = ErasureRequest(
-                event_id=event.event_id, subject_id=event.subject_id,
-                controller=event.controller, scope=event.scope.label(),
-                reason=event.reason.value, occurred_at=event.occurred_at,
+                event_id=event.event_id,
+                subject_id=event.subject_id,
+                controller=event.controller,
+                scope=event.scope.label(),
+                reason=event.reason.value,
+                occurred_at=event.occurred_at,
                 position=recorded.position,
-            )  # fmt: skip
+            )
             return state.model_copy(update={"request": request})
         answer = min(filter(None, (state.answered_by, event.event_id)))
         return state.model_copy(update={"answered_by": answer})

@@ -16,6 +16,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from ledger.contract.topics import topic_of
 from ledger.contract.wire import SchemaRegistry, UndecodableMessage
 from ledger.erasure.certificate import (
     FORMAT,
@@ -29,7 +30,6 @@ from ledger.erasure.records import position_of
 from ledger.erasure.signing import signature_valid
 from ledger.keys.store import KeyStore, ShreddedKey
 from ledger.log.base import EventLog
-from ledger.topics import topic_of
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,17 @@ def read_register(log: EventLog, registry: SchemaRegistry) -> list[StoredCertifi
         label = scope.get("kind", "?")
         if scope.get("purpose") or scope.get("category"):
             label = f"{label}:{scope.get('purpose') or scope.get('category')}"
-        found.append(StoredCertificate(
-            position, str(fields.get("event_id")), str(fields.get("subject_id")),
-            fields.get("request_event_id"), label, tuple(fields.get("keys_destroyed") or ()),
-            fields.get("certificate"),
-        ))  # fmt: skip
+        found.append(
+            StoredCertificate(
+                position,
+                str(fields.get("event_id")),
+                str(fields.get("subject_id")),
+                fields.get("request_event_id"),
+                label,
+                tuple(fields.get("keys_destroyed") or ()),
+                fields.get("certificate"),
+            )
+        )
     return found
 
 

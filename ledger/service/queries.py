@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from consumers.decode import decode
-from ledger.config import Ledger
 from ledger.errors import Failure
 from ledger.log.base import LogRecord
+from ledger.service.backends import Backends
 from projections.basis import BasisFacts, BasisFactsProjection
 from projections.lawfulness import BasisAnswer, Judgement, basis_at, judge
 from projections.subject_state import SubjectState, SubjectStateProjection
 
 
 def basis_facts(
-    ledger: Ledger, subject_id: str, purpose: str, controller: str | None = None
+    ledger: Backends, subject_id: str, purpose: str, controller: str | None = None
 ) -> BasisFacts:
     projection = BasisFactsProjection()
     found = [
@@ -26,7 +26,7 @@ def basis_facts(
         for key, text in ledger.store.states_with_prefix(projection.name, subject_id + "|")
         if key.endswith("|" + purpose)
         and (controller is None or key == f"{subject_id}|{controller}|{purpose}")
-    ]  # fmt: skip
+    ]
     if len(found) > 1:
         names = ", ".join(f.controller for f in found)
         raise Failure(
@@ -47,7 +47,7 @@ def basis_facts(
 
 
 def basis_answer(
-    ledger: Ledger,
+    ledger: Backends,
     subject_id: str,
     purpose: str,
     at: datetime,
@@ -61,7 +61,7 @@ def basis_answer(
 
 
 def state_at(
-    ledger: Ledger, subject_id: str, at: datetime, known_at: datetime | None = None
+    ledger: Backends, subject_id: str, at: datetime, known_at: datetime | None = None
 ) -> SubjectState:
     """The subject's state from the events valid by ``at`` (and recorded by ``known_at``)."""
     projection = SubjectStateProjection()
