@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 
 #: Sizes by name; ``--sizes name=N,...`` overrides them.
 FULL_SIZES = {"ingest": 20_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
@@ -34,7 +35,7 @@ class Context:
 
     @property
     def kafka(self) -> str | None:
-        return Settings(self.log_url, self.work).kafka_bootstrap
+        return Settings.from_environment(self.log_url, self.work).kafka_bootstrap
 
     @property
     def rounds(self) -> int:
@@ -54,7 +55,7 @@ class Context:
 
 @contextmanager
 def topics(prefix: str) -> Iterator[None]:
-    """Run with ``PDL_TOPIC_PREFIX`` set (topic names are read from it on every use)."""
+    """Run with ``PDL_TOPIC_PREFIX`` set (the settings of ledgers opened meanwhile read it)."""
     before = os.environ.get("PDL_TOPIC_PREFIX")
     os.environ["PDL_TOPIC_PREFIX"] = prefix
     try:
@@ -68,7 +69,7 @@ def topics(prefix: str) -> Iterator[None]:
 
 @contextmanager
 def opened(ctx: Context, data_dir: Path) -> Iterator[Backends]:
-    ledger = Backends(Settings(ctx.log_url, data_dir))
+    ledger = Backends(Settings.from_environment(ctx.log_url, data_dir))
     try:
         yield ledger
     finally:

@@ -200,8 +200,8 @@ def erase_and_verify(ctx: Context, dataset: Dataset, natural: str, subject: str)
         if code != 0:
             raise RuntimeError(f"pdl verify-erasure exited {code}: {text[-1500:]}")
         with opened(ctx, dataset.data_dir) as ledger:
-            log, registry = ledger.log, ledger.registry
-            found, scan_s = timed(lambda: subject_records(log, registry, [subject]))
+            log, registry, names = ledger.log, ledger.registry, ledger.topics
+            found, scan_s = timed(lambda: subject_records(log, registry, names, [subject]))
     assert len(found[subject]) >= len(_history("x")), "the scan missed the subject's records"
     return {
         "erase": erase_s,

@@ -33,7 +33,6 @@ from bench.common import (
     topics,
 )
 from bench.data import ingest_dicts
-from ledger.contract.topics import all_topics
 from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, StartOffsets
 from ledger.log.base import TopicPartition as TP
 from ledger.service.intake import Intake
@@ -100,7 +99,9 @@ def _full_path(
     with topics(prefix), opened(ctx, ctx.data_dir(label)) as ledger:
         ledger.catalogs  # noqa: B018 — scans the policy topic once, before the clock
         recording = Recording(ledger.log)
-        intake = Intake(recording, ledger.keys, ledger.catalogs, ledger.registry, ledger.clock)
+        intake = Intake(
+            recording, ledger.keys, ledger.catalogs, ledger.registry, ledger.topics, ledger.clock
+        )
         intake.append([])  # producer, transactions and schema topic ready before the clock
         _, seconds = timed(lambda: _append_all(intake, dicts))
     events = [b for b in recording.batches if b and not b[0].topic.endswith("schemas")]
@@ -129,7 +130,7 @@ def _raw(ctx: Context, batches: list[list[OutgoingRecord]], source: str, label: 
     ]
     with topics(prefix), opened(ctx, ctx.data_dir(label)) as ledger:
         log = ledger.log  # creates the same topics, same partition counts
-        names = all_topics()
+        names = ledger.topics.all()
         if ctx.kafka is None:
             return timed(lambda: [log.append(b) for b in renamed])[1]
     producer = KafkaProducer(

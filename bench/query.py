@@ -38,7 +38,7 @@ PURPOSE = "newsletter"
 PARTS = {
     "basis_facts (store lookup)": ("ledger/queries.py", "basis_facts"),
     "  SQLiteProjectionStore.states (every row of the projection)": (
-        "consumers/store.py",
+        "consumers/sqlite_store.py",
         "states",
     ),
     "  load the subject's facts (model_validate_json)": (
@@ -53,7 +53,7 @@ PARTS = {
 def catch_up(ledger: Backends) -> float:
     """Seconds to bring the dataset's live store up to the log, without a group."""
     runner = ProjectionConsumer(
-        ledger.log, ledger.store, ledger.registry, all_projections(), grouped=False
+        ledger.log, ledger.store, ledger.registry, all_projections(), ledger.topics, grouped=False
     )
     return timed(lambda: runner.catch_up(stall_timeout_s=120))[1]
 

@@ -35,7 +35,6 @@ from bench.common import (
 )
 from consumers.decode import decode
 from consumers.rebuild import rebuild
-from ledger.contract.topics import event_topics
 from ledger.service.backends import Backends
 
 DECODE_TARGET = 0.5
@@ -54,7 +53,10 @@ PARTS = {
     "    load state JSON (model_validate_json)": ("pydantic/main.py", "model_validate_json"),
     "    BasisFactsProjection.apply": ("projections/basis.py", "apply"),
     "    SubjectStateProjection.apply": ("projections/subject_state.py", "apply"),
-    "  dump state JSON (canonical_json)": ("projections/base.py", "canonical_json"),
+    "  dump state JSON (projection_state_text)": (
+        "ledger/contract/canonical.py",
+        "projection_state_text",
+    ),
     "  journal rows": ("consumers/runner.py", "_journal"),
     "SQLite execute (all statements)": ("~", SQLITE_EXECUTE),
 }
@@ -62,7 +64,7 @@ PARTS = {
 
 def decode_only(ledger: Backends) -> int:
     """Poll every event topic from offset 0 to its end offset and decode each record."""
-    names = event_topics()
+    names = ledger.topics.event_topics()
     ends = ledger.log.end_offsets(names)
     consumer = ledger.log.consumer(None, names, lambda tp: 0)
     decoded = 0
@@ -92,7 +94,9 @@ def run(ctx: Context, dataset: Dataset, profile_on: Dataset) -> list[Result]:
             for side in sides[r % 3 :] + sides[: r % 3]:
                 if side == "ours":
                     store = ctx.work / f"rebuild-{dataset.label}-{r}.sqlite"
-                    progress, s = timed(lambda: rebuild(ledger.log, ledger.registry, store))  # noqa: B023
+                    progress, s = timed(
+                        lambda: rebuild(ledger.log, ledger.registry, ledger.topics, store)  # noqa: B023
+                    )
                     count = progress.applied
                 elif side == "decode":
                     count, s = timed(lambda: decode_only(ledger))
@@ -145,7 +149,7 @@ def _profile(ctx: Context, dataset: Dataset) -> dict[str, Any]:
     """Where a rebuild spends its time (a smaller dataset: cProfile doubles the cost)."""
     store = ctx.work / f"rebuild-profile-{dataset.label}.sqlite"
     with topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
-        _, stats = profiled(lambda: rebuild(ledger.log, ledger.registry, store))
+        _, stats = profiled(lambda: rebuild(ledger.log, ledger.registry, ledger.topics, store))
         _, dstats = profiled(lambda: decode_only(ledger))
     execute = calls(stats, "~", SQLITE_EXECUTE)
     return {

@@ -22,29 +22,33 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from consumers.metrics import ERASURE_BACKLOG_OVERDUE, ERASURES
 from consumers.runner import ProjectionConsumer
-from consumers.sqlite_store import SQLiteProjectionStore
+from consumers.store import ProjectionStore
 from ledger.contract.base import new_event_id
-from ledger.contract.events import DataErased
-from ledger.contract.topics import topic_of
-from ledger.erasure.certificate import certificate_sha256, sign
-from ledger.erasure.facts import active_holds, subject_facts
+from ledger.contract.certificate_chain import certificate_sha256
+from ledger.contract.events import DataErased, LedgerEvent
+from ledger.contract.positions import LogPosition
+from ledger.contract.topics import Topics
+from ledger.contract.wire import SchemaRegistry
+from ledger.erasure.certificate import sign
+from ledger.erasure.holds import ActiveHold
 from ledger.erasure.plan import RequestFacts, certificate_body, plan_erasure
 from ledger.erasure.records import SubjectRecord, subject_records
+from ledger.erasure.retention import SubjectFacts
 from ledger.erasure.scope import ScopeError, parse_scope
-from ledger.erasure.signing import SigningKey, signing_key
-from ledger.keys.master import load_master_key
-from ledger.keys.store import ShreddedKey
-from ledger.log.base import TopicPartition
-from ledger.service.backends import Backends
+from ledger.erasure.signing import SigningKey
+from ledger.keys.store import KeyStore, ShreddedKey
+from ledger.log.base import EventLog, TopicPartition
+from ledger.policy.catalog import Catalogs
+from ledger.policy.deadlines import answer_due
 from projections.erasure_queue import (
     HEAD_KEY,
     ErasureRequest,
@@ -53,18 +57,13 @@ from projections.erasure_queue import (
     RegisterHeadProjection,
     RequestStatus,
 )
-from projections.subject_state import SubjectState, SubjectStateProjection
 
 log = logging.getLogger(__name__)
 
 GROUP = "pdl-erasure"
-LOCK_FILE = "erasure.lock"
-INTENT_FILE = "erasure-intent.json"
 WAITING_FOR_PROJECTIONS = (
     "waiting for the subject-state projection to apply the request (its holds come first)"
 )
-#: Art. 12(3): a request is answered within one month.
-ANSWER_WITHIN = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -76,40 +75,62 @@ class ErasureOutcome:
     problem: str | None = None
 
 
+#: Appends prepared events as one batch (``Intake.append``).
+EventAppender = Callable[[Sequence[LedgerEvent]], object]
+
+
+#: What the subject-state projection holds on a subject, given the key ids still held
+#: (and their retention classes): the facts retention weighs, and the legal holds.
+SubjectReader = Callable[[str, Mapping[str, str]], tuple[SubjectFacts, Mapping[str, ActiveHold]]]
+
+
+@dataclass(frozen=True)
+class ErasureFiles:
+    """The lock (one pass at a time per key store) and the intent of a pass."""
+
+    lock: Path
+    intent: Path
+
+
 class ErasureProcessor:
-    def __init__(self, ledger: Backends) -> None:
-        self._ledger = ledger
-        self._store: SQLiteProjectionStore | None = None
-        self._signer: SigningKey | None = None
+    """Built by the service layer (``ledger.service.erasure.erasure_processor``) from the
+    adapters of one ``Backends``; it opens nothing itself."""
 
-    @property
-    def data_dir(self) -> Path:
-        return self._ledger.settings.data_dir
-
-    @property
-    def store(self) -> SQLiteProjectionStore:
-        if self._store is None:
-            slug = self._ledger.settings.log_slug
-            self._store = SQLiteProjectionStore(
-                self.data_dir / "projections" / f"{slug}.erasure.sqlite"
-            )
-        return self._store
-
-    @property
-    def signer(self) -> SigningKey:
-        if self._signer is None:
-            self._signer = signing_key(self.data_dir, load_master_key(self.data_dir))
-        return self._signer
-
-    def runner(self) -> ProjectionConsumer:
-        return ProjectionConsumer(
-            self._ledger.log,
-            self.store,
-            self._ledger.registry,
-            [ErasureRequestsProjection(), RegisterHeadProjection()],
-            group=GROUP,
-            topics=[topic_of("erasure")],
-        )
+    def __init__(
+        self,
+        *,
+        log: EventLog,
+        registry: SchemaRegistry,
+        topics: Topics,
+        keys: KeyStore,
+        queue: ProjectionConsumer,
+        queue_store: ProjectionStore,
+        projections: ProjectionConsumer,
+        projection_store: ProjectionStore,
+        read_subject: SubjectReader,
+        catalogs: Callable[[], Catalogs],
+        append: EventAppender,
+        signer: SigningKey,
+        clock: Callable[[], datetime],
+        files: ErasureFiles,
+    ) -> None:
+        """``queue`` folds the erasure topic into ``queue_store`` (group ``pdl-erasure``);
+        ``projections`` keeps ``projection_store`` (subject state) current; ``catalogs``
+        is asked when a request is carried out, so catalogs published meanwhile count."""
+        self._log = log
+        self._registry = registry
+        self._topics = topics
+        self._keys = keys
+        self._queue = queue
+        self.store = queue_store
+        self._projections = projections
+        self._projection_store = projection_store
+        self._read_subject = read_subject
+        self._catalogs = catalogs
+        self._append = append
+        self._signer = signer
+        self._clock = clock
+        self._files = files
 
     def pending(self) -> list[ErasureRequest]:
         """Requests not answered yet, oldest first (as of the last catch-up)."""
@@ -128,23 +149,22 @@ class ErasureProcessor:
         """Carry out every pending request; returns one outcome per request handled.
         ``catch_up_projections=False`` where a running consumer keeps them current."""
         with self._register_lock():
-            runner = self.runner()
-            runner.catch_up()
+            self._queue.catch_up()
             requests = self._interrupted_first(self.pending())
             outcomes = []
             if requests:
                 if catch_up_projections:
-                    self._ledger.runner().catch_up()
+                    self._projections.catch_up()
                 head = self._head()
                 records = subject_records(
-                    self._ledger.log, self._ledger.registry, {r.subject_id for r in requests}
+                    self._log, self._registry, self._topics, {r.subject_id for r in requests}
                 )
                 for request in requests:
                     outcome, head = self._carry_out(request, head, records[request.subject_id])
                     outcomes.append(outcome)
-                runner.catch_up()
-            now = self._ledger.clock()
-            overdue = [r for r in self.pending() if r.occurred_at + ANSWER_WITHIN < now]
+                self._queue.catch_up()
+            now = self._clock()
+            overdue = [r for r in self.pending() if answer_due(r.occurred_at) < now]
             ERASURE_BACKLOG_OVERDUE.set(len(overdue))
         return outcomes
 
@@ -158,18 +178,14 @@ class ErasureProcessor:
             stop.wait(every_s)
         return done
 
-    def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
     def _carry_out(
         self, request: ErasureRequest, head: RegisterHead, records: list[SubjectRecord]
     ) -> tuple[ErasureOutcome, RegisterHead]:
-        ledger, keys, now = self._ledger, self._ledger.keys, self._ledger.clock()
+        keys, now = self._keys, self._clock()
         if not self._projected(request):
             return ErasureOutcome(request, problem=WAITING_FOR_PROJECTIONS), head
-        catalog = ledger.catalogs.in_force(request.controller, now) or ledger.catalogs.in_force(
+        catalogs = self._catalogs()
+        catalog = catalogs.in_force(request.controller, now) or catalogs.in_force(
             request.controller, request.occurred_at
         )
         if catalog is None:
@@ -180,14 +196,14 @@ class ErasureProcessor:
             return ErasureOutcome(request, problem=problem), head
         subject = request.subject_id
         live = {k.key_id: k for k in keys.keys_of(subject)}
-        state = self._subject_state(subject)
+        facts, holds = self._read_subject(subject, {i: k.retention_class for i, k in live.items()})
         try:
             plan = plan_erasure(
                 parse_scope(request.scope),
                 catalog,
-                ledger.catalogs,
-                subject_facts(state, {i: k.retention_class for i, k in live.items()}),
-                active_holds(state),
+                catalogs,
+                facts,
+                holds,
                 {k.retention_class for k in live.values()},
                 now,
             )
@@ -232,8 +248,8 @@ class ErasureProcessor:
             records=records,
             catalog=catalog,
         )
-        text = sign(body, self.signer)
-        ledger.intake().append(
+        text = sign(body, self._signer)
+        self._append(
             [
                 DataErased(
                     event_id=event_id,
@@ -248,7 +264,7 @@ class ErasureProcessor:
                 )
             ]
         )
-        self._intent_path().unlink(missing_ok=True)
+        self._files.intent.unlink(missing_ok=True)
         ERASURES.labels(scope_kind=plan.scope.kind.value).inc()
         log.info("erasure %s: %d key(s) destroyed", request.event_id, len(gone))
         return ErasureOutcome(request, json.loads(text)), RegisterHead(
@@ -258,16 +274,11 @@ class ErasureProcessor:
     def _projected(self, request: ErasureRequest) -> bool:
         """Whether the subject-state projection has applied the request's partition up
         to the request: the subject's holds are on that partition, before it."""
-        topic, partition, offset = request.position.rsplit("/", 2)
-        group = self._ledger.runner().group
-        return self._ledger.store.checkpoint(group, TopicPartition(topic, int(partition))) > int(
-            offset
+        position = LogPosition.parse(request.position)
+        applied = self._projection_store.checkpoint(
+            self._projections.group, TopicPartition(position.topic, position.partition)
         )
-
-    def _subject_state(self, subject_id: str) -> SubjectState:
-        projection = SubjectStateProjection()
-        stored = self._ledger.store.state(projection.name, subject_id)
-        return projection.initial(subject_id) if stored is None else projection.load(stored)
+        return applied > position.offset
 
     def _head(self) -> RegisterHead:
         text = self.store.state(RegisterHeadProjection.name, HEAD_KEY)
@@ -276,8 +287,8 @@ class ErasureProcessor:
     @contextmanager
     def _register_lock(self) -> Iterator[None]:
         """One pass at a time per data directory (where the key store lives)."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.data_dir / LOCK_FILE, "a") as handle:
+        self._files.lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(self._files.lock, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -286,24 +297,21 @@ class ErasureProcessor:
 
     # the intent: which keys a pass is about to destroy (public ids and fingerprints)
 
-    def _intent_path(self) -> Path:
-        return self.data_dir / INTENT_FILE
-
     def _write_intent(self, request: ErasureRequest, planned: list[ShreddedKey]) -> None:
         doc = {
             "request_event_id": request.event_id,
             "keys": [[k.key_id, k.retention_class, k.fingerprint] for k in planned],
         }
-        tmp = self._intent_path().with_suffix(".tmp")
+        tmp = self._files.intent.with_suffix(".tmp")
         with open(tmp, "w", encoding="ascii") as out:
             json.dump(doc, out)
             out.flush()
             os.fsync(out.fileno())
-        os.replace(tmp, self._intent_path())
+        os.replace(tmp, self._files.intent)
 
     def _read_intent(self, request_event_id: str) -> list[ShreddedKey]:
         try:
-            doc = json.loads(self._intent_path().read_text(encoding="ascii"))
+            doc = json.loads(self._files.intent.read_text(encoding="ascii"))
         except (OSError, ValueError):
             return []
         if doc.get("request_event_id") != request_event_id:
@@ -313,7 +321,7 @@ class ErasureProcessor:
     def _interrupted_first(self, pending: list[ErasureRequest]) -> list[ErasureRequest]:
         """The request a killed pass was carrying out goes first, so its intent is used;
         an intent whose request was answered (killed after the append) is dropped."""
-        path = self._intent_path()
+        path = self._files.intent
         try:
             wanted = json.loads(path.read_text(encoding="ascii")).get("request_event_id")
         except (OSError, ValueError):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from consumers.sqlite_store import SQLiteProjectionStore
+from consumers.store import ProjectionStore
 from ledger.log.base import EventLog, TopicPartition
 
 Clock = Callable[[], float]
@@ -43,9 +43,7 @@ class PartitionLag:
 class LagProbe:
     """Measures a group's lag. Not thread-safe: give each thread its own, or a lock."""
 
-    def __init__(
-        self, log: EventLog, store: SQLiteProjectionStore, clock: Clock = time.time
-    ) -> None:
+    def __init__(self, log: EventLog, store: ProjectionStore, clock: Clock = time.time) -> None:
         self._log = log
         self._store = store
         self._clock = clock

@@ -8,7 +8,7 @@ of classes (``REASON_CLASSES``).
 Lag (``pdl_consumer_*``, ``pdl_log_end_offset``) is computed when Prometheus scrapes,
 by ``consumers.lag.LagProbe``, the same computation ``pdl lag`` prints. The scrape runs
 in the HTTP server's threads: the collector has its own log and store handles (opened
-by the caller) and a lock.
+by the caller, ``ledger.service.monitoring``) and a lock.
 
 Appends and rejections are not counted here: they happen in ``pdl emit``, a process too
 short-lived to scrape. Appended events are counted by type when consumed
@@ -24,7 +24,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
@@ -250,39 +250,6 @@ def _keystore_family() -> GaugeMetricFamily:
     return GaugeMetricFamily(
         "pdl_keystore_keys", "Data keys in the key store (one per subject and retention class)."
     )
-
-
-class MetricsEndpoint:
-    """Registers the scrape-time collectors and serves ``/metrics`` until closed."""
-
-    def __init__(
-        self,
-        lag: LagCollector,
-        keys_path: Path,
-        registry: CollectorRegistry = REGISTRY,
-    ) -> None:
-        self._registry = registry
-        self._collectors: list[Collector] = [lag, KeyStoreCollector(keys_path)]
-        self._lag = lag
-        self._server: Any = None
-        for collector in self._collectors:
-            registry.register(collector)
-
-    def serve(self, addr: str, port: int) -> None:
-        """Start the HTTP server in a daemon thread; OSError if the port is taken."""
-        from prometheus_client import disable_created_metrics, start_http_server
-
-        disable_created_metrics()  # type: ignore[no-untyped-call]
-        self._server, _ = start_http_server(port, addr=addr, registry=self._registry)
-
-    def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        for collector in self._collectors:
-            self._registry.unregister(collector)
-        self._lag.close()
 
 
 def exported_names() -> set[str]:

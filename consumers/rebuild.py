@@ -13,7 +13,9 @@ from pathlib import Path
 
 from consumers.observe import Observer
 from consumers.runner import Progress, ProjectionConsumer
-from consumers.sqlite_store import SQLiteProjectionStore, StaleProjections
+from consumers.sqlite_store import SQLiteProjectionStore
+from consumers.store import StaleProjections
+from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry
 from ledger.log.base import EventLog
 from projections.installed import all_projections
@@ -24,14 +26,18 @@ def rebuild_path(live: Path) -> Path:
 
 
 def rebuild(
-    log: EventLog, registry: SchemaRegistry, live: Path, observer: Observer | None = None
+    log: EventLog,
+    registry: SchemaRegistry,
+    topics: Topics,
+    live: Path,
+    observer: Observer | None = None,
 ) -> Progress:
     """Replay every event into a fresh (or half-built) store and swap it in for ``live``."""
     target = rebuild_path(live)
     store = _fresh_or_resumable(target)
     try:
         runner = ProjectionConsumer(
-            log, store, registry, all_projections(), observer=observer, grouped=False
+            log, store, registry, all_projections(), topics, observer=observer, grouped=False
         )
         progress = runner.catch_up()
     finally:

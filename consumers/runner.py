@@ -15,12 +15,12 @@ from typing import Any
 
 from consumers.decode import decode, record_time
 from consumers.observe import Observer
-from consumers.schema_topic import learn
-from consumers.sqlite_store import JournalEntry, SQLiteProjectionStore, UnitOfWork
+from consumers.store import JournalEntry, ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import SubjectEvent
-from ledger.contract.topics import dead_letter_topic, event_topics
-from ledger.contract.wire import UNKNOWN_WRITER, SchemaRegistry
+from ledger.contract.topics import Topics
+from ledger.contract.wire import SchemaRegistry
+from ledger.errors import Unavailable
 from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartition
 from projections.base import Projection, Recorded
 
@@ -41,11 +41,12 @@ class ProjectionConsumer:
     def __init__(
         self,
         log_: EventLog,
-        store: SQLiteProjectionStore,
+        store: ProjectionStore,
         registry: SchemaRegistry,
         projections: Sequence[Projection[Any]],
+        topics: Topics,
         group: str = DEFAULT_GROUP,
-        topics: Sequence[str] | None = None,
+        consumed: Sequence[str] | None = None,
         observer: Observer | None = None,
         grouped: bool = True,
     ) -> None:
@@ -54,7 +55,9 @@ class ProjectionConsumer:
         self._registry = registry
         self._projections = list(projections)
         self.group = group
-        self.topics = list(topics or event_topics())
+        self._topics = topics
+        #: the topics this consumer reads (default: every event topic)
+        self.consumed = list(consumed or topics.event_topics())
         store.check_versions({p.name: p.version() for p in self._projections})
         self.progress = Progress()
         self.observer = observer or Observer()
@@ -67,7 +70,7 @@ class ProjectionConsumer:
     def open_consumer(self) -> LogConsumer:
         return self._log.consumer(
             self.group if self.grouped else None,
-            self.topics,
+            self.consumed,
             lambda tp: self._store.checkpoint(self.group, tp),
         )
 
@@ -94,32 +97,28 @@ class ProjectionConsumer:
         return len(records)
 
     def _decode(self, records: list[LogRecord]) -> list[tuple[LogRecord, Recorded | str]]:
-        decoded = [(r, decode(r, self._registry)) for r in records]
-        unknown = [
-            i
-            for i, (_, d) in enumerate(decoded)
-            if isinstance(d, str) and d.startswith(UNKNOWN_WRITER)
-        ]
-        if unknown and learn(self._log, self._registry):  # a writer published a new schema
-            for i in unknown:
-                decoded[i] = (decoded[i][0], decode(decoded[i][0], self._registry))
-        return decoded
+        # a newer writer's schema is learned by the registry itself (its writer source)
+        return [(r, decode(r, self._registry)) for r in records]
 
     def caught_up(self, ends: Mapping[TopicPartition, int] | None = None) -> bool:
         """Whether the store has applied everything up to ``ends`` (default: now)."""
-        targets = self._log.end_offsets(self.topics) if ends is None else ends
+        targets = self._log.end_offsets(self.consumed) if ends is None else ends
         return all(self._store.checkpoint(self.group, tp) >= end for tp, end in targets.items())
 
     def catch_up(self, stall_timeout_s: float = 60.0) -> Progress:
-        """Apply everything appended so far, then return. Raises TimeoutError if no
+        """Apply everything appended so far, then return. Raises Unavailable if no
         progress is made for ``stall_timeout_s`` (a long backlog is fine)."""
-        ends = self._log.end_offsets(self.topics)  # "so far": once, not a moving target
+        ends = self._log.end_offsets(self.consumed)  # "so far": once, not a moving target
         consumer = self.open_consumer()
         deadline = time.monotonic() + stall_timeout_s
         try:
             while not self.caught_up(ends):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"projections made no progress for {stall_timeout_s:.0f} s")
+                    raise Unavailable(
+                        f"projections made no progress for {stall_timeout_s:.0f} s",
+                        "check that the log is reachable, then retry; `pdl lag` shows how far "
+                        "the projections got",
+                    )
                 before = consumer.positions()
                 # big batches: a backlog is applied with fewer commits (fsyncs)
                 if (
@@ -219,7 +218,8 @@ class ProjectionConsumer:
             assert isinstance(reason, str)
             letter = DeadLetter.of(record, self.group, reason, record_time(record))
             value = self._registry.encode(DeadLetter.type_name(), letter.model_dump(mode="python"))
-            out.append(OutgoingRecord(dead_letter_topic(), letter.dead_letter_id.encode(), value))
+            key = letter.dead_letter_id.encode()
+            out.append(OutgoingRecord(self._topics.dead_letter, key, value))
             log.warning("dead letter %s: %s", letter.dead_letter_id, reason)
         self._log.append(out)
         self.progress.dead_letters += len(out)

@@ -11,15 +11,15 @@ import json
 from collections.abc import Iterable
 
 from ledger.contract.avro_schema import AvroSchema
-from ledger.contract.topics import schema_topic
-from ledger.contract.wire import SchemaRegistry, schema_fingerprint
+from ledger.contract.topics import Topics
+from ledger.contract.wire import schema_fingerprint
 from ledger.log.base import EventLog, OutgoingRecord
 
 
-def published(log: EventLog) -> dict[bytes, AvroSchema]:
+def published(log: EventLog, topics: Topics) -> dict[bytes, AvroSchema]:
     """Every schema on the topic, by fingerprint (the latest record per key wins)."""
     found: dict[bytes, AvroSchema] = {}
-    for record in log.scan([schema_topic()]):
+    for record in log.scan([topics.schemas]):
         try:
             schema = json.loads(record.value)
             if isinstance(schema, dict):
@@ -29,15 +29,15 @@ def published(log: EventLog) -> dict[bytes, AvroSchema]:
     return found
 
 
-def publish(log: EventLog, schemas: Iterable[AvroSchema]) -> int:
+def publish(log: EventLog, topics: Topics, schemas: Iterable[AvroSchema]) -> int:
     """Publish the schemas not on the topic yet; returns how many were appended."""
-    present = published(log)
+    present = published(log, topics)
     missing = [s for s in schemas if schema_fingerprint(s) not in present]
     if missing:
         log.append(
             [
                 OutgoingRecord(
-                    schema_topic(),
+                    topics.schemas,
                     schema_fingerprint(s).hex().encode(),
                     json.dumps(s, sort_keys=True).encode(),
                 )
@@ -45,13 +45,3 @@ def publish(log: EventLog, schemas: Iterable[AvroSchema]) -> int:
             ]
         )
     return len(missing)
-
-
-def learn(log: EventLog, registry: SchemaRegistry) -> int:
-    """Teach a registry every writer schema published; returns how many were new."""
-    new = 0
-    for fp, schema in published(log).items():
-        if not registry.knows(fp):
-            registry.add_writer(schema)
-            new += 1
-    return new

@@ -3,9 +3,9 @@
 Checkpoints are the eventsourcing library's tracking records: the application name is
 ``group|topic|partition`` and the notification id the last offset applied, so the store
 is an ``eventsourcing.persistence.TrackingRecorder`` and passes that interface's own test
-case. A unit of work is one ``BEGIN IMMEDIATE`` transaction: it reads the checkpoint, so
-records already applied (before a crash, or by another member of the group) are skipped,
-then writes the new states, the journal rows and the new checkpoint together.
+case, as well as the port's (``consumers/store_testcase.py``). A unit of work is one
+``BEGIN IMMEDIATE`` transaction, so it excludes other processes' units of work on the
+same file until it ends.
 
 The journal keeps every applied subject event (ciphertext as on the log, no plaintext)
 indexed by subject and valid time, so a subject's state at a past instant can be folded
@@ -15,14 +15,20 @@ again without reading the whole log.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
+from consumers.store import (
+    CheckpointConflict,
+    JournalEntry,
+    ProjectionStore,
+    StaleProjections,
+    UnitOfWork,
+)
 from ledger.log.base import TopicPartition
 
 _SCHEMA = """
@@ -45,32 +51,8 @@ CREATE TABLE IF NOT EXISTS journal (
 """
 
 
-class StaleProjections(RuntimeError):
-    """The store was built by a pdl whose projections differ from this one's."""
-
-    def __init__(self, path: Path, names: list[str]) -> None:
-        super().__init__(
-            f"the projection store {path} was built by another version of pdl "
-            f"({', '.join(names)} changed); run `pdl rebuild` to rebuild it from the log"
-        )
-
-
 def tracking_name(group: str, tp: TopicPartition) -> str:
     return f"{group}|{tp.topic}|{tp.partition}"
-
-
-@dataclass(frozen=True)
-class JournalEntry:
-    """One applied subject event as the log held it (sealed), with its log position."""
-
-    subject_id: str
-    occurred_at: datetime
-    event_id: str
-    recorded_ms: int
-    topic: str
-    partition: int
-    offset: int
-    value: bytes
 
 
 def _max_tracking(db: sqlite3.Connection, name: str) -> int | None:
@@ -92,17 +74,19 @@ def _insert_tracking(db: sqlite3.Connection, tracking: Tracking) -> None:
     )
 
 
-class UnitOfWork:
+class SQLiteUnitOfWork(UnitOfWork):
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
 
     def checkpoint(self, group: str, tp: TopicPartition) -> int:
-        """The next offset to apply on a partition (0 before anything was applied)."""
         last = _max_tracking(self._db, tracking_name(group, tp))
         return 0 if last is None else last + 1
 
     def set_checkpoint(self, group: str, tp: TopicPartition, next_offset: int) -> None:
-        _insert_tracking(self._db, Tracking(tracking_name(group, tp), next_offset - 1))
+        try:
+            _insert_tracking(self._db, Tracking(tracking_name(group, tp), next_offset - 1))
+        except IntegrityError:
+            raise CheckpointConflict(group, tp, next_offset, self.checkpoint(group, tp)) from None
 
     def state(self, projection: str, key: str) -> str | None:
         row = self._db.execute(
@@ -129,11 +113,15 @@ class UnitOfWork:
         )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _micros(at: datetime) -> int:
-    return int(at.timestamp() * 1_000_000)
+    # integer arithmetic: a float timestamp times 10^6 is 1 µs short for some instants
+    return (at - _EPOCH) // timedelta(microseconds=1)
 
 
-class SQLiteProjectionStore(TrackingRecorder):
+class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -143,24 +131,22 @@ class SQLiteProjectionStore(TrackingRecorder):
         self._db.executescript(_SCHEMA)
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
+    def unit_of_work(self) -> Iterator[SQLiteUnitOfWork]:
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            yield UnitOfWork(self._db)
+            yield SQLiteUnitOfWork(self._db)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
-    def check_versions(self, versions: dict[str, str]) -> None:
-        """Record the projections' versions in a new store; refuse a store built with
-        other versions (its states would be read with the wrong meaning)."""
+    def check_versions(self, versions: Mapping[str, str]) -> None:
         with self.unit_of_work():
             stored = dict(self._db.execute("SELECT projection, version FROM projection_versions"))
             used = self._db.execute("SELECT 1 FROM tracking LIMIT 1").fetchone() is not None
             stale = sorted(n for n, v in versions.items() if n in stored and stored[n] != v)
             if stale or (used and any(n not in stored for n in versions)):
-                raise StaleProjections(self.path, stale or sorted(set(versions) - set(stored)))
+                raise StaleProjections(str(self.path), stale or sorted(set(versions) - set(stored)))
             self._db.executemany(
                 "INSERT OR IGNORE INTO projection_versions VALUES (?, ?)", versions.items()
             )
@@ -175,13 +161,12 @@ class SQLiteProjectionStore(TrackingRecorder):
 
     # reading
     def checkpoint(self, group: str, tp: TopicPartition) -> int:
-        return UnitOfWork(self._db).checkpoint(group, tp)
+        return SQLiteUnitOfWork(self._db).checkpoint(group, tp)
 
     def state(self, projection: str, key: str) -> str | None:
-        return UnitOfWork(self._db).state(projection, key)
+        return SQLiteUnitOfWork(self._db).state(projection, key)
 
     def states(self, projection: str) -> Iterator[tuple[str, str]]:
-        """Every (key, state) of a projection, by key: a canonical dump."""
         rows = self._db.execute(
             "SELECT key, state FROM states WHERE projection = ? ORDER BY key", (projection,)
         )
@@ -189,8 +174,7 @@ class SQLiteProjectionStore(TrackingRecorder):
             yield str(key), str(state)
 
     def states_with_prefix(self, projection: str, prefix: str) -> Iterator[tuple[str, str]]:
-        """The (key, state) pairs whose key starts with ``prefix``: a range on the primary
-        key, so the cost follows the matches, not the size of the projection."""
+        # a range on the primary key: U+10FFFF sorts after any character a key may hold
         rows = self._db.execute(
             "SELECT key, state FROM states WHERE projection = ? AND key >= ? AND key < ? "
             "ORDER BY key",
@@ -212,7 +196,6 @@ class SQLiteProjectionStore(TrackingRecorder):
         return found
 
     def journal(self, subject_id: str, until: datetime | None = None) -> list[JournalEntry]:
-        """The subject's applied events in valid-time order, up to ``until`` if given."""
         limit = _micros(until) if until is not None else None
         rows = self._db.execute(
             "SELECT occurred_us, event_id, recorded_ms, topic, partition, offset, value "
@@ -235,8 +218,6 @@ class SQLiteProjectionStore(TrackingRecorder):
         ]
 
     def canonical_dump(self) -> Iterator[str]:
-        """Every checkpoint, state and journal row as sorted text lines: two stores with
-        the same content give the same bytes, whatever order they were written in."""
         for name, last in self._db.execute("SELECT * FROM tracking ORDER BY 1"):
             yield f"tracking\t{name}\t{last}"
         for projection, key, state in self._db.execute("SELECT * FROM states ORDER BY 1, 2"):

@@ -32,6 +32,13 @@ class InvalidRequest(LedgerError):
         super().__init__(message, fix)
         self.field = field
 
+    @property
+    def reason(self) -> str:
+        """What is wrong with the field, without its name in front (shown beside it)."""
+        text = str(self)
+        named = f"{self.field}: "
+        return text[len(named) :] if self.field and text.startswith(named) else text
+
 
 class NotFound(LedgerError):
     """What was asked about is not in the ledger (or no longer is)."""
@@ -55,11 +62,3 @@ class ConfigError(LedgerError):
 
 class Unavailable(LedgerError):
     """A backend (the log, the key store, the projection store) cannot be reached or used."""
-
-
-class Failure(LedgerError):
-    """Transitional: a failure with a CLI exit code. Being replaced by the classes above."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code

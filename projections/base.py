@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +10,9 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from ledger.contract.canonical import projection_version_text
 from ledger.contract.events import LedgerEvent
+from ledger.contract.positions import LogPosition
 
 S = TypeVar("S")
 
@@ -28,7 +29,7 @@ class Recorded:
 
     @property
     def position(self) -> str:
-        return f"{self.topic}/{self.partition}/{self.offset}"
+        return str(LogPosition.of(self))
 
 
 class Projection(ABC, Generic[S]):
@@ -51,7 +52,7 @@ class Projection(ABC, Generic[S]):
         ]
         (state_type,) = base.__args__
         schema = state_type.model_json_schema() if issubclass(state_type, BaseModel) else {}
-        text = json.dumps([self.name, self.revision, schema], sort_keys=True)
+        text = projection_version_text(self.name, self.revision, schema)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @abstractmethod
@@ -68,13 +69,9 @@ class Projection(ABC, Generic[S]):
 
     @abstractmethod
     def dump(self, state: S) -> str:
-        """Canonical JSON text; personal values stay sealed (base64 ciphertext)."""
+        """``projection_state_text`` of the state; personal values stay sealed (base64
+        ciphertext)."""
 
     @abstractmethod
     def load(self, text: str) -> S:
         """Inverse of ``dump``."""
-
-
-def canonical_json(model: BaseModel) -> str:
-    """Sorted keys, no spaces: equal states give equal bytes, so dumps can be compared."""
-    return json.dumps(model.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))

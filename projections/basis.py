@@ -15,8 +15,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ledger.contract import events as ev
+from ledger.contract.canonical import projection_state_text
 from ledger.contract.vocabulary import ScopeKind
-from projections.base import Projection, Recorded, canonical_json
+from projections.base import Projection, Recorded
 
 FactKind = Literal[
     "consent_given",
@@ -119,7 +120,7 @@ class BasisFactsProjection(Projection[BasisFacts]):
         return state.model_copy(update={"facts": facts})
 
     def dump(self, state: BasisFacts) -> str:
-        return canonical_json(state)
+        return projection_state_text(state)
 
     def load(self, text: str) -> BasisFacts:
         return BasisFacts.model_validate_json(text)

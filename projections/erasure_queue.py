@@ -8,16 +8,15 @@ say; the head is the highest certificate sequence seen (then the greatest hash).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
 from ledger.contract import events as ev
-from projections.base import Projection, Recorded, canonical_json
-
-GENESIS = "0" * 64
+from ledger.contract.canonical import projection_state_text
+from ledger.contract.certificate_chain import GENESIS, certificate_sha256
+from projections.base import Projection, Recorded
 
 
 class ErasureRequest(BaseModel):
@@ -77,7 +76,7 @@ class ErasureRequestsProjection(Projection[RequestStatus]):
         return state.model_copy(update={"answered_by": answer})
 
     def dump(self, state: RequestStatus) -> str:
-        return canonical_json(state)
+        return projection_state_text(state)
 
     def load(self, text: str) -> RequestStatus:
         return RequestStatus.model_validate_json(text)
@@ -114,11 +113,11 @@ class RegisterHeadProjection(Projection[RegisterHead]):
             return state  # not a certificate: `pdl certificates verify` reports it
         if not isinstance(sequence, int):
             return state
-        sha = hashlib.sha256(event.certificate.encode("utf-8")).hexdigest()
+        sha = certificate_sha256(event.certificate)
         return max(state, RegisterHead(sequence=sequence, sha256=sha), key=_order)
 
     def dump(self, state: RegisterHead) -> str:
-        return canonical_json(state)
+        return projection_state_text(state)
 
     def load(self, text: str) -> RegisterHead:
         return RegisterHead.model_validate_json(text)

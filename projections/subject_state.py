@@ -14,8 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from ledger.contract import events as ev
-from ledger.keys.sealing import Unreadable, key_id_of
-from projections.base import Projection, Recorded, canonical_json
+from ledger.contract.canonical import projection_state_text
+from ledger.contract.sealed import MalformedSealedValue, key_id_of
+from projections.base import Projection, Recorded
 
 
 class Evidence(BaseModel):
@@ -164,7 +165,7 @@ class SubjectStateProjection(Projection[SubjectState]):
         return state
 
     def dump(self, state: SubjectState) -> str:
-        return canonical_json(state)
+        return projection_state_text(state)
 
     def load(self, text: str) -> SubjectState:
         return SubjectState.model_validate_json(text)
@@ -209,7 +210,7 @@ def _sealed_under(
     for item in event.values:
         try:
             key_id = key_id_of(item.value.sealed or b"")
-        except Unreadable:
+        except MalformedSealedValue:
             continue  # not a pdl-aead-v1 value: nothing a key can shred
         old = found.get(key_id)
         found[key_id] = SealedUnder(

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from ledger.service.backends import Backends, Settings
+from ledger.contract.topics import Topics
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
+
+# the contract suites shipped in the package: show values when their assertions fail
+pytest.register_assert_rewrite(
+    "ledger.log.testcase", "ledger.keys.testcase", "consumers.store_testcase"
+)
 
 KAFKA_HELP = "start a broker with `bash infra/kafka/kafka.sh start` and set PDL_TEST_KAFKA"
 
@@ -54,11 +61,17 @@ def kafka_address() -> str:
 
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Every test gets its own topics, master key and data directory."""
+    """Every test gets its own topics, master key and data directory (through the
+    environment, so the settings of every ledger it opens, CLI included, see them)."""
     monkeypatch.setenv("PDL_TOPIC_PREFIX", f"t{uuid.uuid4().hex[:12]}.")
     monkeypatch.setenv("PDL_MASTER_KEY", secrets.token_hex(32))
     monkeypatch.setenv("PDL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("PDL_LOG", raising=False)
+
+
+def per_test_topics() -> Topics:
+    """The topics of the running test (its own ``PDL_TOPIC_PREFIX``)."""
+    return Settings.from_environment().topics
 
 
 BACKENDS = ["embedded", pytest.param("kafka", marks=pytest.mark.kafka)]
@@ -81,7 +94,7 @@ def make_ledger(log_url: str | None, tmp_path: Path) -> Iterator[LedgerFactory]:
     opened: list[Backends] = []
 
     def make() -> Backends:
-        ledger = Backends(Settings(log_url, tmp_path / "data"))
+        ledger = Backends(Settings.from_environment(log_url, tmp_path / "data"))
         opened.append(ledger)
         return ledger
 

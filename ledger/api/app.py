@@ -1,4 +1,5 @@
-"""The ASGI application: one endpoint per report kind (and ``/reports/{kind}`` for any),
+"""The ASGI application: one endpoint per report kind, generated from the registry
+(``ledger.reports.build.KINDS``), and ``/reports/{kind}`` for any;
 a subject look-up for the DPO, ``/metrics`` for ops, and ``/health``.
 
 Errors: no or unknown token 401; a role not allowed 403; a malformed request 422 as
@@ -8,6 +9,7 @@ be personal; an unknown subject 404.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
@@ -21,10 +23,10 @@ from ledger.api.auth import Role, Tokens
 from ledger.api.errors import ApiError, install_handlers, instant
 from ledger.api.roles import Dpo, Operator, Reader
 from ledger.api.service import METRICS_MEDIA_TYPE, ReportService
-from ledger.reports.build import ReportKind, ReportRequest
+from ledger.reports.build import KINDS, ReportKind, ReportRequest
 from ledger.reports.reading import Audience
 from ledger.reports.render import ReportFormat
-from ledger.service.backends import Settings
+from ledger.service.settings import Settings
 
 DESCRIPTION = """\
 Point-in-time reports of the personal-data ledger, the same as `pdl report` builds:
@@ -46,6 +48,7 @@ ControllerQuery = Annotated[str | None, Query(description="controller id from th
 SubjectPath = Annotated[str, Path(description="subject id: sub_ and 32 hex digits")]
 PurposePath = Annotated[str, Path(description="purpose id from the controller's catalog")]
 SubjectQuery = Annotated[str | None, Query(description="one subject id (sub_…)")]
+PurposeQuery = Annotated[str | None, Query(description="purpose id")]
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -84,113 +87,54 @@ def _answer(
     return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
-#: Reports scoped by controller only: one endpoint each, so OpenAPI documents each.
-_CONTROLLER_REPORTS = {
-    ReportKind.ropa: "Record of processing activities (Art. 30)",
-    ReportKind.erasure: "Erasure register: certificates and their verification",
-    ReportKind.retention: "Retention compliance: held past deadline, deadlines to come",
-    ReportKind.transfers: "Transfers outside the EEA, by recipient and safeguard",
-}
+def _kind_endpoint(kind: ReportKind) -> tuple[str, Callable[..., Response]]:
+    """The documented endpoint of one kind, from its rules in ``KINDS``: what the kind is
+    required to be about goes in the path, what it may be about in the query."""
+    rules = KINDS[kind]
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    params = [
+        inspect.Parameter("request", keyword, annotation=Request),
+        inspect.Parameter("role", keyword, annotation=Reader),
+    ]
+    path = f"/reports/{kind.value}"
+    if rules.subject == "required":
+        path += "/{subject}"
+        params.append(inspect.Parameter("subject", keyword, annotation=SubjectPath))
+    elif rules.purpose == "required":
+        path += "/{purpose}"
+        params.append(inspect.Parameter("purpose", keyword, annotation=PurposePath))
+    if rules.subject == "optional":
+        params.append(inspect.Parameter("subject", keyword, annotation=SubjectQuery, default=None))
+    if rules.purpose == "optional":
+        params.append(inspect.Parameter("purpose", keyword, annotation=PurposeQuery, default=None))
+    if rules.controller:
+        params.append(
+            inspect.Parameter("controller", keyword, annotation=ControllerQuery, default=None)
+        )
+    params += [
+        inspect.Parameter("at", keyword, annotation=AtQuery, default=None),
+        inspect.Parameter("known_at", keyword, annotation=KnownAtQuery, default=None),
+        inspect.Parameter("format", keyword, annotation=FormatQuery, default=ReportFormat.json),
+    ]
 
-
-def _controller_report(kind: ReportKind) -> Callable[..., Response]:
-    def report(
-        request: Request,
-        role: Reader,
-        controller: ControllerQuery = None,
-        at: AtQuery = None,
-        known_at: KnownAtQuery = None,
-        format: FormatQuery = ReportFormat.json,
-    ) -> Response:
-        return _answer(request, role, kind, format, controller=controller, at=at, known_at=known_at)
+    def report(**given: Any) -> Response:
+        request, role, fmt = given.pop("request"), given.pop("role"), given.pop("format")
+        return _answer(request, role, kind, fmt, **given)
 
     report.__name__ = kind.value
-    return report
+    report.__signature__ = inspect.Signature(params, return_annotation=Response)  # type: ignore[attr-defined]
+    return path, report
 
 
-for _kind, _summary in _CONTROLLER_REPORTS.items():
+for _kind, _rules in KINDS.items():
+    _path, _endpoint = _kind_endpoint(_kind)
     router.add_api_route(
-        f"/reports/{_kind.value}",
-        _controller_report(_kind),
+        _path,
+        _endpoint,
         methods=["GET"],
         tags=["reports"],
         responses=_RESPONSES,
-        summary=_summary,
-    )
-
-
-@router.get(
-    "/reports/access/{subject}",
-    tags=["reports"],
-    responses=_RESPONSES,
-    summary="Subject access (Art. 15)",
-)
-def access(
-    request: Request,
-    role: Reader,
-    subject: SubjectPath,
-    at: AtQuery = None,
-    known_at: KnownAtQuery = None,
-    format: FormatQuery = ReportFormat.json,
-) -> Response:
-    return _answer(
-        request, role, ReportKind.access, format, subject=subject, at=at, known_at=known_at
-    )
-
-
-@router.get(
-    "/reports/basis/{purpose}",
-    tags=["reports"],
-    responses=_RESPONSES,
-    summary="Legal basis of a purpose (one subject or all), unlawful processing",
-)
-def basis(
-    request: Request,
-    role: Reader,
-    purpose: PurposePath,
-    subject: SubjectQuery = None,
-    controller: ControllerQuery = None,
-    at: AtQuery = None,
-    known_at: KnownAtQuery = None,
-    format: FormatQuery = ReportFormat.json,
-) -> Response:
-    return _answer(
-        request,
-        role,
-        ReportKind.basis,
-        format,
-        subject=subject,
-        purpose=purpose,
-        controller=controller,
-        at=at,
-        known_at=known_at,
-    )
-
-
-@router.get(
-    "/reports/consent/{purpose}",
-    tags=["reports"],
-    responses=_RESPONSES,
-    summary="Consent proof export (Art. 7(1)); format=csv for the CSV",
-)
-def consent(
-    request: Request,
-    role: Reader,
-    purpose: PurposePath,
-    controller: ControllerQuery = None,
-    at: AtQuery = None,
-    known_at: KnownAtQuery = None,
-    format: FormatQuery = ReportFormat.json,
-) -> Response:
-    return _answer(
-        request,
-        role,
-        ReportKind.consent,
-        format,
-        purpose=purpose,
-        controller=controller,
-        at=at,
-        known_at=known_at,
+        summary=_rules.summary[0].upper() + _rules.summary[1:],
     )
 
 
@@ -198,14 +142,14 @@ def consent(
     "/reports/{kind}",
     tags=["reports"],
     responses=_RESPONSES,
-    summary="Any report by kind: ropa, access, basis, consent, erasure, ...",
+    summary="Any report by kind: " + ", ".join(k.value for k in KINDS),
 )
 def any_report(
     request: Request,
     role: Reader,
     kind: ReportKind,
     subject: SubjectQuery = None,
-    purpose: Annotated[str | None, Query(description="purpose id")] = None,
+    purpose: PurposeQuery = None,
     controller: ControllerQuery = None,
     at: AtQuery = None,
     known_at: KnownAtQuery = None,

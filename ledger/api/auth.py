@@ -1,4 +1,4 @@
-"""Bearer tokens and the roles they grant, from configuration.
+"""Bearer tokens and the roles they grant, from the settings.
 
 ``PDL_API_TOKENS`` holds ``token=role`` entries separated by commas; the file named by
 ``PDL_API_TOKENS_FILE`` holds the same, one or more per line, ``#`` starting a comment.
@@ -15,11 +15,11 @@ A presented token is compared with every configured one in constant time
 from __future__ import annotations
 
 import hmac
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+
+from ledger.errors import ConfigError
 
 MIN_TOKEN_LENGTH = 16
 
@@ -30,7 +30,7 @@ class Role(str, Enum):  # noqa: UP042 (str() of members must not change)
     ops = "ops"
 
 
-class TokenConfigError(ValueError):
+class TokenConfigError(ConfigError):
     """The token configuration is unusable; the message says where and how to fix it,
     and never quotes a token."""
 
@@ -82,16 +82,16 @@ def parse_tokens(text: str, source: str) -> list[tuple[bytes, Role]]:
     return found
 
 
-def load_tokens(environ: Mapping[str, str] = os.environ) -> Tokens:
-    """Tokens from ``PDL_API_TOKENS`` and the file ``PDL_API_TOKENS_FILE``."""
-    entries = parse_tokens(environ.get("PDL_API_TOKENS", ""), "PDL_API_TOKENS")
-    path = environ.get("PDL_API_TOKENS_FILE")
-    if path:
+def load_tokens(configured: str, configured_file: Path | None) -> Tokens:
+    """Tokens from the ``PDL_API_TOKENS`` setting and the file ``PDL_API_TOKENS_FILE``
+    names (the settings, ``ledger.service.settings``, pass both in)."""
+    entries = parse_tokens(configured, "PDL_API_TOKENS")
+    if configured_file is not None:
         try:
-            text = Path(path).expanduser().read_text("utf-8")
+            text = configured_file.expanduser().read_text("utf-8")
         except OSError as exc:
             raise TokenConfigError(
-                f"PDL_API_TOKENS_FILE: cannot read {path}: {exc.strerror}"
+                f"PDL_API_TOKENS_FILE: cannot read {configured_file}: {exc.strerror}"
             ) from None
-        entries += parse_tokens(text, f"PDL_API_TOKENS_FILE {path}")
+        entries += parse_tokens(text, f"PDL_API_TOKENS_FILE {configured_file}")
     return Tokens(tuple(entries))

@@ -1,19 +1,47 @@
-"""How the API says no: an ``ApiError`` carries a status and a detail; 422s are
-``{"detail": [{"field": …, "reason": …}]}``, for FastAPI's own validation too, without
-the value sent (it may be personal data)."""
+"""How the API says no: the one table from kinds of error to HTTP statuses.
+
+An ``ApiError`` carries a status and a detail, for what only HTTP knows (authentication,
+a subject path that names no one). Every ``LedgerError`` goes through ``STATUSES``. 422s
+are ``{"detail": [{"field": …, "reason": …}]}``, for FastAPI's own validation too,
+without the value sent (it may be personal data); other errors are ``{"detail": "…"}``.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from ledger.errors import Failure
-from ledger.log.base import LogError
-from ledger.reports.reading import ReportRequestError, SubjectNotFound
+from ledger.contract.instants import parse_instant
+from ledger.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    InvalidRequest,
+    LedgerError,
+    NotFound,
+    Refused,
+    Unavailable,
+)
+
+#: A class maps to the status of its nearest listed ancestor.
+STATUSES: Mapping[type[LedgerError], int] = MappingProxyType(
+    {
+        InvalidRequest: 422,
+        NotFound: 404,
+        Refused: 409,  # not 422: a policy said no, no field of the request is malformed
+        Conflict: 409,
+        IntegrityError: 409,
+        ConfigError: 500,
+        Unavailable: 503,
+        LedgerError: 500,
+    }
+)
 
 
 class ApiError(Exception):
@@ -26,15 +54,13 @@ def unprocessable(field: str, reason: str) -> ApiError:
 
 
 def instant(text: str | None, field: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise unprocessable(
-            field, "not an ISO 8601 instant — fix: e.g. 2024-03-12 or 2024-03-12T09:30:00Z"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """An optional instant query parameter; a bad one is an ``InvalidRequest`` (a 422)."""
+    return None if text is None else parse_instant(text, field)
+
+
+def status_of(exc: LedgerError) -> int:
+    """The status for an error: that of the most specific class the table lists."""
+    return next(STATUSES[c] for c in type(exc).__mro__ if c in STATUSES)
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -53,18 +79,9 @@ def install_handlers(app: FastAPI) -> None:
         ]
         return JSONResponse({"detail": detail}, 422)
 
-    @app.exception_handler(ReportRequestError)
-    async def bad_request(_: Request, exc: ReportRequestError) -> JSONResponse:
-        return JSONResponse({"detail": [{"field": exc.field, "reason": exc.reason}]}, 422)
-
-    @app.exception_handler(SubjectNotFound)
-    async def not_found(_: Request, exc: SubjectNotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, 404)
-
-    @app.exception_handler(Failure)
-    async def failed(_: Request, exc: Failure) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, 500)
-
-    @app.exception_handler(LogError)
-    async def log_down(_: Request, exc: LogError) -> JSONResponse:
-        return JSONResponse({"detail": f"the log is not available: {exc}"}, 503)
+    @app.exception_handler(LedgerError)
+    async def ledger_error(_: Request, exc: LedgerError) -> JSONResponse:
+        if isinstance(exc, InvalidRequest):
+            problem = {"field": exc.field or "(request)", "reason": exc.reason}
+            return JSONResponse({"detail": [problem]}, status_of(exc))
+        return JSONResponse({"detail": str(exc)}, status_of(exc))

@@ -11,16 +11,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from consumers.lag import LagProbe
-from consumers.metrics import KeyStoreCollector, LagCollector
-from consumers.runner import DEFAULT_GROUP
-from ledger.contract.topics import event_topics
 from ledger.reports.build import ReportRequest, build_report
 from ledger.reports.render import MEDIA_TYPES, ReportFormat, render
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
 from ledger.service.intake import normalise_natural_id
+from ledger.service.monitoring import Monitoring
+from ledger.service.settings import Settings
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
 
@@ -30,8 +28,7 @@ class ReportService:
         self._settings = settings
         self._lock = threading.Lock()
         self._ledger: Backends | None = None
-        self._scrape: Backends | None = None
-        self._metrics: CollectorRegistry | None = None
+        self._metrics: Monitoring | None = None
         self._metrics_lock = threading.Lock()
 
     def _reports_ledger(self) -> Backends:
@@ -56,21 +53,17 @@ class ReportService:
             return keys.subject_for(normalise_natural_id(identifier), create=False)
 
     def metrics(self) -> bytes:
-        """The process's metrics (``consumers.metrics`` registers them in the default
-        registry) and, measured now, the projection consumers' lag and the key count."""
+        """The process's metrics and, measured now, the projection consumers' lag and
+        the key count (``ledger.service.monitoring``)."""
         with self._metrics_lock:
             if self._metrics is None:
-                self._scrape = Backends(self._settings)
-                registry = CollectorRegistry(auto_describe=True)
-                probe = LagProbe(self._scrape.log, self._scrape.store)
-                registry.register(LagCollector(probe, DEFAULT_GROUP, event_topics()))
-                registry.register(KeyStoreCollector(self._settings.data_dir / "keys.sqlite"))
-                self._metrics = registry
-            return generate_latest(REGISTRY) + generate_latest(self._metrics)
+                self._metrics = Monitoring(self._settings)
+            return self._metrics.exposition()
 
     def close(self) -> None:
-        for ledger in (self._ledger, self._scrape):
-            if ledger is not None:
-                ledger.close()
-        self._ledger = self._scrape = None
-        self._metrics = None
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None

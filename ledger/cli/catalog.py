@@ -8,8 +8,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
+from ledger.cli.common import Subparsers, add_command, open_ledger, say
 from ledger.contract.rejection import EventRejected, rejections_from
+from ledger.errors import InvalidRequest, Refused
 from ledger.policy.catalog import Catalog, load_catalog
 from ledger.policy.check import check
 from ledger.policy.publish import publication
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list(args)
     if args.file is None:
-        raise Failure(f"pdl catalog {args.action}: give the catalog FILE", code=2)
+        raise InvalidRequest(f"pdl catalog {args.action}: give the catalog FILE", field="FILE")
     catalog = validated(args.file)
     if args.action == "validate":
         print(
@@ -73,12 +74,12 @@ def validated(path: Path) -> Catalog:
     try:
         return load_catalog(path)
     except OSError as exc:
-        raise Failure(f"{path}: cannot read it ({exc.strerror})", code=2) from None
+        raise InvalidRequest(f"{path}: cannot read it ({exc.strerror})", field="FILE") from None
     except tomllib.TOMLDecodeError as exc:
-        raise Failure(f"{path}: not valid TOML ({exc})") from None
+        raise Refused(f"{path}: not valid TOML ({exc})") from None
     except ValidationError as exc:
         lines = [f"{path}: {r}" for r in rejections_from(exc)]
-        raise Failure("\n".join([*lines, f"{path}: {len(lines)} problem(s)"])) from None
+        raise Refused("\n".join([*lines, f"{path}: {len(lines)} problem(s)"])) from None
 
 
 def _list(args: argparse.Namespace) -> int:

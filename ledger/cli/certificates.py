@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
+from ledger.cli.common import Subparsers, add_command, open_ledger, say
 from ledger.erasure.certificate import render
 from ledger.erasure.chain import read_register, reapply, verify_register
 from ledger.erasure.signing import (
@@ -17,9 +17,8 @@ from ledger.erasure.signing import (
     public_key_from_pem,
     public_key_id,
     public_key_pem,
-    signing_key,
 )
-from ledger.keys.master import load_master_key
+from ledger.errors import IntegrityError, InvalidRequest
 from ledger.service.backends import Backends
 
 DESCRIPTION = """\
@@ -78,20 +77,20 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         if args.action == "public-key":
-            master = load_master_key(ledger.settings.data_dir)
-            print(public_key_pem(signing_key(ledger.settings.data_dir, master).public), end="")
+            print(public_key_pem(ledger.signing_key.public), end="")
             return 0
         if args.action in ("verify", "reapply"):
             code = verify(ledger, args.public_key)  # reapply trusts a verified register only
             if args.action == "reapply":
-                again = reapply(read_register(ledger.log, ledger.registry), ledger.keys)
+                register = read_register(ledger.log, ledger.registry, ledger.topics)
+                again = reapply(register, ledger.keys)
                 for key in again:
                     print(f"destroyed again: {key.retention_class} key {key.key_id}")
                 say(f"pdl certificates reapply: {len(again)} restored key(s) destroyed again")
             return code
         stored = [
             s
-            for s in read_register(ledger.log, ledger.registry)
+            for s in read_register(ledger.log, ledger.registry, ledger.topics)
             if args.subject is None or s.subject_id == args.subject
         ]
     finally:
@@ -122,17 +121,19 @@ def verify(ledger: Backends, pem_files: list[Path] | None) -> int:
             try:
                 key = public_key_from_pem(path.read_bytes())
             except OSError as exc:
-                raise Failure(f"--public-key: cannot read {path}: {exc.strerror}", 2) from None
+                raise InvalidRequest(
+                    f"--public-key: cannot read {path}: {exc.strerror}", field="--public-key"
+                ) from None
             except SigningKeyError as exc:
-                raise Failure(f"--public-key {path}: {exc}", 2) from None
+                raise InvalidRequest(f"--public-key {path}: {exc}", field="--public-key") from None
             keys[public_key_id(key)] = key
     else:
-        own = load_public_key(ledger.settings.data_dir)
+        own = load_public_key(ledger.layout.signing_key)
         if own is not None:
             keys[public_key_id(own)] = own
-    report = verify_register(read_register(ledger.log, ledger.registry), keys)
+    report = verify_register(read_register(ledger.log, ledger.registry, ledger.topics), keys)
     if not report.ok:
-        raise Failure(
+        raise IntegrityError(
             "\n".join(
                 [
                     *report.problems,

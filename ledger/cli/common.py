@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from ledger.contract.base import is_subject_id
+from ledger.contract.instants import parse_instant
 from ledger.erasure.scope import ScopeError, parse_scope
-from ledger.errors import Failure
-from ledger.service.backends import Backends, Settings
-
-__all__ = ["Failure"]  # re-exported: commands raise it
+from ledger.errors import InvalidRequest, NotFound
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
 Subparsers = Any  # argparse._SubParsersAction, which is private
-
-SUBJECT_ID = re.compile(r"^sub_[0-9a-f]{32}$")
 
 
 def add_command(
@@ -40,19 +39,34 @@ def add_command(
     return parser
 
 
-def open_ledger(args: argparse.Namespace) -> Backends:
-    return Backends(Settings.resolve(args.log, args.data_dir))
+def settings_of(
+    args: argparse.Namespace, fallback_data_dir: Callable[[], Path] | None = None
+) -> Settings:
+    """The settings a command runs with: its flags, else the environment."""
+    return Settings.from_environment(
+        log=args.log,
+        data_dir=args.data_dir,
+        metrics_port=getattr(args, "metrics_port", None),
+        fallback_data_dir=fallback_data_dir,
+    )
+
+
+def open_ledger(
+    args: argparse.Namespace, fallback_data_dir: Callable[[], Path] | None = None
+) -> Backends:
+    """The one way a command opens the ledger's adapters."""
+    return Backends(settings_of(args, fallback_data_dir))
 
 
 def resolve_subject(ledger: Backends, subject: str) -> str:
     """A subject id from what the user typed: the id itself, or a natural identifier."""
-    if SUBJECT_ID.match(subject):
+    if is_subject_id(subject):
         return subject
     from ledger.service.intake import normalise_natural_id
 
     found = ledger.keys.subject_for(normalise_natural_id(subject), create=False)
     if found is None:
-        raise Failure("no subject is known by that identifier (it may have been erased)")
+        raise NotFound("no subject is known by that identifier (it may have been erased)")
     return found
 
 
@@ -61,16 +75,12 @@ def say(message: str) -> None:
 
 
 def instant(text: str) -> datetime:
-    """An argparse type: an ISO 8601 instant with a zone."""
+    """An argparse type: an instant as ``ledger.contract.instants`` reads it (argparse
+    names the option in its error)."""
     try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not an ISO 8601 instant — fix: e.g. 2024-05-01T00:00:00Z"
-        ) from None
-    if value.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} has no time zone — fix: add Z or +02:00")
-    return value
+        return parse_instant(text, "the value")
+    except InvalidRequest as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def scope_argument(text: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import json
 
 from ledger.cli.common import Subparsers, add_command, open_ledger
 from ledger.contract.deadletter import DeadLetter
-from ledger.contract.topics import dead_letter_topic
+from ledger.contract.positions import LogPosition
 from ledger.contract.wire import UndecodableMessage
 from ledger.service.backends import Backends
 
@@ -39,12 +39,12 @@ def register(subparsers: Subparsers) -> None:
 def dead_letters(ledger: Backends) -> list[DeadLetter | str]:
     """Dead letters in log order, each once; a string where a dead letter is unreadable."""
     found: dict[str, DeadLetter | str] = {}
-    for record in ledger.log.scan([dead_letter_topic()]):
+    for record in ledger.log.scan([ledger.topics.dead_letter]):
         try:
             _, fields = ledger.registry.decode(record.value)
             letter: DeadLetter | str = DeadLetter.model_validate(fields)
         except (UndecodableMessage, ValueError) as exc:
-            letter = f"{record.topic}/{record.partition}/{record.offset}: unreadable ({exc})"
+            letter = f"{LogPosition.of(record)}: unreadable ({exc})"
         key = letter.dead_letter_id if isinstance(letter, DeadLetter) else letter
         found.setdefault(key, letter)
     return list(found.values())

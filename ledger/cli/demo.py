@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from ledger.cli.common import Subparsers, add_command, resolve_subject, say
+from ledger.cli.common import Subparsers, add_command, open_ledger, resolve_subject, say
 from ledger.cli.state import render, subject_view
-from ledger.reports.build import ReportKind, ReportRequest, build_report
+from ledger.reports.build import KINDS, ReportRequest, build_report
 from ledger.reports.render import ReportFormat
 from ledger.reports.render import render as render_report
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
 from ledger.service.erasure import at_instant, run_processor
 from ledger.service.submission import submit_lines
 
@@ -47,16 +46,8 @@ EXAMPLES = """\
   pdl demo --reports ./demo-reports   # and the HTML reports there
   pdl --log kafka://127.0.0.1:9092 demo"""
 
-#: file name → report asked for (the subject is filled in once it is known)
-REPORTS = {
-    "record-of-processing.html": ReportRequest(ReportKind.ropa),
-    "subject-access.html": ReportRequest(ReportKind.access),
-    "legal-basis-newsletter.html": ReportRequest(ReportKind.basis, purpose="newsletter"),
-    "consent-proof-newsletter.html": ReportRequest(ReportKind.consent, purpose="newsletter"),
-    "erasure-register.html": ReportRequest(ReportKind.erasure),
-    "retention.html": ReportRequest(ReportKind.retention),
-    "transfers.html": ReportRequest(ReportKind.transfers),
-}
+#: The purpose the demo's purpose-level reports are about.
+DEMO_PURPOSE = "newsletter"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -74,11 +65,11 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    data_dir = (
-        args.data_dir or os.environ.get("PDL_DATA_DIR") or tempfile.mkdtemp(prefix="pdl-demo-")
-    )
-    reports = Path(args.reports or Path(data_dir) / "reports").resolve()
-    ledger = at_instant(Backends(Settings.resolve(args.log, data_dir)), SCENARIO_NOW)
+    # a fresh directory unless one is named: the demo must not add to a real ledger
+    ledger = open_ledger(args, lambda: Path(tempfile.mkdtemp(prefix="pdl-demo-")))
+    at_instant(ledger, SCENARIO_NOW)
+    data_dir = ledger.settings.data_dir
+    reports = Path(args.reports or ledger.layout.reports).resolve()
     try:
         appended = play_scenario(ledger)
         say(f"pdl demo: appended {appended} events to {_where(ledger)}")
@@ -111,15 +102,16 @@ def write_reports(ledger: Backends, folder: Path, subject_id: str) -> list[Path]
     """Write the demo's HTML reports (as of the scenario's present) into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for i, (name, request) in enumerate(REPORTS.items()):
+    for i, (kind, rules) in enumerate(KINDS.items()):
+        purpose = DEMO_PURPOSE if rules.purpose == "required" else None
         asked = ReportRequest(
-            request.kind,
-            subject_id=subject_id if request.kind is ReportKind.access else None,
-            purpose=request.purpose,
+            kind,
+            subject_id=subject_id if rules.subject == "required" else None,
+            purpose=purpose,
             at=SCENARIO_NOW,
         )
         report = build_report(ledger, asked, catch_up=i == 0)
-        path = folder / name
+        path = folder / f"{rules.slug}{'-' + purpose if purpose else ''}.html"
         path.write_bytes(render_report(report, ReportFormat.html))
         written.append(path)
     return written

@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import TextIO
 
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
+from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from ledger.errors import InvalidRequest
 from ledger.service.submission import submit_lines
 
 DESCRIPTION = """\
@@ -55,4 +56,4 @@ def _open(path: str) -> TextIO:
     try:
         return open(path, encoding="utf-8")  # closed by the caller's with
     except OSError as exc:
-        raise Failure(f"cannot read {path}: {exc.strerror}", code=2) from None
+        raise InvalidRequest(f"cannot read {path}: {exc.strerror}", field="FILE") from None

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject, say
+from ledger.cli.common import Subparsers, add_command, open_ledger, resolve_subject, say
 from ledger.contract.events import LedgerEvent
 from ledger.contract.vocabulary import ErasureReason
 from ledger.erasure.certificate import Certificate, render
 from ledger.erasure.chain import read_register
+from ledger.errors import Refused
 from ledger.service.backends import Backends
 from ledger.service.erasure import append_one, controller_for, run_processor, subject_state
 
@@ -96,14 +97,14 @@ def run(args: argparse.Namespace) -> int:
         ledger.close()
     if cert is None:
         why = outcome.problem if outcome else "no certificate found for it"
-        raise Failure(f"pdl erase: request {request.event_id} not carried out: {why}")
+        raise Refused(f"pdl erase: request {request.event_id} not carried out: {why}")
     print(json.dumps(cert, indent=2, sort_keys=True) if args.json else render(cert))
     return 0
 
 
 def answered_by_another_pass(ledger: Backends, request: LedgerEvent) -> Certificate | None:
     """The certificate a concurrent pass (another process) wrote for the request."""
-    for stored in read_register(ledger.log, ledger.registry):
+    for stored in read_register(ledger.log, ledger.registry, ledger.topics):
         if stored.request_event_id == request.event_id:
             return stored.document()
     return None

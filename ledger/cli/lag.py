@@ -8,7 +8,6 @@ import json
 from consumers.lag import LagProbe, PartitionLag
 from consumers.runner import DEFAULT_GROUP
 from ledger.cli.common import Subparsers, add_command, open_ledger
-from ledger.contract.topics import event_topics
 
 DESCRIPTION = """\
 Show, for each partition of the event topics, the group's committed offset (its
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         probe = LagProbe(ledger.log, ledger.store)
         try:
-            lags = probe.measure(args.group, event_topics())
+            lags = probe.measure(args.group, ledger.topics.event_topics())
         finally:
             probe.close()
     finally:

@@ -7,7 +7,6 @@ import logging
 import os
 import sys
 
-from consumers.sqlite_store import StaleProjections
 from ledger import __version__
 from ledger.cli import (
     basis,
@@ -28,10 +27,8 @@ from ledger.cli import (
     state,
     verify_erasure,
 )
-from ledger.cli.common import Failure
-from ledger.keys.master import MasterKeyError
-from ledger.log.base import LogError
-from ledger.service.backends import ConfigError
+from ledger.cli.exits import INTERRUPTED, OK, exit_code
+from ledger.errors import LedgerError
 
 DESCRIPTION = """\
 pdl — the personal-data ledger. Records what an organisation does with personal data
@@ -105,18 +102,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         code: int = args.handler(args)
-    except Failure as exc:
-        print(exc, file=sys.stderr)
-        return exc.code
-    except (ConfigError, MasterKeyError, LogError, TimeoutError, StaleProjections) as exc:
-        print(f"pdl: {exc}", file=sys.stderr)
-        return 2
+    except LedgerError as exc:
+        print(said(exc), file=sys.stderr)
+        return exit_code(exc)
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # the reader went away (`pdl dump | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return OK
     return code
+
+
+def said(exc: LedgerError) -> str:
+    """The error as printed: ``pdl: …``, unless the message already names the command."""
+    text = str(exc)
+    return text if text.startswith(("pdl ", "pdl:")) else f"pdl: {text}"
 
 
 if __name__ == "__main__":

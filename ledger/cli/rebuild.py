@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from consumers.observe import Observer
 from consumers.rebuild import rebuild, resuming
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
-from ledger.contract.topics import event_topics
 from ledger.log.base import LogRecord, TopicPartition
 from projections.base import Recorded
 
@@ -106,9 +105,9 @@ def run(args: argparse.Namespace) -> int:
         live = ledger.store_path
         if resuming(live):
             say("pdl rebuild: resuming an interrupted rebuild")
-        total = sum(ledger.log.end_offsets(event_topics()).values())
+        total = sum(ledger.log.end_offsets(ledger.topics.event_topics()).values())
         bar = ProgressBar(total)
-        progress = rebuild(ledger.log, ledger.registry, live, bar)
+        progress = rebuild(ledger.log, ledger.registry, ledger.topics, live, bar)
         bar.show(time.monotonic())
     finally:
         ledger.close()
@@ -123,7 +122,7 @@ def dump(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         if not args.no_catch_up:
-            ledger.runner().catch_up()
+            ledger.catch_up()
         for line in ledger.store.canonical_dump():
             print(line)
     finally:

@@ -6,11 +6,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject, say
-from ledger.reports.build import RULES, ReportKind, ReportRequest, build_report
+from ledger.cli.common import Subparsers, add_command, instant, open_ledger, resolve_subject, say
+from ledger.errors import InvalidRequest
+from ledger.reports.build import KINDS, ReportKind, ReportRequest, build_report
 from ledger.reports.reading import Audience
 from ledger.reports.render import ReportFormat, render
-from ledger.service.queries import parse_instant
 
 DESCRIPTION = (
     """\
@@ -21,7 +21,7 @@ was computed from, so the same log and the same T (and K) give the same report, 
 for byte. KIND is one of:
 
 """
-    + "\n".join(f"  {k.value:<10} {RULES[k].summary}" for k in ReportKind)
+    + "\n".join(f"  {k.value:<10} {rules.summary}" for k, rules in KINDS.items())
     + """
 
 access takes a SUBJECT (subject id sub_… or natural identifier); basis takes --purpose
@@ -56,15 +56,17 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument(
         "kind",
-        choices=[k.value for k in ReportKind],
+        choices=[k.value for k in KINDS],
         metavar="KIND",
-        help="ropa, access, basis, consent, erasure, retention or transfers",
+        help=", ".join(k.value for k in KINDS),
     )
     parser.add_argument("subject", nargs="?", help="subject id (sub_…) or natural identifier")
     parser.add_argument("--purpose", help="purpose id (basis, consent)")
     parser.add_argument("--controller", help="controller id from the catalogs")
-    parser.add_argument("--at", help="the instant T the report is about (ISO 8601; default now)")
-    parser.add_argument("--known-at", help="as the ledger knew it at K (ISO 8601)")
+    parser.add_argument(
+        "--at", type=instant, help="the instant T the report is about (ISO 8601; default now)"
+    )
+    parser.add_argument("--known-at", type=instant, help="as the ledger knew it at K (ISO 8601)")
     parser.add_argument(
         "--format",
         choices=[f.value for f in ReportFormat],
@@ -89,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
             subject_id=subject_id,
             purpose=args.purpose,
             controller=args.controller,
-            at=parse_instant(args.at, "--at") if args.at else None,
-            known_at=parse_instant(args.known_at, "--known-at") if args.known_at else None,
+            at=args.at,
+            known_at=args.known_at,
             audience=Audience.regulator if args.withhold else Audience.dpo,
         )
         report = build_report(ledger, request)
@@ -104,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         args.out.write_bytes(data)
     except OSError as exc:
-        raise Failure(f"--out: cannot write {args.out}: {exc.strerror}", code=2) from None
+        raise InvalidRequest(
+            f"--out: cannot write {args.out}: {exc.strerror}", field="--out"
+        ) from None
     say(f"pdl report: {report['report']} as of {report['at']} written to {args.out}")
     return 0

@@ -5,17 +5,21 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import os
 import signal
 import threading
 from types import FrameType
 
+from prometheus_client import REGISTRY
+
 from consumers.erasure import ErasureProcessor
-from consumers.lag import LagProbe
-from consumers.metrics import LagCollector, MetricsEndpoint, MetricsObserver
+from consumers.metrics import MetricsObserver
 from consumers.runner import DEFAULT_GROUP, ProjectionConsumer
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
+from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from ledger.errors import Unavailable
 from ledger.service.backends import Backends
+from ledger.service.erasure import erasure_processor
+from ledger.service.monitoring import Monitoring
+from ledger.service.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -73,17 +77,15 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    port, chosen = metrics_port(args.metrics_port)
     ledger = open_ledger(args)
+    port, chosen = metrics_port(ledger.settings)
     with contextlib.ExitStack() as stack:
         stack.callback(ledger.close)
         observer = MetricsObserver(DEFAULT_GROUP) if port else None
         runner = ledger.runner(observer=observer)
         if observer is not None:
             serve_metrics(stack, ledger, runner, observer, args.metrics_addr, port, chosen)
-        eraser = None if args.no_erasure else ErasureProcessor(_own(stack, ledger))
-        if eraser is not None:
-            stack.callback(eraser.close)
+        eraser = None if args.no_erasure else erasure_processor(_own(stack, ledger))
         if args.until_caught_up:
             progress = runner.catch_up()
             if eraser is not None:
@@ -97,11 +99,11 @@ def run(args: argparse.Namespace) -> int:
 
             signal.signal(signal.SIGINT, request_stop)
             signal.signal(signal.SIGTERM, request_stop)
-            say(f"pdl run: consuming {', '.join(runner.topics)} as group {runner.group}")
+            say(f"pdl run: consuming {', '.join(runner.consumed)} as group {runner.group}")
             failed = _carry_out_erasures(eraser, stop)
             progress = runner.run(stop)
             if failed:
-                raise Failure(
+                raise Unavailable(
                     f"pdl run: the erasure processor failed ({failed[0]}); "
                     "stopped so that erasure requests do not go unanswered"
                 )
@@ -128,7 +130,7 @@ def _carry_out_erasures(eraser: ErasureProcessor | None, stop: threading.Event) 
     def carry_out() -> None:
         try:
             eraser.keep_carrying_out(stop)
-        except Exception as exc:  # reported and fatal: see the Failure raised by run()
+        except Exception as exc:  # reported and fatal: see the Unavailable raised by run()
             failed.append(type(exc).__name__)
             log.exception("erasure processor failed")
             stop.set()
@@ -137,20 +139,12 @@ def _carry_out_erasures(eraser: ErasureProcessor | None, stop: threading.Event) 
     return failed
 
 
-def metrics_port(flag: int | None) -> tuple[int, bool]:
-    """The port to serve metrics on (0: none), and whether the user chose it."""
-    if flag is not None:
-        port, chosen = flag, True
-    elif os.environ.get("PDL_METRICS_PORT"):
-        try:
-            port, chosen = int(os.environ["PDL_METRICS_PORT"]), True
-        except ValueError:
-            raise Failure("pdl: PDL_METRICS_PORT must be a port number, or 0", code=2) from None
-    else:
-        port, chosen = DEFAULT_METRICS_PORT, False
-    if not 0 <= port <= 65535:
-        raise Failure(f"pdl: metrics port {port} is not a port number (0 turns metrics off)", 2)
-    return port, chosen
+def metrics_port(settings: Settings) -> tuple[int, bool]:
+    """The port to serve metrics on (0: none), and whether the user chose it
+    (``--metrics-port`` or ``PDL_METRICS_PORT``, checked by the settings)."""
+    if settings.metrics_port is None:
+        return DEFAULT_METRICS_PORT, False
+    return settings.metrics_port, True
 
 
 def serve_metrics(
@@ -162,20 +156,16 @@ def serve_metrics(
     port: int,
     chosen: bool,
 ) -> None:
-    """Serve /metrics until ``stack`` closes. The scrape runs in the server's threads,
-    so it reads through log and store handles of its own."""
-    scrape = Backends(ledger.settings)
-    stack.callback(scrape.close)
-    probe = LagProbe(scrape.log, scrape.store)
-    lag = LagCollector(probe, runner.group, runner.topics, owned=observer)
-    endpoint = MetricsEndpoint(lag, ledger.settings.data_dir / "keys.sqlite")
-    stack.callback(endpoint.close)
+    """Serve /metrics until ``stack`` closes (the process's metrics and, measured at
+    each scrape, the lag of the partitions ``observer`` owns and the key count)."""
+    monitoring = Monitoring(ledger.settings, REGISTRY, runner.group, owned=observer)
+    stack.callback(monitoring.close)
     try:
-        endpoint.serve(addr, port)
+        monitoring.serve(addr, port)
     except OSError as exc:
         problem = f"cannot serve metrics on {addr}:{port}: {exc.strerror or exc}"
         if chosen:
-            raise Failure(f"pdl run: {problem} — choose another --metrics-port, or 0", 2) from None
+            raise Unavailable(f"pdl run: {problem} — choose another --metrics-port, or 0") from None
         say(f"pdl run: {problem}; running without metrics (set --metrics-port)")
         return
     say(f"pdl run: metrics on http://{addr}:{port}/metrics")

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastavro.schema import to_parsing_canonical_form
 
 import schemas
-from ledger.cli.common import Failure, Subparsers, add_command, say
+from ledger.cli.common import Subparsers, add_command, say
 from ledger.contract.avro_schema import AvroSchema
 from ledger.contract.compatibility import (
     Problem,
@@ -19,6 +19,7 @@ from ledger.contract.compatibility import (
     problems,
 )
 from ledger.contract.generate import rendered
+from ledger.errors import InvalidRequest, Refused
 
 DESCRIPTION = """\
 The Avro schemas are the ledger's public contract: schemas/events/<Type>.avsc is the
@@ -121,7 +122,7 @@ def run_generate(args: argparse.Namespace) -> int:
     if args.check:
         stale = stale_files(directory, texts)
         if stale:
-            raise Failure(
+            raise Refused(
                 "\n".join(
                     [
                         *stale,
@@ -163,7 +164,7 @@ def run_check(args: argparse.Namespace) -> int:
                 f"{len(stale)} current file(s) stale vs the models "
                 "(fix: run `pdl schemas generate`)"
             )
-        raise Failure(f"pdl schemas check: FAILED: {'; '.join(parts)}")
+        raise Refused(f"pdl schemas check: FAILED: {'; '.join(parts)}")
     say(f"pdl schemas check: ok, {len(current)} type(s) checked")
     return 0
 
@@ -172,7 +173,7 @@ def run_release(args: argparse.Namespace) -> int:
     current, released = _load(args)
     stale = [] if args.no_stale_check else stale_files(args.current_dir, _generated())
     if stale:
-        raise Failure(
+        raise Refused(
             "\n".join(
                 [
                     *stale,
@@ -184,7 +185,7 @@ def run_release(args: argparse.Namespace) -> int:
     found = problems(current, released)
     if found:
         lines = summary(current, released, found, failing_only=True)
-        raise Failure(
+        raise Refused(
             "\n".join(
                 [
                     *lines,
@@ -264,9 +265,8 @@ def _generated() -> dict[str, str]:
     try:
         return rendered()
     except (TypeError, ValueError) as exc:
-        raise Failure(
-            f"pdl schemas: cannot generate schemas from the models: {exc} — fix the model",
-            code=2,
+        raise InvalidRequest(
+            f"pdl schemas: cannot generate schemas from the models: {exc} — fix the model"
         ) from None
 
 
@@ -276,7 +276,7 @@ def _load(
     try:
         return load_current(args.current_dir), load_released(args.released_dir)
     except SchemaFileError as exc:
-        raise Failure(f"pdl schemas: {exc}", code=2) from None
+        raise InvalidRequest(f"pdl schemas: {exc}") from None
 
 
 def _canonical(schema: AvroSchema) -> str:

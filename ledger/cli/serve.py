@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, say
+from ledger.cli.common import Subparsers, add_command, say, settings_of
+from ledger.errors import ConfigError, InvalidRequest
 
 DESCRIPTION = """\
 Serve the reports of `pdl report` (same code, same bytes) and the Prometheus metrics
@@ -51,21 +52,18 @@ def run(args: argparse.Namespace) -> int:
     from ledger.api.app import create_app
     from ledger.api.auth import TokenConfigError, load_tokens
 
+    settings = settings_of(args)
     try:
-        tokens = load_tokens()
+        tokens = load_tokens(settings.api_tokens, settings.api_tokens_file)
     except TokenConfigError as exc:
-        raise Failure(f"pdl serve: {exc}", code=2) from None
+        raise ConfigError(f"pdl serve: {exc}") from None
     if not tokens.entries:
-        raise Failure(
+        raise ConfigError(
             "pdl serve: no API tokens configured — fix: set PDL_API_TOKENS=token=role,... "
-            "or PDL_API_TOKENS_FILE (see pdl serve --help)",
-            code=2,
+            "or PDL_API_TOKENS_FILE (see pdl serve --help)"
         )
     if not 0 < args.port < 65536:
-        raise Failure(f"pdl serve: --port {args.port} is not a port number", code=2)
-    ledger = open_ledger(args)
-    settings = ledger.settings
-    ledger.close()
+        raise InvalidRequest(f"pdl serve: --port {args.port} is not a port number", field="--port")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         say(f"pdl serve: listening on {args.host}, not only this host: use TLS in front")
     say(f"pdl serve: http://{args.host}:{args.port}/docs ({len(tokens.entries)} token(s))")

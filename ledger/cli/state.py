@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ledger.cli.common import Failure, Subparsers, add_command, open_ledger, resolve_subject
+from ledger.cli.common import Subparsers, add_command, instant, open_ledger, resolve_subject
+from ledger.errors import InvalidRequest, NotFound
 from ledger.service.backends import Backends
-from ledger.service.queries import parse_instant, state_at
+from ledger.service.queries import state_at, subject_state
 from ledger.service.views import disclose_subject
-from projections.subject_state import SubjectStateProjection
 
 DESCRIPTION = """\
 Print the current state of one subject: data categories held and their values
@@ -37,8 +37,10 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
-    parser.add_argument("--at", help="the state at this past instant (valid time, ISO 8601)")
-    parser.add_argument("--known-at", help="with --at: as the ledger knew it then")
+    parser.add_argument(
+        "--at", type=instant, help="the state at this past instant (valid time, ISO 8601)"
+    )
+    parser.add_argument("--known-at", type=instant, help="with --at: as the ledger knew it then")
     parser.add_argument(
         "--no-catch-up",
         action="store_true",
@@ -49,10 +51,9 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
-        at = parse_instant(args.at, "--at") if args.at else None
-        known_at = parse_instant(args.known_at, "--known-at") if args.known_at else None
+        at, known_at = args.at, args.known_at
         if known_at is not None and at is None:
-            raise Failure("--known-at goes with --at", code=2)
+            raise InvalidRequest("--known-at goes with --at", field="--known-at")
         view = subject_view(ledger, args.subject, not args.no_catch_up, at, known_at)
     finally:
         ledger.close()
@@ -69,17 +70,16 @@ def subject_view(
 ) -> dict[str, Any]:
     subject_id = resolve_subject(ledger, subject)
     if catch_up:
-        ledger.runner().catch_up()
+        ledger.catch_up()
     if at is not None:
         state = state_at(ledger, subject_id, at, known_at)
         if not state.events:
-            raise Failure(f"{subject_id}: no events recorded for this subject by then")
+            raise NotFound(f"{subject_id}: no events recorded for this subject by then")
         return disclose_subject(state, ledger.keys)
-    projection = SubjectStateProjection()
-    stored = ledger.store.state(projection.name, subject_id)
-    if stored is None:
-        raise Failure(f"{subject_id}: no events recorded for this subject")
-    return disclose_subject(projection.load(stored), ledger.keys)
+    held = subject_state(ledger, subject_id)
+    if held is None:
+        raise NotFound(f"{subject_id}: no events recorded for this subject")
+    return disclose_subject(held, ledger.keys)
 
 
 def render(view: dict[str, Any]) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ledger.cli.common import SUBJECT_ID, Subparsers, add_command, open_ledger, resolve_subject
+from ledger.cli.common import Subparsers, add_command, open_ledger, resolve_subject
+from ledger.contract.base import is_subject_id
 from ledger.erasure.verify import verify_erasure
 
 DESCRIPTION = """\
@@ -43,11 +44,9 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         subject_id = (
-            args.subject
-            if SUBJECT_ID.match(args.subject)
-            else resolve_subject(ledger, args.subject)
+            args.subject if is_subject_id(args.subject) else resolve_subject(ledger, args.subject)
         )
-        result = verify_erasure(ledger.log, ledger.registry, ledger.keys, subject_id)
+        result = verify_erasure(ledger.log, ledger.registry, ledger.topics, ledger.keys, subject_id)
     finally:
         ledger.close()
     print(json.dumps(result.as_json(), indent=2) if args.json else result.summary())

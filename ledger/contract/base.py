@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, ClassVar
 from uuid import uuid4
@@ -19,8 +20,19 @@ Slug = Annotated[
     Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,63}$", min_length=1, max_length=64),
 ]
 
+#: The shape of the pseudonymous subject id the key store assigns: ``sub_`` and 32 hex
+#: digits. What matches it is an id; anything else a user types is a natural identifier.
+SUBJECT_ID_PATTERN = r"^sub_[0-9a-f]{32}$"
+_SUBJECT_ID = re.compile(SUBJECT_ID_PATTERN)
+
 #: The pseudonymous subject id written to the log. Never an e-mail or customer number.
-SubjectId = Annotated[str, Field(pattern=r"^sub_[0-9a-f]{32}$")]
+SubjectId = Annotated[str, Field(pattern=SUBJECT_ID_PATTERN)]
+
+
+def is_subject_id(text: str) -> bool:
+    """Whether ``text`` is a subject id (the whole of it, not a natural identifier)."""
+    return _SUBJECT_ID.fullmatch(text) is not None
+
 
 #: A free-text label (channel, source, system): not personal data, bounded.
 Label = Annotated[str, Field(min_length=1, max_length=200)]

@@ -29,6 +29,7 @@ from avro.compatibility import ReaderWriterCompatibilityChecker, SchemaCompatibi
 from avro.errors import AvroException
 
 from ledger.contract.avro_schema import PERSONAL_ATTRIBUTE, AvroSchema
+from ledger.errors import InvalidRequest
 
 #: Released versions of one type, by version number.
 Versions = Mapping[int, AvroSchema]
@@ -58,7 +59,7 @@ _FIXES = {
 }
 
 
-class SchemaFileError(ValueError):
+class SchemaFileError(InvalidRequest):
     """A schema directory is not laid out as expected; the message says how to fix it."""
 
 

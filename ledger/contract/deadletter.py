@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ledger.log.base import LogRecord
+from ledger.contract.positions import Located, LogPosition
+
+
+class BadRecord(Located, Protocol):
+    """A record as the log returned it (``ledger.log``'s ``LogRecord``): where, and what."""
+
+    @property
+    def value(self) -> bytes: ...
 
 
 class DeadLetter(BaseModel):
@@ -38,9 +45,9 @@ class DeadLetter(BaseModel):
         return cls.__name__
 
     @classmethod
-    def of(cls, record: LogRecord, group: str, reason: str, recorded_at: datetime) -> DeadLetter:
+    def of(cls, record: BadRecord, group: str, reason: str, recorded_at: datetime) -> DeadLetter:
         return cls(
-            dead_letter_id=f"{record.topic}/{record.partition}/{record.offset}",
+            dead_letter_id=str(LogPosition.of(record)),
             topic=record.topic,
             partition=record.partition,
             offset=record.offset,

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
+from ledger.errors import Refused
+
 
 @dataclass(frozen=True)
 class Rejection:
@@ -20,7 +22,7 @@ class Rejection:
         return f"{self.field}: {self.rule} — fix: {self.fix}"
 
 
-class EventRejected(ValueError):
+class EventRejected(Refused):
     """An event broke the contract or the policy. Carries every reason, none with values."""
 
     def __init__(self, rejections: list[Rejection]) -> None:

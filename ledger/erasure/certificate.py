@@ -1,11 +1,12 @@
 """Erasure certificates: canonical JSON, signed with Ed25519, chained by SHA-256.
 
-A certificate is one JSON object in canonical form (sorted keys, no spaces, ASCII), so
-it has exactly one byte representation; that text is what ``DataErased.certificate``
-carries. ``signature`` is Ed25519 over the canonical text of every other field, by the
-key named in ``signer``. ``previous_sha256`` is the SHA-256 of the previous
-certificate's full text (``GENESIS`` for the first), so the register is a hash chain:
-changing, removing or reordering any certificate breaks a signature or a link.
+A certificate is one JSON object in canonical form (``certificate_text``: sorted keys,
+no spaces, ASCII), so it has exactly one byte representation; that text is what
+``DataErased.certificate`` carries. ``signature`` is Ed25519 over the canonical text of
+every other field, by the key named in ``signer``. ``previous_sha256`` is the SHA-256
+of the previous certificate's full text (``GENESIS`` for the first; both in
+``ledger/contract/certificate_chain.py``), so the register is a hash chain: changing,
+removing or reordering any certificate breaks a signature or a link.
 
 Certificates name keys by id and public fingerprint, subjects by pseudonymous id, data
 by log position: never key material and never a personal value.
@@ -14,39 +15,29 @@ by log position: never key material and never a personal value.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
+from ledger.contract.canonical import certificate_text
 from ledger.erasure.signing import SigningKey
 
 FORMAT = "pdl-erasure-certificate/1"
-GENESIS = "0" * 64
 ALGORITHM = "Ed25519"
 
 Certificate = dict[str, Any]
 
 
-def canonical(doc: Mapping[str, Any]) -> str:
-    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-
-
-def certificate_sha256(text: str) -> str:
-    """The chain hash of a certificate: SHA-256 of its stored text."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
 def signed_part(doc: Mapping[str, Any]) -> bytes:
     """The bytes the signature covers: the canonical text without ``signature``."""
-    return canonical({k: v for k, v in doc.items() if k != "signature"}).encode("ascii")
+    return certificate_text({k: v for k, v in doc.items() if k != "signature"}).encode("ascii")
 
 
 def sign(body: Mapping[str, Any], signer: SigningKey) -> str:
     """The signed certificate text for ``body``."""
     unsigned = {**body, "signer": {"algorithm": ALGORITHM, "key_id": signer.key_id}}
     signature = signer.sign(signed_part(unsigned))
-    return canonical({**unsigned, "signature": base64.b64encode(signature).decode("ascii")})
+    signed = {**unsigned, "signature": base64.b64encode(signature).decode("ascii")}
+    return certificate_text(signed)
 
 
 def render(doc: Mapping[str, Any]) -> str:

@@ -16,17 +16,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.contract.topics import topic_of
+from ledger.contract.canonical import certificate_text
+from ledger.contract.certificate_chain import GENESIS, certificate_sha256
+from ledger.contract.positions import LogPosition
+from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry, UndecodableMessage
-from ledger.erasure.certificate import (
-    FORMAT,
-    GENESIS,
-    Certificate,
-    canonical,
-    certificate_sha256,
-    signed_part,
-)
-from ledger.erasure.records import position_of
+from ledger.erasure.certificate import FORMAT, Certificate, signed_part
 from ledger.erasure.signing import signature_valid
 from ledger.keys.store import KeyStore, ShreddedKey
 from ledger.log.base import EventLog
@@ -65,12 +60,14 @@ class RegisterReport:
         return not self.problems
 
 
-def read_register(log: EventLog, registry: SchemaRegistry) -> list[StoredCertificate]:
+def read_register(
+    log: EventLog, registry: SchemaRegistry, topics: Topics
+) -> list[StoredCertificate]:
     """Every DataErased on the erasure topic, in log order. Any record of that topic that
     cannot be decoded is listed too: it may be a damaged certificate."""
     found = []
-    for record in log.scan([topic_of("erasure")]):
-        position = position_of(record)
+    for record in log.scan([topics.erasure]):
+        position = str(LogPosition.of(record))
         try:
             type_name, fields = registry.decode(record.value)
         except UndecodableMessage as exc:
@@ -128,7 +125,7 @@ def _certificate_problem(
         return "carries no certificate (DataErased is written only by the erasure processor)"
     if doc is None:
         return "certificate is not a JSON object"
-    if canonical(doc) != item.text:
+    if certificate_text(doc) != item.text:
         return "certificate text is not in canonical form (altered after signing)"
     if doc.get("format") != FORMAT:
         return f"unknown certificate format {doc.get('format')!r}"

@@ -95,7 +95,12 @@ def obligation_grounds(
                 continue  # this controller holds none of the class: its duty does not apply
             # the obligation lasts as long as the latest record it covers
             expires, how = rule_due(
-                purpose.retention, facts, controller, purpose.id, max(collected, default=None)
+                purpose.retention,
+                facts,
+                controller,
+                purpose.id,
+                max(collected, default=None),
+                catalog.controller.zone,
             )
             if expires is not None and expires <= now:
                 continue  # the obligation has run out: the data goes like any other

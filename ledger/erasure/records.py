@@ -12,11 +12,11 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.schema_topic import learn
 from ledger.contract.avro_schema import personal_paths
-from ledger.contract.topics import event_topics
-from ledger.contract.wire import UNKNOWN_WRITER, SchemaRegistry, UndecodableMessage
-from ledger.keys.sealing import Unreadable, key_id_of
+from ledger.contract.positions import LogPosition
+from ledger.contract.sealed import MalformedSealedValue, key_id_of
+from ledger.contract.topics import Topics
+from ledger.contract.wire import SchemaRegistry, UndecodableMessage
 from ledger.log.base import EventLog, LogRecord
 
 
@@ -30,7 +30,7 @@ class SealedField:
         """The key the value was sealed with; None if it is not a pdl-aead-v1 value."""
         try:
             return key_id_of(self.sealed)
-        except Unreadable:
+        except MalformedSealedValue:
             return None
 
 
@@ -45,37 +45,26 @@ class SubjectRecord:
     problem: str | None = None
 
 
-def position_of(record: LogRecord) -> str:
-    return f"{record.topic}/{record.partition}/{record.offset}"
-
-
 def subject_records(
     log: EventLog,
     registry: SchemaRegistry,
+    topics: Topics,
     subject_ids: Collection[str],
-    topics: Collection[str] | None = None,
+    scanned: Collection[str] | None = None,
 ) -> dict[str, list[SubjectRecord]]:
     """Every record keyed by one of ``subject_ids`` on the event topics, by subject."""
     wanted = {s.encode(): s for s in subject_ids}
     schemas = {str(s["name"]): s for s in registry.current()}
     found: dict[str, list[SubjectRecord]] = {s: [] for s in subject_ids}
-    learned = False
-    for record in log.scan(sorted(topics or event_topics())):
+    for record in log.scan(sorted(scanned or topics.event_topics())):
         subject = wanted.get(record.key)
         if subject is None:
             continue
         try:
             found[subject].append(_decoded(record, registry, schemas))
         except UndecodableMessage as exc:
-            if not learned and str(exc).startswith(UNKNOWN_WRITER):
-                learned = True  # a newer writer: learn the published schemas once, retry
-                learn(log, registry)
-                try:
-                    found[subject].append(_decoded(record, registry, schemas))
-                    continue
-                except UndecodableMessage as again:
-                    exc = again
-            found[subject].append(SubjectRecord(position_of(record), "?", "?", (), str(exc)))
+            where = str(LogPosition.of(record))
+            found[subject].append(SubjectRecord(where, "?", "?", (), str(exc)))
     return found
 
 
@@ -86,7 +75,8 @@ def _decoded(record: LogRecord, registry: SchemaRegistry, schemas: dict[str, Any
         for pattern in personal_paths(schemas[type_name])
         for path, value in _values_at(fields, pattern.split("."), "")
     )
-    return SubjectRecord(position_of(record), type_name, str(fields.get("event_id")), sealed)
+    where = str(LogPosition.of(record))
+    return SubjectRecord(where, type_name, str(fields.get("event_id")), sealed)
 
 
 def _values_at(node: Any, parts: list[str], prefix: str) -> Iterator[tuple[str, bytes]]:

@@ -13,17 +13,24 @@ when no later anchor was recorded; anchors in the future (``contract_end``,
 Data sealed under one key goes together, so a class falls due when its *earliest* value
 does: no value outlives its rule. Purposes sharing a class share one rule (a catalog
 test checks it).
+
+Durations are counted by ``ledger.policy.calendar.add_period``: months and years as
+calendar periods ending with the promised date in the controller's time zone (Regulation
+1182/71, Art. 3), days and hours as elapsed time. Due dates and the anchors explaining
+them are expressed in the controller's zone, so ``due.isoformat()`` shows its offset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from ledger.contract.base import Scope
 from ledger.contract.vocabulary import ScopeKind
-from ledger.policy.catalog import Catalogs, RetentionRule, duration_delta
+from ledger.policy.calendar import add_period, parse_period
+from ledger.policy.catalog import Catalogs, RetentionRule
 
 #: Anchors that a collection implies happened at least then.
 IMPLIED_BY_COLLECTION = frozenset(
@@ -94,33 +101,49 @@ def anchor_time(
     return max(recorded) if recorded else None
 
 
+#: what separates the last instant kept from the due instant (datetime's resolution)
+_INSTANT = timedelta(microseconds=1)
+
+
 def rule_due(
     rule: RetentionRule,
     facts: SubjectFacts,
     controller: str,
     purpose: str,
     collected_at: datetime | None,
+    zone: ZoneInfo,
 ) -> tuple[datetime | None, str]:
-    """The due date of one rule for one value, and how it was reached (for people)."""
+    """The due date of one rule for one value in the controller's ``zone``, and how it
+    was reached (for people)."""
     start = anchor_time(rule.anchor, facts, controller, purpose, collected_at)
-    due = None if start is None else start + duration_delta(rule.duration)
-    text = f"{rule.duration} from {rule.anchor} " + (
-        f"({start.isoformat()})" if start else "(not recorded yet)"
-    )
+    if start is None:
+        due, text = None, f"{rule.duration} from {rule.anchor} (not recorded yet)"
+    else:
+        due = add_period(start, rule.duration, zone)
+        text = f"{rule.duration} from {rule.anchor} ({start.astimezone(zone).isoformat()})"
+        if parse_period(rule.duration).is_calendar:
+            # the due instant is the start of the next day: name the promised date itself
+            text += f", kept through {(due - _INSTANT).date().isoformat()} {zone.key}"
     if rule.ends_early_on:
         early = anchor_time(rule.ends_early_on, facts, controller, purpose, None)
         if early is not None and (due is None or early < due):
-            due, text = early, f"{text}; ended early by {rule.ends_early_on} ({early.isoformat()})"
+            due = early.astimezone(zone)
+            text = f"{text}; ended early by {rule.ends_early_on} ({due.isoformat()})"
     return due, text
 
 
 def _then_steps(
-    rule: RetentionRule, facts: SubjectFacts, controller: str, purpose: str, at: datetime
+    rule: RetentionRule,
+    facts: SubjectFacts,
+    controller: str,
+    purpose: str,
+    at: datetime,
+    zone: ZoneInfo,
 ) -> tuple[str, ...]:
     steps = []
     step = rule.then
     while step is not None:
-        due, text = rule_due(step, facts, controller, purpose, at)
+        due, text = rule_due(step, facts, controller, purpose, at, zone)
         when = due.isoformat() if due else "not yet known"
         steps.append(f"then {step.action} at {when} ({text})")
         step = step.then
@@ -138,14 +161,15 @@ def retention_schedule(
     for value in facts.collected:
         catalog = catalogs.in_force(value.controller, now)
         for purpose_id in value.purposes:
-            purpose = catalog.purpose(purpose_id) if catalog else None
+            source = catalog
+            purpose = source.purpose(purpose_id) if source else None
             if purpose is None:  # retired since: the rule in force at collection applies
-                earlier = catalogs.in_force(value.controller, value.occurred_at)
-                purpose = earlier.purpose(purpose_id) if earlier else None
-            if purpose is None:
+                source = catalogs.in_force(value.controller, value.occurred_at)
+                purpose = source.purpose(purpose_id) if source else None
+            if source is None or purpose is None:
                 continue
-            rule = purpose.retention
-            due, text = rule_due(rule, facts, value.controller, purpose_id, value.occurred_at)
+            rule, zone = purpose.retention, source.controller.zone
+            due, text = rule_due(rule, facts, value.controller, purpose_id, value.occurred_at, zone)
             entry = RetentionDue(
                 facts.subject_id,
                 value.controller,
@@ -154,7 +178,7 @@ def retention_schedule(
                 due,
                 rule,
                 text,
-                _then_steps(rule, facts, value.controller, purpose_id, value.occurred_at),
+                _then_steps(rule, facts, value.controller, purpose_id, value.occurred_at, zone),
             )
             slot = (value.controller, value.retention_class)
             if slot not in best or _sooner(entry, best[slot]):
@@ -182,8 +206,10 @@ def _sooner(a: RetentionDue, b: RetentionDue) -> bool:
 
 
 def _order(d: RetentionDue) -> tuple[int, datetime | str, str, str]:
+    # in UTC: two instants of one zone compare by their clocks, wrong in the hour repeated
+    # when summer time ends
     return (
-        (0, d.due, d.subject_id, d.retention_class)
+        (0, d.due.astimezone(UTC), d.subject_id, d.retention_class)
         if d.due
         else (1, d.subject_id, d.retention_class, d.purpose)
     )

@@ -16,10 +16,11 @@ from collections.abc import Collection, Iterable
 
 from ledger.contract.base import Scope
 from ledger.contract.vocabulary import ScopeKind
+from ledger.errors import InvalidRequest
 from ledger.policy.catalog import Catalog
 
 
-class ScopeError(ValueError):
+class ScopeError(InvalidRequest):
     """A scope that cannot be mapped to keys; the message names the rule and the fix."""
 
 
@@ -83,5 +84,5 @@ def held_classes(scope_label: str, catalog: Catalog, held: Collection[str]) -> f
     catalog in force no longer declares protects every class: when in doubt, keep."""
     try:
         return classes_in_scope(parse_scope(scope_label), catalog, held)
-    except ValueError:
+    except (ScopeError, ValueError):  # ValueError: pydantic's, for a malformed scope
         return frozenset(held)

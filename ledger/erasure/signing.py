@@ -21,14 +21,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ledger.errors import ConfigError
 from ledger.keys.master import MasterKeyError
 
-SIGNING_KEY_FILE = "signing.key"
 _FORMAT = "pdl-signing-key-v1"
 _RAW = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+_DAMAGED = (
+    "{path}: field {field} is not a key of the right length — fix: restore the file from "
+    "backup; without it new certificates cannot extend the register"
+)
 
 
-class SigningKeyError(ValueError):
+class SigningKeyError(ConfigError):
     """The signing key file or an exported public key cannot be used; says why and the fix."""
 
 
@@ -80,22 +84,24 @@ class SigningKey:
         return self.private.sign(data)
 
 
-def load_public_key(data_dir: Path) -> Ed25519PublicKey | None:
+def load_public_key(path: Path) -> Ed25519PublicKey | None:
     """The ledger's public key from its key file (no master key needed), if one exists."""
-    doc = _read(data_dir / SIGNING_KEY_FILE)
-    return None if doc is None else Ed25519PublicKey.from_public_bytes(_b64(doc, "public_key"))
+    doc = _read(path)
+    return None if doc is None else _public_key(doc)
 
 
-def signing_key(data_dir: Path, master_key: bytes) -> SigningKey:
-    """The ledger's signing key, created (and wrapped by the master key) on first use."""
-    path = data_dir / SIGNING_KEY_FILE
+def signing_key(path: Path, master_key: bytes) -> SigningKey:
+    """The ledger's signing key, kept in the file ``path`` (``DataDirectory.signing_key``),
+    created (and wrapped by the master key) on first use."""
     doc = _read(path)
     if doc is None:
         _create(path, master_key)
         doc = _read(path)
         assert doc is not None
-    public = _b64(doc, "public_key")
+    public = _public_key(doc).public_bytes(*_RAW)
     wrapped = _b64(doc, "wrapped_private_key")
+    if len(wrapped) <= 12:
+        raise SigningKeyError(_DAMAGED.format(field="wrapped_private_key", path=path))
     try:
         raw = AESGCM(master_key).decrypt(wrapped[:12], wrapped[12:], _ad(public))
     except InvalidTag:
@@ -150,6 +156,14 @@ def _read(path: Path) -> dict[str, str] | None:
             "new certificates cannot extend the register"
         )
     return {str(k): str(v) for k, v in doc.items()}
+
+
+def _public_key(doc: dict[str, str]) -> Ed25519PublicKey:
+    try:
+        return Ed25519PublicKey.from_public_bytes(_b64(doc, "public_key"))
+    except ValueError:  # not 32 bytes
+        problem = _DAMAGED.format(field="public_key", path="signing key file")
+        raise SigningKeyError(problem) from None
 
 
 def _b64(doc: dict[str, str], name: str) -> bytes:

@@ -11,19 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
+from ledger.contract.sealed import field_ad
+from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry
 from ledger.erasure.chain import read_register
 from ledger.erasure.records import SealedField, SubjectRecord, subject_records
-from ledger.keys.sealing import field_ad
+from ledger.keys.sealing import opens_with
 from ledger.keys.store import DataKey, KeyStore
 from ledger.log.base import EventLog
-
-#: pdl-aead-v1: 01 | 16-byte key id | 12-byte nonce | ciphertext and tag (docs/EVENTS.md)
-_NONCE = slice(17, 29)
-_BODY = 29
 
 
 @dataclass
@@ -68,21 +63,13 @@ class ErasureVerification:
         return {**self.__dict__, "ok": self.ok}
 
 
-def opens(sealed: bytes, key: DataKey, ad: bytes) -> bool:
-    try:
-        AESGCM(key.material).decrypt(sealed[_NONCE], sealed[_BODY:], ad)
-    except (InvalidTag, ValueError):
-        return False
-    return True
-
-
 def verify_erasure(
-    log: EventLog, registry: SchemaRegistry, keys: KeyStore, subject_id: str
+    log: EventLog, registry: SchemaRegistry, topics: Topics, keys: KeyStore, subject_id: str
 ) -> ErasureVerification:
     result = ErasureVerification(subject_id, fenced=keys.is_erased_subject(subject_id))
     destroyed: set[str] = set()
     retained_classes: set[str] = set()
-    for stored in read_register(log, registry):
+    for stored in read_register(log, registry, topics):
         if stored.subject_id != subject_id:
             continue
         result.certificates += 1
@@ -92,7 +79,7 @@ def verify_erasure(
         retained_classes |= {r["retention_class"] for r in doc.get("retained", [])}
     held = keys.keys_of(subject_id)
     result.keys_held = sorted(k.retention_class for k in held)
-    for record in subject_records(log, registry, [subject_id])[subject_id]:
+    for record in subject_records(log, registry, topics, [subject_id])[subject_id]:
         result.records += 1
         if record.problem:
             result.undecodable.append(f"{record.position}: {record.problem}")
@@ -114,7 +101,7 @@ def _check_field(
     ad = field_ad(result.subject_id, record.event_id, sealed.path)
     named = keys.key_by_id(sealed.key_id) if sealed.key_id else None
     candidates = [named, *held] if named else held
-    readable = any(opens(sealed.sealed, key, ad) for key in candidates)
+    readable = any(opens_with(sealed.sealed, key, ad) for key in candidates)
     if sealed.key_id in destroyed:
         result.in_scope += 1
         if readable:

@@ -6,20 +6,22 @@ not merely unlinked from the b-tree.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.keys.master import MasterKeyError
-from ledger.keys.store import DataKey, KeyStore, ShreddedKey, SubjectErased
+from ledger.keys.store import DataKey, KeyStore, KeyStoreError, ShreddedKey, SubjectErased
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS identities (
@@ -39,10 +41,36 @@ CREATE TABLE IF NOT EXISTS erased_subjects (
 ) WITHOUT ROWID;
 """
 
+# A restored backup brings shredded keys back: hence `pdl certificates reapply` in the fix.
+_FIX = (
+    "is the disk full, or the file damaged or locked by another program? Free space or "
+    "stop that program; if the file is damaged, restore it from backup, then run "
+    "`pdl certificates reapply`"
+)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reported(
+    method: Callable[Concatenate[SQLiteKeyStore, P], R],
+) -> Callable[Concatenate[SQLiteKeyStore, P], R]:
+    """The method, with SQLite's errors raised as the port's ``KeyStoreError``."""
+
+    @functools.wraps(method)
+    def reported(store: SQLiteKeyStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(store, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise KeyStoreError(f"the key store {store.path}: {exc}", _FIX) from exc
+
+    return reported
+
 
 class SQLiteKeyStore(KeyStore):
+    @_reported
     def __init__(self, path: Path, master_key: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA secure_delete = ON")
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -52,6 +80,7 @@ class SQLiteKeyStore(KeyStore):
         self._cache: dict[str, DataKey] = {}
         self._lock = threading.Lock()
 
+    @_reported
     def subject_for(self, natural_id: str, *, create: bool = True) -> str | None:
         lookup = hmac.new(self._lookup_key, natural_id.encode(), hashlib.sha256).digest()
         select = "SELECT subject_id FROM identities WHERE lookup = ?"
@@ -69,6 +98,7 @@ class SQLiteKeyStore(KeyStore):
     def new_subject(self) -> str:
         return _new_subject_id()
 
+    @_reported
     def data_key(self, subject_id: str, retention_class: str) -> DataKey:
         with self._lock, self._db:
             if self._fenced(subject_id):
@@ -90,6 +120,7 @@ class SQLiteKeyStore(KeyStore):
         assert row is not None
         return self._unwrap(row)
 
+    @_reported
     def key_by_id(self, key_id: str) -> DataKey | None:
         # Always confirm the row: another process may have shredded the key since this
         # one cached it, and a shredded key must stop opening values at once everywhere.
@@ -100,6 +131,7 @@ class SQLiteKeyStore(KeyStore):
                 return None
         return self._unwrap(row)
 
+    @_reported
     def keys_of(self, subject_id: str) -> list[DataKey]:
         with self._lock:
             rows = self._db.execute(
@@ -109,12 +141,14 @@ class SQLiteKeyStore(KeyStore):
             ).fetchall()
         return [self._unwrap((str(k), str(s), str(c), bytes(w))) for k, s, c, w in rows]
 
+    @_reported
     def fence_erased_subject(self, subject_id: str) -> None:
         with self._lock, self._db:
             self._db.execute(
                 "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)", (subject_id,)
             )
 
+    @_reported
     def is_erased_subject(self, subject_id: str) -> bool:
         with self._lock:
             return self._fenced(subject_id)
@@ -125,6 +159,7 @@ class SQLiteKeyStore(KeyStore):
         ).fetchone()
         return row is not None
 
+    @_reported
     def shred(
         self, subject_id: str, retention_classes: Collection[str] | None = None
     ) -> list[ShreddedKey]:
@@ -154,6 +189,7 @@ class SQLiteKeyStore(KeyStore):
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return destroyed
 
+    @_reported
     def close(self) -> None:
         self._cache.clear()
         self._db.close()

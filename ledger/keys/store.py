@@ -14,6 +14,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from ledger.errors import Refused, Unavailable
+
 
 @dataclass(frozen=True)
 class DataKey:
@@ -39,7 +41,12 @@ class ShreddedKey:
     fingerprint: str
 
 
-class SubjectErased(Exception):
+class KeyStoreError(Unavailable):
+    """The key store could not be read or written; names the store and the fix. Adapters
+    raise it in place of their driver's errors."""
+
+
+class SubjectErased(Refused):
     """The subject was fully erased: its id is fenced and no key may be made for it again."""
 
     def __init__(self, subject_id: str) -> None:

@@ -1,6 +1,6 @@
 """The log port: what the ledger needs from Kafka, and what the embedded log provides too.
 
-Both adapters pass the same contract tests (``tests/contract/log_contract.py``).
+Both adapters pass the same contract tests (``ledger/log/testcase.py``).
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+from ledger.errors import Unavailable
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ class TopicPartition:
 StartOffsets = Callable[[TopicPartition], int]
 
 
-class LogError(RuntimeError):
+class LogError(Unavailable):
     """The log could not do what was asked (broker unreachable, append failed)."""
 
 

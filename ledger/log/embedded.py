@@ -8,11 +8,13 @@ records land in the same partition number on both backends.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from kafka.partitioner import murmur2
 
@@ -51,7 +53,32 @@ def partition_for(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
+_FIX = (
+    "is the disk full, or the file damaged or locked by another program? Free space or "
+    "stop that program; if the file is damaged, restore it from backup, then run "
+    "`pdl rebuild`"
+)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reported(
+    method: Callable[Concatenate[EmbeddedEventLog, P], R],
+) -> Callable[Concatenate[EmbeddedEventLog, P], R]:
+    """The method, with SQLite's errors raised as the port's ``LogError``."""
+
+    @functools.wraps(method)
+    def reported(log: EmbeddedEventLog, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(log, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise LogError(f"the embedded log {log.path}: {exc}", _FIX) from exc
+
+    return reported
+
+
 class EmbeddedEventLog(EventLog):
+    @_reported
     def __init__(self, path: Path, clock: Clock = time.time) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
@@ -62,6 +89,7 @@ class EmbeddedEventLog(EventLog):
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
+    @_reported
     def ensure_topics(self, topics: Mapping[str, int], compacted: Iterable[str] = ()) -> None:
         with self._lock, self._transaction():
             for name, partitions in topics.items():
@@ -70,6 +98,7 @@ class EmbeddedEventLog(EventLog):
                     (name, partitions),
                 )
 
+    @_reported
     def append(self, records: Sequence[OutgoingRecord]) -> None:
         now_ms = int(self._clock() * 1000)
         with self._lock, self._transaction():
@@ -90,6 +119,7 @@ class EmbeddedEventLog(EventLog):
                     (record.topic, partition, next_offset, record.key, record.value, stamp),
                 )
 
+    @_reported
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         wanted = list(topics)
         with self._lock:
@@ -125,6 +155,7 @@ class EmbeddedEventLog(EventLog):
                 yield from batch
                 offset = batch[-1].offset + 1
 
+    @_reported
     def consumer(
         self, group: str | None, topics: Sequence[str], start: StartOffsets
     ) -> LogConsumer:
@@ -133,9 +164,11 @@ class EmbeddedEventLog(EventLog):
         owned = [TopicPartition(t, p) for t in topics for p in range(counts.get(t, 0))]
         return EmbeddedLogConsumer(self, group, {tp: start(tp) for tp in owned})
 
+    @_reported
     def close(self) -> None:
         self._db.close()
 
+    @_reported
     def read(self, tp: TopicPartition, from_offset: int, limit: int) -> list[LogRecord]:
         with self._lock:
             rows = self._db.execute(
@@ -145,6 +178,7 @@ class EmbeddedEventLog(EventLog):
             ).fetchall()
         return [LogRecord(tp.topic, tp.partition, o, bytes(k), bytes(v), t) for o, k, v, t in rows]
 
+    @_reported
     def commit_group(self, group: str, next_offsets: Mapping[TopicPartition, int]) -> None:
         with self._lock, self._transaction():
             for tp, offset in next_offsets.items():

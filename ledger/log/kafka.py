@@ -33,6 +33,18 @@ from ledger.log.base import (
 log = logging.getLogger(__name__)
 
 
+@contextlib.contextmanager
+def _reported(bootstrap: str, doing: str) -> Iterator[None]:
+    """kafka-python's errors, raised as the port's ``LogError``."""
+    try:
+        yield
+    except KafkaError as exc:
+        raise LogError(
+            f"{doing} on {bootstrap} failed: {exc}",
+            "check that the brokers are up and reachable from here, then retry",
+        ) from exc
+
+
 class KafkaEventLog(EventLog):
     def __init__(
         self,
@@ -90,8 +102,9 @@ class KafkaEventLog(EventLog):
 
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         reader = self._reader()
-        tps = [KafkaTP(topic, p) for topic in topics for p in self._partitions(reader, topic)]
-        ends = reader.end_offsets(tps) if tps else {}
+        with _reported(self.bootstrap, "reading end offsets"):
+            tps = [KafkaTP(topic, p) for topic in topics for p in self._partitions(reader, topic)]
+            ends = reader.end_offsets(tps) if tps else {}
         return {TopicPartition(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
 
     def _partitions(self, reader: Any, topic: str) -> list[int]:
@@ -105,6 +118,12 @@ class KafkaEventLog(EventLog):
             time.sleep(0.1)
 
     def first_record_times(
+        self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        with _reported(self.bootstrap, "reading record times"):
+            return self._first_record_times(starts, ends)
+
+    def _first_record_times(
         self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
     ) -> dict[TopicPartition, int]:
         consumer = self._times_reader()
@@ -152,6 +171,10 @@ class KafkaEventLog(EventLog):
         }
         if not ends:
             return
+        with _reported(self.bootstrap, "scanning"):
+            yield from self._scan(ends)
+
+    def _scan(self, ends: Mapping[KafkaTP, int]) -> Iterator[LogRecord]:
         reader = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id="pdl-scan",
@@ -273,6 +296,7 @@ class KafkaLogConsumer(LogConsumer):
         start: StartOffsets,
     ) -> None:
         self._grouped = group is not None
+        self._bootstrap = bootstrap
         try:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=bootstrap,
@@ -294,7 +318,8 @@ class KafkaLogConsumer(LogConsumer):
             self._consumer.subscribe(names, listener=_SeekToCheckpoint(self._consumer, start))
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
-        batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+        with _reported(self._bootstrap, "polling"):
+            batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
         return [
             _record(m)
             for tp in sorted(batches, key=lambda t: (t.topic, t.partition))
@@ -302,10 +327,11 @@ class KafkaLogConsumer(LogConsumer):
         ]
 
     def positions(self) -> dict[TopicPartition, int]:
-        return {
-            TopicPartition(tp.topic, tp.partition): int(self._consumer.position(tp))
-            for tp in self._consumer.assignment()
-        }
+        with _reported(self._bootstrap, "reading positions"):
+            return {
+                TopicPartition(tp.topic, tp.partition): int(self._consumer.position(tp))
+                for tp in self._consumer.assignment()
+            }
 
     def commit(self, next_offsets: Mapping[TopicPartition, int]) -> None:
         if not next_offsets or not self._grouped:

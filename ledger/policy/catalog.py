@@ -6,15 +6,16 @@ from, so a reviewer can check the transcription against the source.
 
 from __future__ import annotations
 
-import re
 import tomllib
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from ledger.contract.vocabulary import LegalBasis
+from ledger.policy.calendar import parse_period, zone_named
 
 __all__ = ["LegalBasis"]  # re-exported: catalogs speak of bases too
 
@@ -57,22 +58,14 @@ EEA = frozenset(
 )
 
 
-_DURATION = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?)?$")
-
-
 def _check_duration(text: str) -> str:
-    match = _DURATION.match(text)
-    if not match or not any(match.groups()):
-        raise ValueError(f"duration {text!r} is not ISO 8601 like P3Y, P13M, P60D or PT48H")
+    parse_period(text)  # how it is applied: ledger.policy.calendar
     return text
 
 
-def duration_delta(text: str) -> timedelta:
-    """An ISO 8601 duration as a timedelta (a year is 365 days, a month 30, as CNIL counts)."""
-    match = _DURATION.match(text)
-    assert match is not None
-    years, months, days, hours = (int(g or 0) for g in match.groups())
-    return timedelta(days=365 * years + 30 * months + days, hours=hours)
+def _check_time_zone(name: str) -> str:
+    zone_named(name)
+    return name
 
 
 class Entry(BaseModel):
@@ -198,6 +191,14 @@ class Controller(Entry):
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = Field(
         default=None, description="Country of establishment (ISO 3166-1 alpha-2)."
     )
+    time_zone: Annotated[str, AfterValidator(_check_time_zone)] = Field(
+        description="IANA zone (Europe/Paris) in which the notice's dates are read: "
+        "retention deadlines are computed and shown in it."
+    )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return zone_named(self.time_zone)
 
 
 class Declaration(Entry):

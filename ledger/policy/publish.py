@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from ledger.contract.canonical import catalog_text
 from ledger.contract.events import PolicyPublished
 from ledger.contract.rejection import Rejection
 from ledger.policy.catalog import Catalog
 
 
-def catalog_json(catalog: Catalog) -> str:
-    """Canonical JSON of a catalog: equal catalogs give equal text and digest."""
-    return json.dumps(
-        catalog.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-
-
 def publication(catalog: Catalog, occurred_at: datetime | None = None) -> PolicyPublished:
-    text = catalog_json(catalog)
+    text = catalog_text(catalog)
     return PolicyPublished(
         controller=catalog.controller.id,
         occurred_at=occurred_at or datetime.now(UTC),

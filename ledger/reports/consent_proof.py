@@ -14,8 +14,9 @@ from typing import Any
 
 from ledger.contract import events as ev
 from ledger.reports.catalog_views import catalog_ref, purpose_in_force, purpose_view
-from ledger.reports.journal import controllers_with_facts, subject_events, subject_ids
+from ledger.reports.journal import subject_events
 from ledger.reports.reading import Reading, envelope, iso
+from ledger.service.queries import controllers_with_facts, subject_ids
 from projections.base import Recorded
 
 REPORT = "consent_proof"
@@ -59,12 +60,12 @@ def consent_proof(
         purpose,
         controller,
         reading.at,
-        controllers_with_facts(reading, purpose),
+        controllers_with_facts(reading.ledger, purpose),
     )
     owner = catalog.controller.id
     records = [
         _row(reading, recorded)
-        for subject_id in subject_ids(reading)
+        for subject_id in subject_ids(reading.ledger)
         for recorded in subject_events(reading, subject_id)
         if type(recorded.event) in _KINDS
         and recorded.event.controller == owner

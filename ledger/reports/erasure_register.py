@@ -12,32 +12,32 @@ log and the key store as they are when the report is built.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.contract import events as ev
-from ledger.erasure.certificate import certificate_sha256
+from ledger.contract.certificate_chain import certificate_sha256
+from ledger.contract.positions import LogPosition
 from ledger.erasure.chain import StoredCertificate, name_of, read_register, verify_register
 from ledger.erasure.signing import load_public_key, public_key_id
 from ledger.erasure.verify import verify_erasure
 from ledger.log.base import TopicPartition
-from ledger.reports.journal import subject_events, subject_ids
+from ledger.policy.deadlines import answer_due
+from ledger.reports.journal import subject_events
 from ledger.reports.reading import Reading, envelope, iso
+from ledger.service.queries import subject_ids
 
 REPORT = "erasure_register"
 TITLE = "Erasure register"
 ARTICLE = "GDPR Art. 17 and 5(2)"
-#: Art. 12(3): a request is answered within one month (as the erasure processor counts).
-ANSWER_WITHIN = timedelta(days=30)
 
 
 def erasure_register(reading: Reading, controller: str | None = None) -> dict[str, Any]:
     requests: dict[str, ev.ErasureRequested] = {}
     answered: set[str] = set()
     erased_ids: set[str] = set()
-    for subject_id in subject_ids(reading):
+    for subject_id in subject_ids(reading.ledger):
         for recorded in subject_events(reading, subject_id):
             event = recorded.event
             if controller is not None and event.controller != controller:
@@ -74,15 +74,15 @@ def erasure_register(reading: Reading, controller: str | None = None) -> dict[st
 
 def _within_positions(reading: Reading) -> list[StoredCertificate]:
     found = []
-    for stored in read_register(reading.ledger.log, reading.ledger.registry):
-        topic, partition, offset = stored.position.rsplit("/", 2)
-        if int(offset) < reading.positions.get(TopicPartition(topic, int(partition)), 0):
+    for stored in read_register(reading.ledger.log, reading.ledger.registry, reading.ledger.topics):
+        at = LogPosition.parse(stored.position)
+        if at.offset < reading.positions.get(TopicPartition(at.topic, at.partition), 0):
             found.append(stored)
     return found
 
 
 def _public_keys(reading: Reading) -> dict[str, Ed25519PublicKey]:
-    own = load_public_key(reading.ledger.settings.data_dir)
+    own = load_public_key(reading.ledger.layout.signing_key)
     return {} if own is None else {public_key_id(own): own}
 
 
@@ -116,7 +116,7 @@ def _certificate(stored: StoredCertificate, problems: list[str]) -> dict[str, An
 
 
 def _pending(reading: Reading, request: ev.ErasureRequested) -> dict[str, Any]:
-    due = request.occurred_at + ANSWER_WITHIN
+    due = answer_due(request.occurred_at)
     return {
         "request_event_id": request.event_id,
         "subject_id": request.subject_id,
@@ -131,7 +131,7 @@ def _pending(reading: Reading, request: ev.ErasureRequested) -> dict[str, Any]:
 
 def _shredding(reading: Reading, subject_id: str) -> dict[str, Any]:
     ledger = reading.ledger
-    result = verify_erasure(ledger.log, ledger.registry, ledger.keys, subject_id)
+    result = verify_erasure(ledger.log, ledger.registry, ledger.topics, ledger.keys, subject_id)
     return {
         "subject_id": subject_id,
         "ok": result.ok,

@@ -12,20 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.reports.catalog_views import catalog_ref, purpose_in_force, purpose_view
-from ledger.reports.journal import basis_facts, controllers_with_facts, purpose_basis_facts
+from ledger.reports.journal import basis_facts, purpose_basis_facts
 from ledger.reports.reading import Reading, SubjectNotFound, envelope
-from ledger.reports.timeline import (
-    answer_view,
-    basis_timeline,
-    fact_view,
-    first_fact_at,
-    judgement_view,
-    judgements_as_of,
-    unlawful,
-)
+from ledger.reports.timeline import basis_timeline, first_fact_at, judgements_as_of, unlawful
+from ledger.service.queries import controllers_with_facts, subject_state
+from ledger.service.views import basis_answer_view, fact_view, judgement_view
 from projections.basis import BasisFacts
 from projections.lawfulness import basis_at
-from projections.subject_state import SubjectStateProjection
 
 REPORT = "legal_basis"
 TITLE = "Legal basis"
@@ -43,11 +36,11 @@ def legal_basis(
         purpose,
         controller,
         reading.at,
-        controllers_with_facts(reading, purpose),
+        controllers_with_facts(reading.ledger, purpose),
     )
     owner = catalog.controller.id
     if subject_id is not None:
-        if reading.ledger.store.state(SubjectStateProjection.name, subject_id) is None:
+        if subject_state(reading.ledger, subject_id) is None:
             raise SubjectNotFound(f"{subject_id}: no events recorded for this subject")
         found = [basis_facts(reading, subject_id, owner, declared.id)]
     else:
@@ -79,11 +72,25 @@ def _subject(reading: Reading, facts: BasisFacts) -> dict[str, Any]:
     )
     return {
         "subject_id": facts.subject_id,
-        "basis_at": answer_view(basis_at(facts, catalogs, reading.at, reading.horizon)),
+        "basis_at": basis_answer_view(basis_at(facts, catalogs, reading.at, reading.horizon)),
         "timeline": [s.as_json() for s in timeline],
         "facts": [fact_view(f) for f in facts.facts],
         "processing": [
             judgement_view(facts.subject_id, j)
             for j in judgements_as_of(facts, catalogs, reading.at, reading.horizon)
         ],
+    }
+
+
+def one_subject(report: dict[str, Any]) -> dict[str, Any]:
+    """The legal-basis report about one subject, as ``pdl basis --json`` prints it: T, K,
+    the positions and the parameters, then the subject's entry (``basis_at``,
+    ``timeline``, ``facts``, ``processing``) exactly as in ``subjects``."""
+    (entry,) = report["subjects"]
+    return {
+        "at": report["at"],
+        "known_at": report["known_at"],
+        "positions": report["positions"],
+        **report["parameters"],
+        **entry,
     }

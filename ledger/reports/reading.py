@@ -15,20 +15,18 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from consumers.runner import DEFAULT_GROUP
-from ledger.errors import Failure
-from ledger.keys.sealing import Unreadable, field_ad, open_sealed
+from ledger.errors import InvalidRequest, NotFound
 from ledger.log.base import TopicPartition
 from ledger.service.backends import Backends
-from ledger.service.views import open_value
+from ledger.service.queries import applied_positions
+from ledger.service.views import iso as iso_utc
+from ledger.service.views import open_field, open_value
 from projections.subject_state import HeldValue
 
 #: "As known at": everything the log holds up to the stated positions.
 EVERYTHING = datetime.max.replace(tzinfo=UTC)
 #: What the regulator's view shows in place of a personal value.
 WITHHELD = "[withheld]"
-#: What any view shows for a value whose key was shredded.
-ERASED = "[erased]"
 
 
 class Audience(str, Enum):  # noqa: UP042 (str() of members must not change)
@@ -38,16 +36,14 @@ class Audience(str, Enum):  # noqa: UP042 (str() of members must not change)
     regulator = "regulator"
 
 
-class ReportRequestError(Failure):
+class ReportRequestError(InvalidRequest):
     """A request a report cannot answer: names the field, the reason and the fix."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}", code=2)
-        self.field = field
-        self.reason = reason
+        super().__init__(f"{field}: {reason}", field=field)
 
 
-class SubjectNotFound(Failure):
+class SubjectNotFound(NotFound):
     """The subject has no events in the ledger as of the report's instant."""
 
 
@@ -78,10 +74,7 @@ class Reading:
             return ""
         if not self.decrypts:
             return WITHHELD
-        try:
-            return open_sealed(sealed, self.ledger.keys, field_ad(subject_id, event_id, path))
-        except Unreadable:
-            return ERASED
+        return open_field(sealed, self.ledger.keys, subject_id, event_id, path)
 
 
 def open_reading(
@@ -93,12 +86,12 @@ def open_reading(
 ) -> Reading:
     """Catch the projections up (unless told not to) and fix T, K and the positions."""
     if catch_up:
-        ledger.runner().catch_up()
+        ledger.catch_up()
     return Reading(
         ledger=ledger,
         at=utc(at if at is not None else ledger.clock()),
         known_at=None if known_at is None else utc(known_at),
-        positions=dict(ledger.store.checkpoints(DEFAULT_GROUP)),
+        positions=applied_positions(ledger),
         audience=audience,
     )
 
@@ -111,9 +104,7 @@ def utc(value: datetime) -> datetime:
 
 def iso(value: datetime | None) -> str | None:
     """An instant as ISO 8601 in UTC, or None; ``EVERYTHING`` is None too."""
-    if value is None or value == EVERYTHING:
-        return None
-    return utc(value).isoformat()
+    return None if value == EVERYTHING else iso_utc(value)
 
 
 def envelope(

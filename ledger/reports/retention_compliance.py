@@ -10,16 +10,17 @@ report about a past instant shows what was held then, even if it was erased sinc
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from ledger.erasure.facts import active_holds, subject_facts
+from ledger.contract.sealed import MalformedSealedValue, key_id_of
 from ledger.erasure.holds import hold_grounds
 from ledger.erasure.retention import retention_schedule
-from ledger.keys.sealing import Unreadable, key_id_of
 from ledger.policy.catalog import Catalogs
 from ledger.reports.catalog_views import in_force
 from ledger.reports.journal import SubjectHistory, histories
-from ledger.reports.reading import Reading, envelope, iso
+from ledger.reports.reading import Reading, envelope
+from ledger.service.erasure_facts import active_holds, subject_facts
 from projections.subject_state import SubjectState
 
 REPORT = "retention_compliance"
@@ -45,7 +46,7 @@ def retention_compliance(reading: Reading, controller: str | None = None) -> dic
         for entry in entries:
             parts[entry["status"]].append(entry)
     for status in STATUSES:
-        parts[status].sort(key=lambda e: (e["due"] or "", e["subject_id"], e["retention_class"]))
+        parts[status].sort(key=_in_time_order)
     summary = {"subjects": subjects, **{s: len(parts[s]) for s in STATUSES}}
     return envelope(
         reading,
@@ -57,6 +58,13 @@ def retention_compliance(reading: Reading, controller: str | None = None) -> dic
     )
 
 
+def _in_time_order(entry: dict[str, Any]) -> tuple[str, str, str]:
+    """By due instant (compared in UTC: each entry carries its controller's offset)."""
+    due = entry["due"]
+    when = "" if due is None else datetime.fromisoformat(due).astimezone(UTC).isoformat()
+    return (when, entry["subject_id"], entry["retention_class"])
+
+
 def live_classes(state: SubjectState, catalogs: Catalogs) -> dict[str, str]:
     """Key id → retention class of the subject's values still readable at the state's
     instant: sealed under a key no ``DataErased`` in the state destroyed."""
@@ -65,7 +73,7 @@ def live_classes(state: SubjectState, catalogs: Catalogs) -> dict[str, str]:
     for value in state.values.values():
         try:
             key_id = key_id_of(value.sealed)
-        except Unreadable:
+        except MalformedSealedValue:
             continue
         catalog = catalogs.in_force(value.controller, value.evidence.occurred_at)
         purpose = catalog.purpose(value.purposes[0]) if catalog and value.purposes else None
@@ -98,7 +106,8 @@ def retention_entries(reading: Reading, history: SubjectHistory) -> list[dict[st
                 "controller": due.controller,
                 "purpose": due.purpose,
                 "retention_class": due.retention_class,
-                "due": iso(due.due),
+                # in the controller's zone, as the notice promises it (ledger.policy.calendar)
+                "due": due.due.isoformat() if due.due else None,
                 "status": status,
                 "rule": due.rule_text(),
                 "quote": due.rule.quote,

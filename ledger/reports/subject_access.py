@@ -17,15 +17,17 @@ from ledger.reports.journal import SubjectHistory, basis_facts, subject_history
 from ledger.reports.observed import event_purposes
 from ledger.reports.reading import Reading, SubjectNotFound, envelope, iso
 from ledger.reports.retention_compliance import retention_entries
-from ledger.reports.timeline import (
-    answer_view,
-    basis_timeline,
+from ledger.reports.timeline import basis_timeline, judgements_as_of
+from ledger.service.views import (
+    basis_answer_view,
+    evidence_view,
     fact_view,
+    held_value_view,
     judgement_view,
-    judgements_as_of,
+    scoped_view,
 )
 from projections.lawfulness import basis_at
-from projections.subject_state import Evidence, SubjectState
+from projections.subject_state import SubjectState
 
 REPORT = "subject_access"
 TITLE = "Subject access"
@@ -43,17 +45,7 @@ def subject_access(reading: Reading, subject_id: str) -> dict[str, Any]:
         "controllers": sorted({r.event.controller for r in history.events}),
         "categories": _categories(state, catalogs, reading.at),
         "values": [
-            {
-                "controller": v.controller,
-                "field": v.field,
-                "category": v.category,
-                "value": reading.held_value(v),
-                "purposes": list(v.purposes),
-                "source": v.source,
-                "rectified": v.rectified,
-                **_evidence(v.evidence),
-            }
-            for _, v in sorted(state.values.items())
+            held_value_view(v, reading.held_value(v)) for _, v in sorted(state.values.items())
         ],
         "purposes": _purposes(reading, history),
         "recipients": [
@@ -71,24 +63,20 @@ def subject_access(reading: Reading, subject_id: str) -> dict[str, Any]:
         ],
         "retention": retention_entries(reading, history),
         "sources": _sources(history),
-        "restrictions": _scoped(state.restrictions),
-        "holds": _scoped(state.holds),
+        "restrictions": [scoped_view(s) for _, s in sorted(state.restrictions.items())],
+        "holds": [scoped_view(s) for _, s in sorted(state.holds.items())],
         "erasures": [
             {
                 "scope": e.scope,
                 "reason": e.reason,
                 "done": e.done,
                 "keys_destroyed": list(e.keys_destroyed),
-                **_evidence(e.evidence),
+                **evidence_view(e.evidence),
             }
             for _, e in sorted(state.erasures.items(), key=lambda i: i[1].evidence.occurred_at)
         ],
     }
     return envelope(reading, REPORT, TITLE, ARTICLE, {"subject_id": subject_id}, body)
-
-
-def _evidence(e: Evidence) -> dict[str, str | None]:
-    return {"occurred_at": iso(e.occurred_at), "event_id": e.event_id, "position": e.position}
 
 
 def _categories(state: SubjectState, catalogs: Catalogs, at: datetime) -> list[dict[str, Any]]:
@@ -134,7 +122,9 @@ def _purposes(reading: Reading, history: SubjectHistory) -> list[dict[str, Any]]
                 "purpose": purpose,
                 "title": declared.title if declared else None,
                 "declared_basis": declared.basis.value if declared else None,
-                "basis_at": answer_view(basis_at(facts, catalogs, reading.at, reading.horizon)),
+                "basis_at": basis_answer_view(
+                    basis_at(facts, catalogs, reading.at, reading.horizon)
+                ),
                 "timeline": [
                     s.as_json()
                     for s in basis_timeline(facts, catalogs, reading.horizon, since, reading.at)
@@ -145,7 +135,7 @@ def _purposes(reading: Reading, history: SubjectHistory) -> list[dict[str, Any]]
                     "status": consent.status,
                     "channel": consent.channel,
                     "notice_version": consent.notice_version,
-                    **_evidence(consent.evidence),
+                    **evidence_view(consent.evidence),
                 },
                 "facts": [fact_view(f) for f in facts.facts if f.valid_at <= reading.at],
                 "processing": judged,
@@ -176,17 +166,3 @@ def _sources(history: SubjectHistory) -> list[dict[str, Any]]:
         entry["collections"] += 1
         entry["last_at"] = at  # events are in valid-time order
     return [found[k] for k in sorted(found)]
-
-
-def _scoped(items: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "scope": s.scope,
-            "active": s.active,
-            "reason": s.reason,
-            "article": s.article,
-            "until": iso(s.until),
-            **_evidence(s.evidence),
-        }
-        for _, s in sorted(items.items())
-    ]

@@ -1,5 +1,6 @@
-"""A purpose's legal basis over valid time, as known at K, and the views of basis answers,
-facts and judgements that reports share. Pure: facts and catalogs in, data out.
+"""A purpose's legal basis over valid time, as known at K, and the judgements of its
+processing as of T. Pure: facts and catalogs in, data out (the JSON views of answers,
+facts and judgements are ``ledger.service.views``).
 
 The timeline evaluates ``projections.lawfulness.status`` at every instant where the
 answer can change (a fact's valid time, a catalog version taking effect) and merges the
@@ -14,8 +15,8 @@ from typing import Any
 
 from ledger.policy.catalog import Catalogs
 from ledger.reports.reading import iso
-from projections.basis import BasisFacts, Fact
-from projections.lawfulness import BasisAnswer, Judgement, judge, status
+from projections.basis import BasisFacts
+from projections.lawfulness import Judgement, judge, status
 
 
 @dataclass(frozen=True)
@@ -70,51 +71,6 @@ def judgements_as_of(
     """Every processing valid by ``at``, judged as known when recorded and as known at K
     (``facts`` must hold only what was recorded by K)."""
     return [j for j in judge(facts, catalogs, known_at) if j.processed.valid_at <= at]
-
-
-def fact_view(f: Fact) -> dict[str, Any]:
-    return {
-        "kind": f.kind,
-        "occurred_at": iso(f.valid_at),
-        "recorded_at": iso(f.recorded_at),
-        "event_id": f.event_id,
-        "position": f.position,
-        "claimed_basis": f.claimed_basis,
-        "system": f.system,
-        "expires_at": iso(f.expires_at),
-    }
-
-
-def answer_view(a: BasisAnswer) -> dict[str, Any]:
-    return {
-        "basis": a.status.basis,
-        "reason": a.status.reason,
-        "catalog_version": a.status.catalog_version,
-        "valid_from": iso(a.valid_from),
-        "valid_to": iso(a.valid_to),
-        "believed_from": iso(a.believed_from),
-        "believed_until": iso(a.believed_until),
-        "evidence": [fact_view(f) for f in a.status.evidence],
-    }
-
-
-def judgement_view(subject_id: str, j: Judgement) -> dict[str, Any]:
-    p = j.processed
-    return {
-        "subject_id": subject_id,
-        "event_id": p.event_id,
-        "occurred_at": iso(p.valid_at),
-        "recorded_at": iso(p.recorded_at),
-        "position": p.position,
-        "claimed_basis": p.claimed_basis,
-        "system": p.system,
-        "verdict_then": j.verdict_then,
-        "reason_then": j.then.status.reason,
-        "verdict_now": j.verdict_now,
-        "reason_now": j.now.status.reason,
-        "note": j.note,
-        "evidence_now": [f.event_id for f in j.now.status.evidence],
-    }
 
 
 def unlawful(judgements: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -1,24 +1,27 @@
-"""Settings from flags and environment, and the adapters they select.
+"""The composition root: the adapters one command works with, chosen by its settings.
 
 ``--log kafka://HOST:PORT`` (or ``PDL_LOG``) selects Kafka; with neither, the embedded
-log under the data directory (``--data-dir``, ``PDL_DATA_DIR``, default
-``$XDG_DATA_HOME/pdl`` or ``~/.local/share/pdl``).
+log in the data directory (``ledger.service.settings``, ``ledger.service.layout``).
+This is the one place that opens the log, the key store, the projection stores, the
+projection consumers and the intake; everything else asks a ``Backends`` for them.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from consumers.erasure import GROUP as ERASURE_GROUP
 from consumers.observe import Observer
-from consumers.runner import ProjectionConsumer
+from consumers.runner import Progress, ProjectionConsumer
+from consumers.schema_topic import published
 from consumers.sqlite_store import SQLiteProjectionStore
+from consumers.store import ProjectionStore
 from ledger.contract.events import PolicyPublished
-from ledger.contract.topics import all_topics, compacted_topics, topic_of
-from ledger.contract.wire import SchemaRegistry
+from ledger.contract.topics import Topics
+from ledger.contract.wire import SchemaRegistry, UndecodableMessage
+from ledger.erasure.signing import SigningKey, signing_key
 from ledger.keys.master import load_master_key
 from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.log.base import EventLog
@@ -26,48 +29,10 @@ from ledger.log.embedded import EmbeddedEventLog
 from ledger.policy.catalog import Catalogs
 from ledger.policy.publish import published_catalog
 from ledger.service.intake import Clock, Intake, utc_now
+from ledger.service.layout import DataDirectory
+from ledger.service.settings import Settings
+from projections.erasure_queue import ErasureRequestsProjection, RegisterHeadProjection
 from projections.installed import all_projections
-
-
-class ConfigError(ValueError):
-    """A setting is malformed; the message says which and how to fix it."""
-
-
-def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "pdl"
-
-
-@dataclass(frozen=True)
-class Settings:
-    log_url: str | None
-    data_dir: Path
-
-    @classmethod
-    def resolve(cls, log_url: str | None, data_dir: str | None) -> Settings:
-        url = log_url or os.environ.get("PDL_LOG") or None
-        directory = data_dir or os.environ.get("PDL_DATA_DIR")
-        settings = cls(url, Path(directory).expanduser() if directory else default_data_dir())
-        settings.kafka_bootstrap  # noqa: B018 — validate the URL early, with a clear error
-        return settings
-
-    @property
-    def kafka_bootstrap(self) -> str | None:
-        if self.log_url is None or self.log_url in ("embedded", "embedded:"):
-            return None
-        match = re.fullmatch(r"kafka://([^/?#]+)/?", self.log_url)
-        if match is None:
-            raise ConfigError(
-                f"--log/PDL_LOG {self.log_url!r} is not understood; use kafka://HOST:PORT "
-                "(several brokers: kafka://h1:9092,h2:9092), or leave it unset for the "
-                "embedded log"
-            )
-        return match.group(1)
-
-    @property
-    def log_slug(self) -> str:
-        bootstrap = self.kafka_bootstrap
-        return "embedded" if bootstrap is None else "kafka-" + re.sub(r"[^\w.-]", "_", bootstrap)
 
 
 @dataclass
@@ -78,62 +43,105 @@ class Backends:
     clock: Clock = utc_now
     _opened: list[object] = field(default_factory=list)
 
+    @property
+    def topics(self) -> Topics:
+        return self.settings.topics
+
+    @property
+    def layout(self) -> DataDirectory:
+        return self.settings.layout
+
     @cached_property
     def log(self) -> EventLog:
         bootstrap = self.settings.kafka_bootstrap
         opened: EventLog
         if bootstrap is None:
-            opened = EmbeddedEventLog(self.settings.data_dir / "log.sqlite")
+            opened = EmbeddedEventLog(self.layout.log)
         else:
             from ledger.log.kafka import KafkaEventLog
 
             opened = KafkaEventLog(bootstrap)
-        opened.ensure_topics(all_topics(), compacted_topics())
+        opened.ensure_topics(self.topics.all(), self.topics.compacted())
         self._opened.append(opened)
         return opened
 
     @cached_property
-    def keys(self) -> SQLiteKeyStore:
-        store = SQLiteKeyStore(
-            self.settings.data_dir / "keys.sqlite", load_master_key(self.settings.data_dir)
+    def master_key(self) -> bytes:
+        settings = self.settings
+        return load_master_key(
+            settings.master_key, settings.master_key_file, self.layout.master_key
         )
+
+    @cached_property
+    def keys(self) -> SQLiteKeyStore:
+        store = SQLiteKeyStore(self.layout.keys, self.master_key)
         self._opened.append(store)
         return store
+
+    @cached_property
+    def signing_key(self) -> SigningKey:
+        """The key erasure certificates are signed with, created on first use."""
+        return signing_key(self.layout.signing_key, self.master_key)
 
     @cached_property
     def catalogs(self) -> Catalogs:
         """The packaged catalogs plus every version published on the policy topic."""
         published = []
-        for record in self.log.scan([topic_of("policy")]):
+        for record in self.log.scan([self.topics.policy]):
             try:
                 name, fields = self.registry.decode(record.value)
                 if name == PolicyPublished.__name__:
                     published.append(published_catalog(PolicyPublished.model_validate(fields)))
-            except ValueError:
+            except (UndecodableMessage, ValueError):
                 continue  # the consumers dead-letter it; a bad record must not block intake
         return Catalogs.packaged().including(published)
 
     @cached_property
     def registry(self) -> SchemaRegistry:
-        return SchemaRegistry.packaged()
+        """The packaged schemas; writers it has not met are learned from the schema topic."""
+        return SchemaRegistry.packaged(lambda: published(self.log, self.topics).values())
 
     @property
     def store_path(self) -> Path:
-        return self.settings.data_dir / "projections" / f"{self.settings.log_slug}.sqlite"
+        return self.layout.projection_store(self.settings.log_slug)
 
     @cached_property
-    def store(self) -> SQLiteProjectionStore:
+    def store(self) -> ProjectionStore:
         store = SQLiteProjectionStore(self.store_path)
         self._opened.append(store)
         return store
 
+    @cached_property
+    def erasure_store(self) -> ProjectionStore:
+        """The erasure processor's own store: pending requests and the register's head."""
+        store = SQLiteProjectionStore(self.layout.erasure_store(self.settings.log_slug))
+        self._opened.append(store)
+        return store
+
     def intake(self) -> Intake:
-        return Intake(self.log, self.keys, self.catalogs, self.registry, self.clock)
+        return Intake(self.log, self.keys, self.catalogs, self.registry, self.topics, self.clock)
 
     def runner(self, observer: Observer | None = None) -> ProjectionConsumer:
         return ProjectionConsumer(
-            self.log, self.store, self.registry, all_projections(), observer=observer
+            self.log, self.store, self.registry, all_projections(), self.topics, observer=observer
         )
+
+    def erasure_runner(self) -> ProjectionConsumer:
+        """The erasure processor's consumer: the erasure topic, as its own group."""
+        return ProjectionConsumer(
+            self.log,
+            self.erasure_store,
+            self.registry,
+            [ErasureRequestsProjection(), RegisterHeadProjection()],
+            self.topics,
+            group=ERASURE_GROUP,
+            consumed=[self.topics.erasure],
+        )
+
+    def catch_up(self) -> Progress:
+        """Apply everything appended so far to the projections: what a read does first,
+        so that it sees what was appended before it."""
+        return self.runner().catch_up()
 
     def close(self) -> None:
         for opened in reversed(self._opened):

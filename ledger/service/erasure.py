@@ -1,5 +1,5 @@
 """Erasure use cases: the subject's state, its controller, appending one event through the
-intake, and running the erasure processor."""
+intake, and the erasure processor, built from the adapters of one ``Backends``."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from consumers.erasure import ErasureOutcome, ErasureProcessor
+from consumers.erasure import ErasureFiles, ErasureOutcome, ErasureProcessor
 from ledger.contract.events import LedgerEvent
 from ledger.contract.rejection import EventRejected
-from ledger.erasure.facts import controllers_of
-from ledger.errors import Failure
+from ledger.erasure.holds import ActiveHold
+from ledger.erasure.retention import SubjectFacts
+from ledger.errors import NotFound, Refused
 from ledger.service.backends import Backends
+from ledger.service.erasure_facts import active_holds, controllers_of, subject_facts
 from projections.subject_state import SubjectState, SubjectStateProjection
 
 
@@ -24,7 +26,7 @@ def at_instant(ledger: Backends, now: datetime) -> Backends:
 
 def subject_state(ledger: Backends, subject_id: str, catch_up: bool = True) -> SubjectState:
     if catch_up:
-        ledger.runner().catch_up()
+        ledger.catch_up()
     projection = SubjectStateProjection()
     stored = ledger.store.state(projection.name, subject_id)
     return projection.initial(subject_id) if stored is None else projection.load(stored)
@@ -37,7 +39,7 @@ def controller_for(state: SubjectState, given: str | None) -> str:
     known = controllers_of(state)
     if len(known) == 1:
         return known[0]
-    raise Failure(
+    raise NotFound(
         "controller: "
         + (f"the subject is known to {', '.join(known)}" if known else "no events name one")
         + " — fix: name it with --controller"
@@ -50,14 +52,40 @@ def append_one(ledger: Backends, submitted: Mapping[str, Any]) -> LedgerEvent:
     try:
         event = intake.prepare(submitted)
     except EventRejected as exc:
-        raise Failure("\n".join(str(r) for r in exc.rejections)) from None
+        raise Refused("\n".join(str(r) for r in exc.rejections)) from None
     intake.append([event])
     return event
 
 
+def erasure_processor(ledger: Backends) -> ErasureProcessor:
+    """The erasure processor working with ``ledger``'s adapters (give a processor that runs
+    in a thread of its own a ``Backends`` of its own)."""
+
+    def read_subject(
+        subject_id: str, live_classes: Mapping[str, str]
+    ) -> tuple[SubjectFacts, Mapping[str, ActiveHold]]:
+        state = subject_state(ledger, subject_id, catch_up=False)
+        return subject_facts(state, live_classes), active_holds(state)
+
+    layout = ledger.layout
+    return ErasureProcessor(
+        log=ledger.log,
+        registry=ledger.registry,
+        topics=ledger.topics,
+        keys=ledger.keys,
+        queue=ledger.erasure_runner(),
+        queue_store=ledger.erasure_store,
+        projections=ledger.runner(),
+        projection_store=ledger.store,
+        read_subject=read_subject,
+        catalogs=lambda: ledger.catalogs,
+        append=lambda events: ledger.intake().append(events),
+        signer=ledger.signing_key,
+        clock=lambda: ledger.clock(),
+        files=ErasureFiles(layout.erasure_lock, layout.erasure_intent),
+    )
+
+
 def run_processor(ledger: Backends) -> list[ErasureOutcome]:
-    processor = ErasureProcessor(ledger)
-    try:
-        return processor.process_pending()
-    finally:
-        processor.close()
+    """One pass of the erasure processor: every pending request."""
+    return erasure_processor(ledger).process_pending()

@@ -17,11 +17,12 @@ from pydantic import ValidationError
 from consumers.schema_topic import publish
 from ledger.contract.events import EVENT_TYPES, DataErased, LedgerEvent, SubjectEvent
 from ledger.contract.rejection import EventRejected, Rejection, rejections_from
+from ledger.contract.sealed import field_ad
 from ledger.contract.secret import Secret
-from ledger.contract.topics import topic_of
+from ledger.contract.topics import Topics
 from ledger.contract.walk import replace_personal
 from ledger.contract.wire import SchemaRegistry
-from ledger.keys.sealing import field_ad, seal
+from ledger.keys.sealing import seal
 from ledger.keys.store import KeyStore
 from ledger.log.base import EventLog, OutgoingRecord
 from ledger.policy.catalog import Catalogs
@@ -50,9 +51,11 @@ class Intake:
         keys: KeyStore,
         catalogs: Catalogs,
         registry: SchemaRegistry,
+        topics: Topics,
         clock: Clock = utc_now,
     ) -> None:
         self._log = log
+        self._topics = topics
         self._keys = keys
         self._catalogs = catalogs
         self._registry = registry
@@ -94,12 +97,12 @@ class Intake:
         records = []
         receipts = []
         for event in events:
-            topic = topic_of(event.topic_family)
+            topic = self._topics.of(event.topic_family)
             value = self._registry.encode(event.type_name(), event.model_dump(mode="python"))
             records.append(OutgoingRecord(topic, event.log_key.encode(), value, stamp))
             receipts.append(Appended(event.event_id, event.type_name(), event.log_key, topic))
         if not self._schemas_published:
-            publish(self._log, self._registry.current())
+            publish(self._log, self._topics, self._registry.current())
             self._schemas_published = True
         self._log.append(records)
         return receipts

@@ -1,73 +1,56 @@
-"""Questions about the ledger, answered from the projection store (service layer).
+"""Questions about the ledger, answered from the projection store (service layer): the
+one journal replay (a subject's events valid by T and recorded by K, and the state they
+fold to) and the one basis-facts lookup, for ``pdl state``, ``pdl basis`` and the
+reports alike. The caller lets the projections catch up first when it wants answers to
+reflect the whole log.
 
-Each query first lets the projections catch up with everything appended, unless told
-not to, so that answers reflect the whole log.
+The journal holds each applied subject event sealed, as the log holds it, indexed by
+subject and valid time; folding it up to T gives the state at T without reading the log.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime
 
 from consumers.decode import decode
-from ledger.errors import Failure
-from ledger.log.base import LogRecord
+from consumers.runner import DEFAULT_GROUP
+from ledger.contract.positions import LogPosition
+from ledger.errors import IntegrityError, NotFound
+from ledger.log.base import LogRecord, TopicPartition
 from ledger.service.backends import Backends
-from projections.basis import BasisFacts, BasisFactsProjection
+from projections.base import Recorded
+from projections.basis import BasisFacts, BasisFactsProjection, basis_key
 from projections.lawfulness import BasisAnswer, Judgement, basis_at, judge
 from projections.subject_state import SubjectState, SubjectStateProjection
 
 
-def basis_facts(
-    ledger: Backends, subject_id: str, purpose: str, controller: str | None = None
-) -> BasisFacts:
-    projection = BasisFactsProjection()
-    found = [
-        projection.load(text)
-        for key, text in ledger.store.states_with_prefix(projection.name, subject_id + "|")
-        if key.endswith("|" + purpose)
-        and (controller is None or key == f"{subject_id}|{controller}|{purpose}")
-    ]
-    if len(found) > 1:
-        names = ", ".join(f.controller for f in found)
-        raise Failure(
-            f"purpose {purpose!r} of this subject exists for several controllers "
-            f"({names}); choose one with --controller"
-        )
-    if found:
-        return found[0]
-    if controller is None:
-        controllers = ledger.catalogs.controllers_with_purpose(purpose)
-        if len(controllers) != 1:
-            raise Failure(
-                f"nothing recorded for purpose {purpose!r} of this subject; "
-                "name its controller with --controller"
-            )
-        controller = controllers[0]
-    return BasisFacts(subject_id=subject_id, controller=controller, purpose=purpose)
+def applied_positions(ledger: Backends) -> dict[TopicPartition, int]:
+    """The log positions the projections have applied (topic/partition → next offset)."""
+    return dict(ledger.store.checkpoints(DEFAULT_GROUP))
 
 
-def basis_answer(
-    ledger: Backends,
-    subject_id: str,
-    purpose: str,
-    at: datetime,
-    known_at: datetime | None = None,
-    controller: str | None = None,
-) -> tuple[BasisAnswer, list[Judgement]]:
-    now = ledger.clock()
-    facts = basis_facts(ledger, subject_id, purpose, controller)
-    answer = basis_at(facts, ledger.catalogs, at, known_at or now)
-    return answer, judge(facts, ledger.catalogs, now)
+def subject_ids(ledger: Backends) -> list[str]:
+    """Every subject the projections know, sorted."""
+    return [key for key, _ in ledger.store.states(SubjectStateProjection.name)]
 
 
-def state_at(
-    ledger: Backends, subject_id: str, at: datetime, known_at: datetime | None = None
-) -> SubjectState:
-    """The subject's state from the events valid by ``at`` (and recorded by ``known_at``)."""
+def subject_state(ledger: Backends, subject_id: str) -> SubjectState | None:
+    """What is held on the subject now, or None if the ledger never heard of it."""
     projection = SubjectStateProjection()
-    state = projection.initial(subject_id)
+    stored = ledger.store.state(projection.name, subject_id)
+    return None if stored is None else projection.load(stored)
+
+
+def journal_events(
+    ledger: Backends, subject_id: str, at: datetime, known_at: datetime | None = None
+) -> list[Recorded]:
+    """The subject's events valid by ``at`` and recorded by ``known_at`` (everything
+    recorded when None), in valid-time order."""
+    horizon_ms = None if known_at is None else known_at.timestamp() * 1000
+    found = []
     for entry in ledger.store.journal(subject_id, until=at):
-        if known_at is not None and entry.recorded_ms > known_at.timestamp() * 1000:
+        if horizon_ms is not None and entry.recorded_ms > horizon_ms:
             continue
         record = LogRecord(
             entry.topic,
@@ -79,22 +62,104 @@ def state_at(
         )
         recorded = decode(record, ledger.registry)
         if isinstance(recorded, str):
-            raise Failure(
-                f"journal entry {entry.topic}/{entry.partition}/{entry.offset} "
-                f"no longer decodes: {recorded}; run `pdl rebuild`"
+            raise IntegrityError(
+                f"journal entry {LogPosition.of(entry)} no longer decodes: {recorded}",
+                fix="run `pdl rebuild`",
             )
+        found.append(recorded)
+    return found
+
+
+def fold_state(subject_id: str, events: Iterable[Recorded]) -> SubjectState:
+    """The state ``events`` (one subject's, in valid-time order) fold to."""
+    projection = SubjectStateProjection()
+    state = projection.initial(subject_id)
+    for recorded in events:
         state = projection.apply(state, recorded)
     return state
 
 
-def parse_instant(text: str, option: str) -> datetime:
-    """An ISO 8601 instant from the command line; a date alone means its midnight UTC."""
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise Failure(
-            f"{option}: {text!r} is not an ISO 8601 instant; "
-            "use e.g. 2024-03-12 or 2024-03-12T09:30:00Z",
-            code=2,
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def state_at(
+    ledger: Backends, subject_id: str, at: datetime, known_at: datetime | None = None
+) -> SubjectState:
+    """The subject's state from the events valid by ``at`` (and recorded by ``known_at``)."""
+    return fold_state(subject_id, journal_events(ledger, subject_id, at, known_at))
+
+
+def basis_facts(
+    ledger: Backends, subject_id: str, purpose: str, controller: str | None = None
+) -> BasisFacts:
+    """Every recorded fact bearing on a purpose's basis for a subject. Without a
+    controller, the one holding facts for the purpose, else the only one declaring it."""
+    projection = BasisFactsProjection()
+    if controller is not None:
+        key = basis_key(subject_id, controller, purpose)
+        stored = ledger.store.state(projection.name, key)
+        return projection.initial(key) if stored is None else projection.load(stored)
+    found = [
+        projection.load(text)
+        for key, text in ledger.store.states_with_prefix(projection.name, subject_id + "|")
+        if key.endswith("|" + purpose)
+    ]
+    if len(found) > 1:
+        names = ", ".join(f.controller for f in found)
+        raise NotFound(
+            f"purpose {purpose!r} of this subject exists for several controllers "
+            f"({names}); choose one with --controller"
+        )
+    if found:
+        return found[0]
+    controllers = ledger.catalogs.controllers_with_purpose(purpose)
+    if len(controllers) != 1:
+        raise NotFound(
+            f"nothing recorded for purpose {purpose!r} of this subject; "
+            "name its controller with --controller"
+        )
+    return BasisFacts(subject_id=subject_id, controller=controllers[0], purpose=purpose)
+
+
+def purpose_basis_facts(ledger: Backends, controller: str, purpose: str | None) -> list[BasisFacts]:
+    """Every subject's basis facts for one purpose of a controller (every purpose if
+    ``purpose`` is None), by subject id."""
+    projection = BasisFactsProjection()
+    found = []
+    for key, text in ledger.store.states(projection.name):
+        _, key_controller, key_purpose = key.split("|", 2)
+        if key_controller == controller and purpose in (None, key_purpose):
+            found.append(projection.load(text))
+    return found
+
+
+def controllers_with_facts(ledger: Backends, purpose: str | None) -> list[str]:
+    """The controllers with basis facts (consent, objection, processing...) for a purpose."""
+    found = set()
+    for key, _ in ledger.store.states(BasisFactsProjection.name):
+        _, controller, key_purpose = key.split("|", 2)
+        if key_purpose == purpose:
+            found.add(controller)
+    return sorted(found)
+
+
+def facts_as_of(facts: BasisFacts, at: datetime, known_at: datetime) -> BasisFacts:
+    """Only the facts valid by ``at`` that the ledger had recorded by ``known_at``: an
+    answer about T says nothing of what happened after it."""
+    kept = tuple(f for f in facts.facts if f.valid_at <= at and f.recorded_at <= known_at)
+    return facts.model_copy(update={"facts": kept})
+
+
+def basis_answer(
+    ledger: Backends,
+    subject_id: str,
+    purpose: str,
+    at: datetime,
+    known_at: datetime | None = None,
+    controller: str | None = None,
+) -> tuple[BasisAnswer, list[Judgement]]:
+    """The basis at ``at`` as known at ``known_at`` (default now) from every recorded
+    fact, so that its intervals run past T and K; and every processing of the purpose,
+    judged as known then and now. (``pdl basis`` answers as of T, through the legal-basis
+    report; this is the bitemporal primitive it rests on.)"""
+    now = ledger.clock()
+    facts = basis_facts(ledger, subject_id, purpose, controller)
+    answer = basis_at(facts, ledger.catalogs, at, known_at or now)
+    return answer, judge(facts, ledger.catalogs, now)

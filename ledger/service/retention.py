@@ -9,12 +9,12 @@ from typing import Any
 
 from consumers.metrics import RETENTION_ACTIONS
 from ledger.contract.rejection import EventRejected
-from ledger.erasure.facts import active_holds, subject_facts
 from ledger.erasure.holds import RetentionGround, hold_grounds
 from ledger.erasure.retention import RetentionDue, retention_schedule
-from ledger.errors import Failure
+from ledger.errors import Refused
 from ledger.service.backends import Backends
 from ledger.service.erasure import run_processor
+from ledger.service.erasure_facts import active_holds, subject_facts
 from projections.subject_state import SubjectStateProjection
 
 
@@ -42,7 +42,7 @@ class Scheduled:
 
 def schedule(ledger: Backends, now: datetime) -> list[Scheduled]:
     """Every subject's retention entries at ``now``, earliest first."""
-    ledger.runner().catch_up()
+    ledger.catch_up()
     projection = SubjectStateProjection()
     found = []
     for subject_id, text in ledger.store.states(projection.name):
@@ -86,7 +86,7 @@ def carry_out(ledger: Backends, now: datetime) -> list[dict[str, Any]]:
                 )
             )
     except EventRejected as exc:
-        raise Failure("pdl retention run: " + "; ".join(str(r) for r in exc.rejections)) from None
+        raise Refused("pdl retention run: " + "; ".join(str(r) for r in exc.rejections)) from None
     if requested:
         intake.append([event for _, event in requested])
     outcomes = {o.request.event_id: o for o in run_processor(ledger)}

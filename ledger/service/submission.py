@@ -8,14 +8,14 @@ from collections.abc import Iterable
 
 from ledger.contract.events import LedgerEvent
 from ledger.contract.rejection import EventRejected
-from ledger.errors import Failure
+from ledger.errors import Refused
 from ledger.service.intake import Appended, Intake
 
 MAX_LINE_BYTES = 1 << 20
 
 
 def submit_lines(intake: Intake, lines: Iterable[str]) -> list[Appended]:
-    """Validate every line, then append them all as one batch; Failure lists rejections."""
+    """Validate every line, then append them all as one batch; Refused lists the problems."""
     events: list[LedgerEvent] = []
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
@@ -28,11 +28,11 @@ def submit_lines(intake: Intake, lines: Iterable[str]) -> list[Appended]:
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
     if problems:
-        raise Failure(
+        raise Refused(
             "\n".join([*problems, f"pdl emit: {len(problems)} problem(s); nothing appended"])
         )
     if not events:
-        raise Failure("pdl emit: no events in the input; nothing appended")
+        raise Refused("pdl emit: no events in the input; nothing appended")
     return intake.append(events)
 
 

@@ -1,48 +1,77 @@
-"""Open sealed values for an authorised reader. The only place projections meet keys."""
+"""The JSON views of what the ledger answers, shared by ``pdl state``, ``pdl basis``, the
+reports and the API, so that one answer has one shape wherever it is read. Also the
+only place projections meet keys: sealed values are opened here for an authorised
+reader (docs/REPORTS.md documents these shapes in its shared definitions).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from ledger.keys.sealing import Unreadable, field_ad, open_sealed
+from ledger.contract.sealed import field_ad
+from ledger.keys.sealing import Unreadable, open_sealed
 from ledger.keys.store import KeyStore
-from projections.subject_state import Evidence, HeldValue, SubjectState
+from projections.basis import Fact
+from projections.lawfulness import BasisAnswer, Judgement
+from projections.subject_state import Evidence, HeldValue, ScopedStatus, SubjectState
 
+#: What any view shows for a value whose key was shredded.
 ERASED = "[erased]"
 
 
-def open_value(held: HeldValue, keys: KeyStore) -> str:
-    """The plaintext of a held value, or ``[erased]`` when its key was shredded."""
-    ad = field_ad(held.subject_id, held.evidence.event_id, held.path)
+def iso(value: datetime | None) -> str | None:
+    """An instant as ISO 8601 in UTC, or None."""
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def open_field(sealed: bytes, keys: KeyStore, subject_id: str, event_id: str, path: str) -> str:
+    """The plaintext of one sealed field of an event, or ``[erased]`` once its key was
+    shredded."""
     try:
-        return open_sealed(held.sealed, keys, ad)
+        return open_sealed(sealed, keys, field_ad(subject_id, event_id, path))
     except Unreadable:
         return ERASED
 
 
-def _evidence(e: Evidence) -> dict[str, str]:
+def open_value(held: HeldValue, keys: KeyStore) -> str:
+    """The plaintext of a held value, or ``[erased]`` when its key was shredded."""
+    return open_field(held.sealed, keys, held.subject_id, held.evidence.event_id, held.path)
+
+
+def evidence_view(e: Evidence) -> dict[str, str | None]:
+    return {"event_id": e.event_id, "occurred_at": iso(e.occurred_at), "position": e.position}
+
+
+def held_value_view(v: HeldValue, shown: str) -> dict[str, Any]:
+    """A value held on a subject, with ``shown`` in place of its sealed bytes (the
+    plaintext, ``[erased]`` or ``[withheld]``: the reader decides)."""
     return {
-        "event_id": e.event_id,
-        "occurred_at": e.occurred_at.isoformat(),
-        "position": e.position,
+        "controller": v.controller,
+        "field": v.field,
+        "category": v.category,
+        "value": shown,
+        "purposes": list(v.purposes),
+        "source": v.source,
+        "rectified": v.rectified,
+        **evidence_view(v.evidence),
+    }
+
+
+def scoped_view(s: ScopedStatus) -> dict[str, Any]:
+    """A restriction or a legal hold."""
+    return {
+        "scope": s.scope,
+        "active": s.active,
+        "reason": s.reason,
+        "article": s.article,
+        "until": iso(s.until),
+        **evidence_view(s.evidence),
     }
 
 
 def disclose_subject(state: SubjectState, keys: KeyStore) -> dict[str, Any]:
     """The subject's state, personal values decrypted; shredded ones shown as erased."""
-    values = [
-        {
-            "controller": v.controller,
-            "field": v.field,
-            "category": v.category,
-            "value": open_value(v, keys),
-            "purposes": list(v.purposes),
-            "source": v.source,
-            "rectified": v.rectified,
-            **_evidence(v.evidence),
-        }
-        for _, v in sorted(state.values.items())
-    ]
     consents = [
         {
             "controller": c.controller,
@@ -50,37 +79,74 @@ def disclose_subject(state: SubjectState, keys: KeyStore) -> dict[str, Any]:
             "status": c.status,
             "channel": c.channel,
             "notice_version": c.notice_version,
-            **_evidence(c.evidence),
+            **evidence_view(c.evidence),
         }
         for _, c in sorted(state.consents.items())
     ]
-    scoped = {
-        name: [
-            {
-                "scope": s.scope,
-                "active": s.active,
-                "reason": s.reason,
-                "article": s.article,
-                "until": s.until.isoformat() if s.until else None,
-                **_evidence(s.evidence),
-            }
-            for _, s in sorted(getattr(state, name).items())
-        ]
-        for name in ("restrictions", "holds")
-    }
     return {
         "subject_id": state.subject_id,
         "events": state.events,
         "categories": state.categories,
         "purposes": state.purposes,
-        "values": values,
+        "values": [
+            held_value_view(v, open_value(v, keys)) for _, v in sorted(state.values.items())
+        ],
         "consents": consents,
-        **scoped,
+        "restrictions": [scoped_view(s) for _, s in sorted(state.restrictions.items())],
+        "holds": [scoped_view(s) for _, s in sorted(state.holds.items())],
         "recipients": [s.model_dump(mode="json") for _, s in sorted(state.recipients.items())],
         "erasures": [
-            {**e.model_dump(mode="json", exclude={"evidence"}), **_evidence(e.evidence)}
+            {**e.model_dump(mode="json", exclude={"evidence"}), **evidence_view(e.evidence)}
             for _, e in sorted(state.erasures.items())
         ],
         "processing": [p.model_dump(mode="json") for _, p in sorted(state.processing.items())],
         "anchors": {k: v.isoformat() for k, v in sorted(state.anchors.items())},
+    }
+
+
+def fact_view(f: Fact) -> dict[str, Any]:
+    """A fact bearing on a purpose's basis (docs/REPORTS.md ``fact``)."""
+    return {
+        "kind": f.kind,
+        "occurred_at": iso(f.valid_at),
+        "recorded_at": iso(f.recorded_at),
+        "event_id": f.event_id,
+        "position": f.position,
+        "claimed_basis": f.claimed_basis,
+        "system": f.system,
+        "expires_at": iso(f.expires_at),
+    }
+
+
+def basis_answer_view(a: BasisAnswer) -> dict[str, Any]:
+    """The basis at T as known at K, its intervals and evidence (``basis_answer``)."""
+    return {
+        "basis": a.status.basis,
+        "reason": a.status.reason,
+        "catalog_version": a.status.catalog_version,
+        "valid_from": iso(a.valid_from),
+        "valid_to": iso(a.valid_to),
+        "believed_from": iso(a.believed_from),
+        "believed_until": iso(a.believed_until),
+        "evidence": [fact_view(f) for f in a.status.evidence],
+    }
+
+
+def judgement_view(subject_id: str, j: Judgement) -> dict[str, Any]:
+    """One processing judged as known when recorded and as known at K (``judgement``)."""
+    p = j.processed
+    return {
+        "subject_id": subject_id,
+        "event_id": p.event_id,
+        "occurred_at": iso(p.valid_at),
+        "recorded_at": iso(p.recorded_at),
+        "position": p.position,
+        "claimed_basis": p.claimed_basis,
+        "system": p.system,
+        "verdict_then": j.verdict_then,
+        "reason_then": j.then.status.reason,
+        "verdict_now": j.verdict_now,
+        "reason_now": j.now.status.reason,
+        "note": j.note,
+        "evidence_now": [f.event_id for f in j.now.status.evidence],
     }

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from ledger.cli.common import Failure
 from ledger.cli.state import subject_view
-from ledger.contract.topics import all_topics, event_topics, topic_of
+from ledger.errors import Refused
 from ledger.log.base import OutgoingRecord
 from ledger.service.backends import Backends
 from ledger.service.submission import submit_lines
-from tests.conftest import LedgerFactory
+from tests.conftest import LedgerFactory, per_test_topics
 from tests.scenario import canary, collected, consent, doc_examples, lines, with_canaries
 
 
@@ -74,7 +73,7 @@ def test_no_plaintext_at_rest(
 
 def _raw_kafka_records(bootstrap: str) -> list[bytes]:
     consumer = KafkaConsumer(
-        *all_topics(),
+        *per_test_topics().all(),
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         consumer_timeout_ms=5_000,
@@ -91,13 +90,13 @@ def test_malformed_line_appends_nothing(make_ledger: LedgerFactory) -> None:
     ledger = make_ledger()
     good = collected("b@example.fr", "b@example.fr")
     bad = {**consent("b@example.fr"), "occurred_at": "yesterday"}
-    before = sum(ledger.log.end_offsets(event_topics()).values())
-    with pytest.raises(Failure) as failure:
+    before = sum(ledger.log.end_offsets(per_test_topics().event_topics()).values())
+    with pytest.raises(Refused) as failure:
         submit_lines(ledger.intake(), [*lines(good), *lines(bad)])
     message = str(failure.value)
     assert "line 2: occurred_at:" in message and "nothing appended" in message
     assert "line 1" not in message
-    assert sum(ledger.log.end_offsets(event_topics()).values()) == before
+    assert sum(ledger.log.end_offsets(per_test_topics().event_topics()).values()) == before
 
 
 def test_consumer_resumes_from_its_checkpoint(make_ledger: LedgerFactory) -> None:
@@ -121,7 +120,7 @@ def test_consumer_resumes_from_its_checkpoint(make_ledger: LedgerFactory) -> Non
 
 def test_poison_record_goes_to_dead_letters(make_ledger: LedgerFactory) -> None:
     ledger = make_ledger()
-    ledger.log.append([OutgoingRecord(topic_of("consent"), b"sub_x", b"\xc3\x01garbage")])
+    ledger.log.append([OutgoingRecord(ledger.topics.of("consent"), b"sub_x", b"\xc3\x01garbage")])
     submit_lines(ledger.intake(), lines(consent("d@example.fr")))
     progress = ledger.runner().catch_up()
     assert progress.dead_letters == 1 and progress.applied == 1

@@ -23,11 +23,10 @@ import pytest
 
 import schemas
 from ledger.contract.avro_schema import PERSONAL_ATTRIBUTE
-from ledger.contract.topics import event_topics
 from ledger.contract.wire import HEADER_LEN, MARKER, schema_fingerprint
 from ledger.log.base import LogRecord
 from ledger.service.submission import submit_lines
-from tests.conftest import LedgerFactory
+from tests.conftest import LedgerFactory, per_test_topics
 
 EVENTS_MD = Path(__file__).resolve().parents[2] / "docs" / "EVENTS.md"
 PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
@@ -155,7 +154,7 @@ def test_reference_implementation_decodes_every_documented_example(
 
 def read_back(log: Any, expected: int, timeout_s: float = 60.0) -> list[LogRecord]:
     """Every record of the event topics, raw, from offset 0."""
-    consumer = log.consumer("interop-reader", event_topics(), lambda tp: 0)
+    consumer = log.consumer("interop-reader", per_test_topics().event_topics(), lambda tp: 0)
     records: list[LogRecord] = []
     deadline = time.monotonic() + timeout_s
     try:

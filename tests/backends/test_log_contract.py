@@ -1,4 +1,4 @@
-"""Both log adapters pass the same contract."""
+"""Both log adapters pass the same contract, the one shipped in ``ledger.log.testcase``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 from ledger.log.base import EventLog
 from ledger.log.embedded import EmbeddedEventLog
 from ledger.log.kafka import KafkaEventLog
+from ledger.log.testcase import EventLogTestCase
 from tests.conftest import require_kafka
-from tests.contract.log_contract import EventLogContract
 
 
-class TestEmbeddedLog(EventLogContract):
+class TestEmbeddedLog(EventLogTestCase):
     @pytest.fixture(autouse=True)
     def _where(self, tmp_path: Path) -> None:
         self.path = tmp_path / "log.sqlite"
@@ -23,7 +23,7 @@ class TestEmbeddedLog(EventLogContract):
 
 
 @pytest.mark.kafka
-class TestKafkaLog(EventLogContract):
+class TestKafkaLog(EventLogTestCase):
     @pytest.fixture(autouse=True)
     def _where(self) -> None:
         self.address = require_kafka()

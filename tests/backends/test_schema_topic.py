@@ -8,11 +8,10 @@ from typing import Any
 from consumers.schema_topic import published
 from ledger.cli.state import subject_view
 from ledger.contract.events import ConsentGiven
-from ledger.contract.topics import schema_topic, topic_of
 from ledger.contract.wire import SchemaRegistry, schema_fingerprint
 from ledger.log.base import OutgoingRecord
 from ledger.service.submission import submit_lines
-from tests.conftest import LedgerFactory
+from tests.conftest import LedgerFactory, per_test_topics
 from tests.scenario import consent, lines
 
 
@@ -20,9 +19,9 @@ def test_appending_publishes_every_current_schema_once(make_ledger: LedgerFactor
     ledger = make_ledger()
     submit_lines(ledger.intake(), lines(consent("s@example.fr")))
     submit_lines(ledger.intake(), lines(consent("s@example.fr")))
-    on_topic = published(ledger.log)
+    on_topic = published(ledger.log, ledger.topics)
     assert set(on_topic) == {schema_fingerprint(s) for s in ledger.registry.current()}
-    assert sum(1 for _ in ledger.log.scan([schema_topic()])) == len(on_topic)
+    assert sum(1 for _ in ledger.log.scan([per_test_topics().schemas])) == len(on_topic)
     personal = on_topic[schema_fingerprint(ledger.registry.current()[0])]
     assert "fields" in personal  # the full schema, not a bare fingerprint
 
@@ -46,7 +45,7 @@ def test_reader_resolves_a_foreign_writer_schema_from_the_topic(
     ledger.log.append(
         [
             OutgoingRecord(
-                schema_topic(),
+                per_test_topics().schemas,
                 schema_fingerprint(theirs).hex().encode(),
                 json.dumps(theirs).encode(),
             )
@@ -63,7 +62,9 @@ def test_reader_resolves_a_foreign_writer_schema_from_the_topic(
     )
     fields = {**event.model_dump(mode="python"), "campaign": "spring"}
     message = SchemaRegistry({"ConsentGiven": theirs}).encode("ConsentGiven", fields)
-    ledger.log.append([OutgoingRecord(topic_of("consent"), event.subject_id.encode(), message)])
+    ledger.log.append(
+        [OutgoingRecord(ledger.topics.of("consent"), event.subject_id.encode(), message)]
+    )
     runner = ledger.runner()  # a fresh registry: it has never seen their schema
     progress = runner.catch_up()
     assert progress.dead_letters == 0 and progress.applied >= 1

@@ -9,22 +9,24 @@ cache of unwrapped keys), its own projection store and group. Commands on stdin:
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
 from consumers.runner import ProjectionConsumer
 from consumers.sqlite_store import SQLiteProjectionStore
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from ledger.service.views import disclose_subject
 from projections.installed import all_projections
 from projections.subject_state import SubjectStateProjection
 
 
 def main(store_path: str, group: str) -> None:
-    ledger = Backends(Settings(os.environ.get("PDL_LOG"), Path(os.environ["PDL_DATA_DIR"])))
+    ledger = Backends(Settings.from_environment())  # PDL_LOG and PDL_DATA_DIR, as given
     store = SQLiteProjectionStore(Path(store_path))
-    runner = ProjectionConsumer(ledger.log, store, ledger.registry, all_projections(), group=group)
+    runner = ProjectionConsumer(
+        ledger.log, store, ledger.registry, all_projections(), ledger.topics, group=group
+    )
     projection = SubjectStateProjection()
     for line in sys.stdin:
         command, _, subject = line.strip().partition(" ")

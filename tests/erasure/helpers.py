@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from consumers.erasure import ErasureOutcome, ErasureProcessor
+from consumers.erasure import ErasureOutcome
 from ledger.contract.events import EVENT_TYPES, SubjectEvent
-from ledger.contract.topics import event_topics
+from ledger.contract.sealed import field_ad
 from ledger.contract.walk import personal_fields
-from ledger.keys.sealing import Unreadable, field_ad, open_sealed
+from ledger.keys.sealing import Unreadable, open_sealed
 from ledger.log.base import LogRecord
 from ledger.service.backends import Backends
+from ledger.service.erasure import run_processor
 from ledger.service.submission import submit_lines
 from tests.scenario import canary
 
@@ -129,11 +130,7 @@ def request_erasure(
         }
     )
     intake.append([event])
-    processor = ErasureProcessor(ledger)
-    try:
-        return processor.process_pending()
-    finally:
-        processor.close()
+    return run_processor(ledger)
 
 
 def fixed_clock(ledger: Backends, now: datetime) -> Backends:
@@ -159,7 +156,9 @@ def opened_values(ledger: Backends, record: LogRecord) -> dict[str, str | None]:
 
 
 def subject_raw_records(ledger: Backends, subject_id: str) -> list[LogRecord]:
-    return [r for r in ledger.log.scan(event_topics()) if r.key == subject_id.encode()]
+    return [
+        r for r in ledger.log.scan(ledger.topics.event_topics()) if r.key == subject_id.encode()
+    ]
 
 
 def pdl(

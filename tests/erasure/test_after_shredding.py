@@ -10,13 +10,12 @@ from pathlib import Path
 from consumers.runner import ProjectionConsumer
 from consumers.sqlite_store import SQLiteProjectionStore
 from ledger.contract.base import new_event_id
-from ledger.contract.topics import topic_of
 from ledger.log.base import OutgoingRecord
 from ledger.service.submission import submit_lines
 from ledger.service.views import ERASED, disclose_subject
 from projections.installed import all_projections
 from projections.subject_state import SubjectStateProjection
-from tests.conftest import LedgerFactory
+from tests.conftest import LedgerFactory, per_test_topics
 from tests.erasure.helpers import CONTROLLER, informatique70_customer, pdl, request_erasure
 from tests.scenario import canary, collected, consent, lines
 
@@ -30,7 +29,12 @@ def test_a_rebuild_from_offset_zero_after_shredding_shows_erased(
     request_erasure(ledger, customer.subject_id, {"kind": "category", "category": "contact"})
     fresh = SQLiteProjectionStore(tmp_path / "rebuilt.sqlite")
     progress = ProjectionConsumer(
-        ledger.log, fresh, ledger.registry, all_projections(), group="rebuild-after-shredding"
+        ledger.log,
+        fresh,
+        ledger.registry,
+        all_projections(),
+        ledger.topics,
+        group="rebuild-after-shredding",
     ).catch_up()
     assert progress.dead_letters == 0 and progress.applied >= 9
     projection = SubjectStateProjection()
@@ -66,7 +70,7 @@ def test_verify_erasure_fails_when_a_field_in_scope_still_opens(
         "certificate": None,
     }
     value = ledger.registry.encode("DataErased", claim)
-    ledger.log.append([OutgoingRecord(topic_of("erasure"), subject.encode(), value)])
+    ledger.log.append([OutgoingRecord(per_test_topics().of("erasure"), subject.encode(), value)])
     ledger.close()
     result = pdl("verify-erasure", subject, log_url=log_url)
     assert result.returncode == 1

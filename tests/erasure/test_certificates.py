@@ -10,11 +10,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.contract.base import new_event_id
+from ledger.contract.positions import LogPosition
 from ledger.erasure.chain import StoredCertificate, read_register, verify_register
-from ledger.erasure.signing import load_public_key, public_key_id, signing_key
-from ledger.keys.master import load_master_key
+from ledger.erasure.signing import load_public_key, public_key_id
 from ledger.log.base import OutgoingRecord
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import informatique70_customer, pdl, request_erasure
 
@@ -25,13 +26,13 @@ def three_certificates(ledger: Backends) -> list[StoredCertificate]:
     request_erasure(ledger, first.subject_id, {"kind": "purpose", "purpose": "newsletter"})
     request_erasure(ledger, second.subject_id)
     request_erasure(ledger, first.subject_id, {"kind": "category", "category": "voice_recording"})
-    stored = read_register(ledger.log, ledger.registry)
+    stored = read_register(ledger.log, ledger.registry, ledger.topics)
     assert sorted(json.loads(s.text or "")["sequence"] for s in stored) == [1, 2, 3]
     return stored
 
 
 def own_keys(ledger: Backends) -> dict[str, Ed25519PublicKey]:
-    public = load_public_key(ledger.settings.data_dir)
+    public = load_public_key(ledger.layout.signing_key)
     assert public is not None
     return {public_key_id(public): public}
 
@@ -54,14 +55,15 @@ def test_changing_any_byte_of_any_certificate_is_detected_and_named(
 
 
 def test_verify_names_a_certificate_altered_in_the_embedded_log_file(tmp_path: Path) -> None:
-    ledger = Backends(Settings(None, tmp_path / "data"))  # its log file is what is altered
+    # its log file is what is altered
+    ledger = Backends(Settings.from_environment(None, tmp_path / "data"))
     stored = three_certificates(ledger)
     ledger.close()
     assert pdl("certificates", "verify").returncode == 0
     db = sqlite3.connect(tmp_path / "data" / "log.sqlite")
     for item in stored:
-        topic, partition, offset = item.position.rsplit("/", 2)
-        where = (topic, int(partition), int(offset))
+        held = LogPosition.parse(item.position)
+        where = (held.topic, held.partition, held.offset)
         (value,) = db.execute(
             "SELECT value FROM records WHERE topic = ? AND partition = ? AND offset = ?", where
         ).fetchone()
@@ -93,8 +95,8 @@ def test_a_forged_copy_appended_to_the_log_is_named(
     victim = stored[1]
     raw = next(
         r
-        for r in ledger.log.scan([victim.position.rsplit("/", 2)[0]])
-        if f"{r.topic}/{r.partition}/{r.offset}" == victim.position
+        for r in ledger.log.scan([LogPosition.parse(victim.position).topic])
+        if str(LogPosition.of(r)) == victim.position
     )
     _, fields = ledger.registry.decode(raw.value)
     text = fields["certificate"]
@@ -134,7 +136,7 @@ def test_verify_with_an_exported_public_key_and_refuse_a_stranger(
 def test_signing_key_is_wrapped_never_plaintext(make_ledger: LedgerFactory, tmp_path: Path) -> None:
     ledger = make_ledger()
     three_certificates(ledger)
-    private = signing_key(ledger.settings.data_dir, load_master_key(ledger.settings.data_dir))
+    private = ledger.signing_key
     raw = private.private.private_bytes_raw()
     for path in (tmp_path / "data").rglob("*"):
         if path.is_file():

@@ -11,9 +11,8 @@ from kafka import KafkaConsumer
 
 from ledger.cli.deadletters import dead_letters
 from ledger.contract.deadletter import DeadLetter
-from ledger.contract.topics import all_topics
 from ledger.log.base import OutgoingRecord
-from tests.conftest import LedgerFactory
+from tests.conftest import LedgerFactory, per_test_topics
 from tests.erasure.helpers import informatique70_customer, opened_values, pdl, subject_raw_records
 
 ERASED = ("marketing", "call-recording")
@@ -60,10 +59,11 @@ def test_erasure_leaves_only_the_invoices_readable_everywhere(
     assert kept["retention_class"] == "accounting" and kept["purposes"] == ["accounting"]
     (ground,) = kept["grounds"]
     assert ground["ground"] == "legal_obligation" and ground["article"] == "Art. 17(3)(b)"
-    assert ground["expires"] == "2034-03-03T10:00:00+00:00"  # 10 years of 365 days
+    # 10 years from the invoice of 5 March 2024, 11:00 in Paris: kept through 5 March 2034
+    assert ground["expires"] == "2034-03-06T00:00:00+01:00"
     assert len(certificate["erased"]["positions"]) == 3  # newsletter, consent, recording
     rendered = pdl("certificates", "show", log_url=log_url)
-    assert "Art. 17(3)(b)  legal_obligation  until 2034-03-03T10:00:00+00:00" in rendered.stdout
+    assert "Art. 17(3)(b)  legal_obligation  until 2034-03-06T00:00:00+01:00" in rendered.stdout
 
     # projections: `pdl state` shows the erased values as [erased], the invoices in clear
     state = json.loads(pdl("state", customer.email, "--json", log_url=log_url).stdout)
@@ -113,7 +113,7 @@ def test_erasure_leaves_only_the_invoices_readable_everywhere(
 
 def _raw_kafka_records(bootstrap: str) -> list[bytes]:
     consumer = KafkaConsumer(
-        *all_topics(),
+        *per_test_topics().all(),
         bootstrap_servers=bootstrap,
         auto_offset_reset="earliest",
         consumer_timeout_ms=5_000,

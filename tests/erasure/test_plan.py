@@ -11,7 +11,7 @@ from ledger.contract.vocabulary import ScopeKind
 from ledger.erasure.holds import ActiveHold
 from ledger.erasure.plan import plan_erasure
 from ledger.erasure.retention import Collected, SubjectFacts
-from ledger.erasure.scope import held_classes, parse_scope
+from ledger.erasure.scope import ScopeError, held_classes, parse_scope
 from ledger.policy.catalog import Catalogs
 
 CATALOGS = Catalogs.packaged()
@@ -60,5 +60,5 @@ def test_a_hold_naming_a_purpose_no_longer_declared_keeps_everything() -> None:
 def test_scope_labels_round_trip_and_bad_ones_say_how_to_write_them() -> None:
     for label in ("subject", "purpose:newsletter", "category:contact"):
         assert parse_scope(label).label() == label
-    with pytest.raises(ValueError, match="fix: write subject, purpose:PURPOSE or category"):
+    with pytest.raises(ScopeError, match="fix: write subject, purpose:PURPOSE or category"):
         parse_scope("newsletter")

@@ -7,7 +7,7 @@ import json
 import threading
 import time
 
-from consumers.erasure import INTENT_FILE, ErasureProcessor
+from ledger.service.erasure import erasure_processor
 from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import CONTROLLER, informatique70_customer, request_erasure
@@ -18,7 +18,7 @@ def test_a_running_processor_carries_out_requests_producers_submit(
 ) -> None:
     ledger = make_ledger()
     customer = informatique70_customer(ledger)
-    processor = ErasureProcessor(make_ledger())  # its own adapters, in its own thread
+    processor = erasure_processor(make_ledger())  # its own adapters, in its own thread
     stop = threading.Event()
     carried: list[int] = []
     thread = threading.Thread(target=lambda: carried.append(processor.keep_carrying_out(stop, 0.2)))
@@ -49,7 +49,6 @@ def test_a_running_processor_carries_out_requests_producers_submit(
     finally:
         stop.set()
         thread.join(timeout=120)
-    processor.close()
     assert carried == [1]
 
 
@@ -77,16 +76,14 @@ def test_a_pass_killed_after_shredding_still_certifies_the_keys(
         "request_event_id": request.event_id,
         "keys": [[key.key_id, key.retention_class, key.fingerprint]],
     }
-    (ledger.settings.data_dir / INTENT_FILE).write_text(json.dumps(intent))
+    ledger.layout.erasure_intent.write_text(json.dumps(intent))
     ledger.keys.shred(subject, {"call-recording"})
 
-    processor = ErasureProcessor(ledger)
-    (outcome,) = processor.process_pending()
-    processor.close()
+    (outcome,) = erasure_processor(ledger).process_pending()
     assert outcome.certificate is not None
     assert outcome.certificate["erased"]["keys_destroyed"] == [
         {"key_id": key.key_id, "retention_class": "call-recording", "fingerprint": key.fingerprint}
     ]
     assert len(outcome.certificate["erased"]["positions"]) == 1
-    assert not (ledger.settings.data_dir / INTENT_FILE).exists()
+    assert not (ledger.settings.data_dir / "erasure-intent.json").exists()
     assert request_erasure(ledger, subject, {"kind": "purpose", "purpose": "newsletter"})

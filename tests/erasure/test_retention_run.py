@@ -80,7 +80,7 @@ def test_retention_run_erases_exactly_what_is_due(
     assert (coming["subject_id"], coming["scope"], coming["due"]) == (
         a.subject_id,
         "purpose:call-recording",
-        "2024-05-03T14:30:00+00:00",
+        "2024-05-03T16:30:00+02:00",  # 60 days after 14:30 UTC, in Paris time
     )
     assert coming["rule"] == "P60D from collection, then erase" and "60 jours" in coming["quote"]
 
@@ -113,17 +113,18 @@ def test_retention_run_erases_exactly_what_is_due(
             )
         ],
     )
-    assert run_at(ledger, "2027-03-01T09:11:59Z") == []
-    assert run_at(ledger, "2027-03-01T09:12:00Z") == [
+    # 3 years from 1 March 2024 run through 1 March 2027 in Paris: due at 23:00 UTC
+    assert run_at(ledger, "2027-03-01T22:59:59Z") == []
+    assert run_at(ledger, "2027-03-01T23:00:00Z") == [
         (a.subject_id, "purpose:newsletter", "erased")
     ]
     assert classes(ledger, a) == {"accounting"} and classes(ledger, b) == {"marketing"}
-    assert run_at(ledger, "2028-05-30T23:59:59Z") == []
-    assert run_at(ledger, "2028-05-31T00:00:00Z") == [(b.subject_id, "purpose:marketing", "erased")]
+    assert run_at(ledger, "2028-06-01T21:59:59Z") == []  # through 1 June 2028 (+02:00)
+    assert run_at(ledger, "2028-06-01T22:00:00Z") == [(b.subject_id, "purpose:marketing", "erased")]
     assert classes(ledger, b) == set()
     # the invoices outlive everything, until their own 10 years are up
-    assert run_at(ledger, "2034-03-03T09:59:59Z") == []
-    assert run_at(ledger, "2034-03-03T10:00:00Z") == [
+    assert run_at(ledger, "2034-03-05T22:59:59Z") == []  # through 5 March 2034 in Paris
+    assert run_at(ledger, "2034-03-05T23:00:00Z") == [
         (a.subject_id, "purpose:accounting", "erased")
     ]
     assert classes(ledger, a) == set()

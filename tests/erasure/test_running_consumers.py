@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.keys.sealing import Unreadable, field_ad, open_sealed, seal
+from ledger.contract.sealed import field_ad
+from ledger.keys.sealing import Unreadable, open_sealed, seal
 from ledger.keys.sqlite_store import SQLiteKeyStore
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import informatique70_customer, request_erasure

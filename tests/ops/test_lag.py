@@ -15,11 +15,11 @@ import pytest
 from consumers.lag import LagProbe, PartitionLag
 from consumers.runner import ProjectionConsumer
 from ledger.cli.main import main
-from ledger.contract.topics import event_topics
 from ledger.log.base import TopicPartition
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from projections.installed import all_projections
-from tests.conftest import LedgerFactory
+from tests.conftest import LedgerFactory, per_test_topics
 from tests.ops.support import (
     SUBJECT_ID,
     Samples,
@@ -37,7 +37,7 @@ TEN_MINUTES_AGO = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecon
 def partly_consumed(ledger: Backends, group: str, at_least: int = 4) -> ProjectionConsumer:
     """A runner that applied a few records of the backlog (small batches), then stopped."""
     runner = ProjectionConsumer(
-        ledger.log, ledger.store, ledger.registry, all_projections(), group=group
+        ledger.log, ledger.store, ledger.registry, all_projections(), ledger.topics, group=group
     )
     consumer = runner.open_consumer()
     deadline = time.monotonic() + 60
@@ -66,13 +66,13 @@ def test_lag_is_end_minus_checkpoint_and_age_of_oldest_unapplied_record(
     now = time.time()
     probe = LagProbe(ledger.log, ledger.store, clock=lambda: now)
     try:
-        lags = probe.measure(group, event_topics())
+        lags = probe.measure(group, per_test_topics().event_topics())
     finally:
         probe.close()
 
-    ends = ledger.log.end_offsets(event_topics())
+    ends = ledger.log.end_offsets(per_test_topics().event_topics())
     checkpoints = ledger.store.checkpoints(group)
-    records = list(ledger.log.scan(event_topics()))
+    records = list(ledger.log.scan(per_test_topics().event_topics()))
     assert [(x.topic, x.partition) for x in lags] == [(t.topic, t.partition) for t in sorted(ends)]
     for x in lags:
         tp = TopicPartition(x.topic, x.partition)
@@ -95,9 +95,9 @@ def test_lag_equals_kafka_consumer_groups_tool(
     kafka_address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = f"kafka://{kafka_address}"
-    ledger = Backends(Settings(url, tmp_path / "data"))
+    ledger = Backends(Settings.from_environment(url, tmp_path / "data"))
     group = f"ops-{uuid.uuid4().hex[:8]}"
-    topics = event_topics()
+    topics = per_test_topics().event_topics()
     try:
         emit(ledger, 12)
         partly_consumed(ledger, group)
@@ -122,7 +122,12 @@ def test_lag_equals_kafka_consumer_groups_tool(
             if phase == "partly consumed":
                 assert sum(lag for _, _, lag in ours.values()) > 0
                 ProjectionConsumer(
-                    ledger.log, ledger.store, ledger.registry, all_projections(), group=group
+                    ledger.log,
+                    ledger.store,
+                    ledger.registry,
+                    all_projections(),
+                    ledger.topics,
+                    group=group,
                 ).catch_up()
             else:
                 assert all(lag == 0 for _, _, lag in ours.values())
@@ -133,12 +138,12 @@ def test_lag_equals_kafka_consumer_groups_tool(
 def test_a_stopped_consumer_lags_and_a_running_one_catches_up_on_its_metrics(
     log_url: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ledger = Backends(Settings(log_url, tmp_path / "data"))
+    ledger = Backends(Settings.from_environment(log_url, tmp_path / "data"))
     try:
         appended = emit(ledger, 5)
     finally:
         ledger.close()
-    topics = event_topics()
+    topics = per_test_topics().event_topics()
 
     # nothing consumes yet: the backlog shows as lag
     capsys.readouterr()

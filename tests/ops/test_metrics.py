@@ -19,16 +19,16 @@ from consumers.metrics import (
     REASON_CLASSES,
     KeyStoreCollector,
     LagCollector,
-    MetricsEndpoint,
     MetricsObserver,
     exported_names,
     reason_class,
 )
 from consumers.runner import ProjectionConsumer
 from ledger.cli.main import main
-from ledger.contract.topics import event_topics, topic_of
 from ledger.log.base import LogRecord, OutgoingRecord, TopicPartition
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.monitoring import Monitoring
+from ledger.service.settings import Settings
 from projections.installed import all_projections
 from tests.ops.support import SUBJECT_ID, by_partition, emit, free_port, parse, scrape
 from tests.scenario import collected
@@ -52,7 +52,7 @@ REQUIRED = {
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Backends]:
-    opened = Backends(Settings(None, tmp_path / "data"))
+    opened = Backends(Settings.from_environment(None, tmp_path / "data"))
     yield opened
     opened.close()
 
@@ -84,11 +84,17 @@ def test_dead_letter_reasons_fall_into_a_few_fixed_classes(ledger: Backends) -> 
 def test_observer_counts_events_by_type_and_dead_letters_by_reason(ledger: Backends) -> None:
     group = f"ops-{uuid.uuid4().hex[:8]}"
     emit(ledger, 3)
-    ledger.log.append([OutgoingRecord(topic_of("consent"), b"k", b"garbage")])
+    ledger.log.append([OutgoingRecord(ledger.topics.of("consent"), b"k", b"garbage")])
     observer = MetricsObserver(group)
     assert observer.owned() is None
     ProjectionConsumer(
-        ledger.log, ledger.store, ledger.registry, all_projections(), group, observer=observer
+        ledger.log,
+        ledger.store,
+        ledger.registry,
+        all_projections(),
+        ledger.topics,
+        group,
+        observer=observer,
     ).catch_up()
 
     def value(name: str, **labels: str) -> float | None:
@@ -101,7 +107,7 @@ def test_observer_counts_events_by_type_and_dead_letters_by_reason(ledger: Backe
     assert value("pdl_dead_letters_total", reason="other") == 0
     assert (value("pdl_projection_apply_seconds_count") or 0) >= 1
     assert (value("pdl_checkpoint_commit_seconds_count") or 0) >= 1
-    assert observer.owned() == frozenset(ledger.log.end_offsets(event_topics()))
+    assert observer.owned() == frozenset(ledger.log.end_offsets(ledger.topics.event_topics()))
 
 
 def test_lag_collector_reports_the_backlog_then_zero(ledger: Backends) -> None:
@@ -109,22 +115,26 @@ def test_lag_collector_reports_the_backlog_then_zero(ledger: Backends) -> None:
     emit(ledger, 4)
     registry = CollectorRegistry()
     probe = LagProbe(ledger.log, ledger.store)
-    collector = LagCollector(probe, group, event_topics())
+    collector = LagCollector(probe, group, ledger.topics.event_topics())
     registry.register(collector)
     try:
         behind = parse(generate_latest(registry).decode())
-        lag = by_partition(behind, "pdl_consumer_lag_messages", event_topics())
-        ends = ledger.log.end_offsets(event_topics())
+        lag = by_partition(behind, "pdl_consumer_lag_messages", ledger.topics.event_topics())
+        ends = ledger.log.end_offsets(ledger.topics.event_topics())
         assert lag == {tp: float(end) for tp, end in ends.items()}
-        seconds = by_partition(behind, "pdl_consumer_lag_seconds", event_topics())
+        seconds = by_partition(behind, "pdl_consumer_lag_seconds", ledger.topics.event_topics())
         assert all((seconds[tp] > 0) == (end > 0) for tp, end in ends.items())
 
         ProjectionConsumer(
-            ledger.log, ledger.store, ledger.registry, all_projections(), group
+            ledger.log, ledger.store, ledger.registry, all_projections(), ledger.topics, group
         ).catch_up()
         after = parse(generate_latest(registry).decode())
-        assert not any(by_partition(after, "pdl_consumer_lag_messages", event_topics()).values())
-        assert not any(by_partition(after, "pdl_consumer_lag_seconds", event_topics()).values())
+        assert not any(
+            by_partition(after, "pdl_consumer_lag_messages", ledger.topics.event_topics()).values()
+        )
+        assert not any(
+            by_partition(after, "pdl_consumer_lag_seconds", ledger.topics.event_topics()).values()
+        )
     finally:
         collector.close()
 
@@ -135,13 +145,20 @@ def test_lag_collector_reports_only_the_partitions_this_consumer_owns(ledger: Ba
     observer = MetricsObserver(group)
     registry = CollectorRegistry()
     registry.register(
-        LagCollector(LagProbe(ledger.log, ledger.store), group, event_topics(), owned=observer)
+        LagCollector(
+            LagProbe(ledger.log, ledger.store), group, ledger.topics.event_topics(), owned=observer
+        )
     )
     lag = "pdl_consumer_lag_messages"
-    assert by_partition(parse(generate_latest(registry).decode()), lag, event_topics()) == {}
-    mine = TopicPartition(topic_of("consent"), 1)
+    assert (
+        by_partition(parse(generate_latest(registry).decode()), lag, ledger.topics.event_topics())
+        == {}
+    )
+    mine = TopicPartition(ledger.topics.of("consent"), 1)
     observer.positions(group, {mine: 0})
-    reported = by_partition(parse(generate_latest(registry).decode()), lag, event_topics())
+    reported = by_partition(
+        parse(generate_latest(registry).decode()), lag, ledger.topics.event_topics()
+    )
     assert list(reported) == [mine]
 
 
@@ -163,13 +180,12 @@ def test_endpoint_serves_on_loopback_and_unregisters_on_close(ledger: Backends) 
     emit(ledger, 1)
     for _ in range(2):  # a second endpoint in the same process: no duplicate series
         port = free_port()
-        lag = LagCollector(LagProbe(ledger.log, ledger.store), "pdl-projections", event_topics())
-        endpoint = MetricsEndpoint(lag, ledger.settings.data_dir / "keys.sqlite")
+        monitoring = Monitoring(ledger.settings, REGISTRY)
         try:
-            endpoint.serve("127.0.0.1", port)
+            monitoring.serve("127.0.0.1", port)
             text, samples = scrape(port)
         finally:
-            endpoint.close()
+            monitoring.close()
         assert samples[("pdl_keystore_keys", ())] == 1
         assert ("pdl_build_info", (("version", "0.1.0"),)) in samples
         assert "_created" not in text

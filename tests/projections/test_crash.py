@@ -18,7 +18,8 @@ import pytest
 from consumers.rebuild import rebuild_path
 from ledger.contract import events as ev
 from ledger.contract.secret import Secret
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 
 EVENTS = 50_000
 KILLS = 20
@@ -94,7 +95,7 @@ def test_rebuild_killed_at_random_moments_ends_identical(
 
 
 def _run(kafka_address: str, tmp_path: Path) -> None:
-    writer = Backends(Settings(f"kafka://{kafka_address}", tmp_path / "writer"))
+    writer = Backends(Settings.from_environment(f"kafka://{kafka_address}", tmp_path / "writer"))
     intake = writer.intake()
     for start in range(0, EVENTS, 5000):
         intake.append([_event(n) for n in range(start, min(start + 5000, EVENTS))])

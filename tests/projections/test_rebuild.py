@@ -11,7 +11,9 @@ import pytest
 from consumers.rebuild import rebuild
 from consumers.runner import ProjectionConsumer
 from consumers.sqlite_store import SQLiteProjectionStore
-from ledger.service.backends import Backends, Settings
+from consumers.store import ProjectionStore
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from ledger.service.submission import submit_lines
 from projections.installed import all_projections
 from tests.cli.test_cli import pdl
@@ -19,7 +21,7 @@ from tests.conftest import LedgerFactory
 from tests.scenario import collected, consent, doc_examples, lines
 
 
-def dump(store: SQLiteProjectionStore) -> list[str]:
+def dump(store: ProjectionStore) -> list[str]:
     return list(store.canonical_dump())
 
 
@@ -29,7 +31,7 @@ def test_rebuild_reproduces_the_projections(make_ledger: LedgerFactory, tmp_path
     submit_lines(ledger.intake(), [json.dumps(e) for e in producible])
     ledger.runner().catch_up()
     before = dump(ledger.store)
-    progress = rebuild(ledger.log, ledger.registry, tmp_path / "rebuilt.sqlite")
+    progress = rebuild(ledger.log, ledger.registry, ledger.topics, tmp_path / "rebuilt.sqlite")
     assert progress.applied == len(producible)
     rebuilt = SQLiteProjectionStore(tmp_path / "rebuilt.sqlite")
     assert dump(rebuilt) == before
@@ -48,17 +50,19 @@ def test_cli_rebuild_dump_and_basis(log_url: str | None) -> None:
     )
     assert answer.returncode == 0, answer.stderr
     view = json.loads(answer.stdout)
-    assert view["basis"] == "consent" and view["evidence"][0]["kind"] == "consent_given"
+    answer = view["basis_at"]
+    assert answer["basis"] == "consent" and answer["evidence"][0]["kind"] == "consent_given"
     bad = pdl("basis", "cli@example.fr", "newsletter", "--at", "last tuesday", log_url=log_url)
     assert bad.returncode == 2 and "not an ISO 8601 instant" in bad.stderr
 
 
 @pytest.mark.kafka
 def test_two_consumers_in_a_group_share_partitions(kafka_address: str, tmp_path: Path) -> None:
-    ledger = Backends(Settings(f"kafka://{kafka_address}", tmp_path / "data"))
+    ledger = Backends(Settings.from_environment(f"kafka://{kafka_address}", tmp_path / "data"))
     stores = [SQLiteProjectionStore(ledger.store_path) for _ in range(2)]
     runners = [
-        ProjectionConsumer(ledger.log, s, ledger.registry, all_projections()) for s in stores
+        ProjectionConsumer(ledger.log, s, ledger.registry, all_projections(), ledger.topics)
+        for s in stores
     ]
     consumers = [r.open_consumer() for r in runners]
     joined = threading.Barrier(2)
@@ -85,7 +89,7 @@ def test_two_consumers_in_a_group_share_partitions(kafka_address: str, tmp_path:
     assert sum(r.progress.applied for r in runners) == len(subjects)
     shared = dump(stores[0])
     alone = tmp_path / "alone.sqlite"
-    rebuild(ledger.log, ledger.registry, alone)
+    rebuild(ledger.log, ledger.registry, ledger.topics, alone)
     single = SQLiteProjectionStore(alone)
     assert dump(single) == shared
     for s in [*stores, single]:

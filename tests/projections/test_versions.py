@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from tests.cli.test_cli import pdl
 from tests.scenario import consent, lines
 
@@ -12,7 +13,7 @@ from tests.scenario import consent, lines
 def test_stale_store_is_refused_until_rebuilt(tmp_path: object) -> None:
     assert pdl("emit", "-", stdin="\n".join(lines(consent("v1@example.fr")))).returncode == 0
     assert pdl("state", "v1@example.fr").returncode == 0
-    ledger = Backends(Settings.resolve(None, None))
+    ledger = Backends(Settings.from_environment())
     path = ledger.store_path
     with sqlite3.connect(path) as db:  # as if an older pdl had built it
         db.execute(

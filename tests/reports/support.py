@@ -9,7 +9,7 @@ from typing import Any
 
 from ledger.cli.common import resolve_subject
 from ledger.cli.demo import SCENARIO_NOW, SUBJECT, play_scenario
-from ledger.reports.build import ReportKind, ReportRequest, build_report
+from ledger.reports.build import KINDS, ReportKind, ReportRequest, build_report
 from ledger.reports.render import ReportFormat, render
 from ledger.service.backends import Backends
 from ledger.service.erasure import at_instant
@@ -45,11 +45,6 @@ def json_bytes(built: dict[str, Any]) -> bytes:
 
 #: One request per kind, on the scenario (the access subject is filled in by the test).
 REQUESTS: dict[str, dict[str, str]] = {
-    "ropa": {},
-    "access": {},
-    "basis": {"purpose": "newsletter"},
-    "consent": {"purpose": "newsletter"},
-    "erasure": {},
-    "retention": {},
-    "transfers": {},
+    kind.value: {"purpose": "newsletter"} if rules.purpose == "required" else {}
+    for kind, rules in KINDS.items()
 }

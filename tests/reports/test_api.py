@@ -10,7 +10,8 @@ import pytest
 
 from ledger.api.app import create_app
 from ledger.api.auth import TokenConfigError, Tokens, load_tokens, parse_tokens
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from tests.reports.support import AT, CALL_RECORDING, json_bytes, report, seeded
 
 with warnings.catch_warnings():  # starlette suggests httpx2; httpx is what FastAPI documents
@@ -23,7 +24,7 @@ AT_QUERY = {"at": AT.isoformat()}
 
 @pytest.fixture
 def seeded_dir(tmp_path: Path) -> tuple[Path, str]:
-    ledger = Backends(Settings(None, tmp_path / "data"))
+    ledger = Backends(Settings.from_environment(None, tmp_path / "data"))
     try:
         return tmp_path / "data", seeded(ledger)
     finally:
@@ -33,7 +34,8 @@ def seeded_dir(tmp_path: Path) -> tuple[Path, str]:
 @pytest.fixture
 def client(seeded_dir: tuple[Path, str]) -> Iterator[TestClient]:
     tokens = Tokens(tuple(parse_tokens(f"{DPO}=dpo,{REGULATOR}=regulator\n{OPS}=ops", "test")))
-    with TestClient(create_app(Settings(None, seeded_dir[0]), tokens)) as test_client:
+    settings = Settings.from_environment(None, seeded_dir[0])
+    with TestClient(create_app(settings, tokens)) as test_client:
         yield test_client
 
 
@@ -46,7 +48,7 @@ def test_the_dpo_reads_decrypted_values(client: TestClient, seeded_dir: tuple[Pa
     got = client.get(f"/reports/access/{subject_id}", params=AT_QUERY, headers=bearer(DPO))
     assert got.status_code == 200 and got.headers["content-type"] == "application/json"
     assert CALL_RECORDING in got.text and '"personal_fields":"decrypted"' in got.text
-    ledger = Backends(Settings(None, seeded_dir[0]))
+    ledger = Backends(Settings.from_environment(None, seeded_dir[0]))
     try:  # one code path: the API's bytes are the builder's
         assert got.content == json_bytes(report(ledger, "access", subject_id=subject_id))
     finally:
@@ -160,7 +162,9 @@ def test_the_openapi_document_lists_every_report_endpoint(client: TestClient) ->
 def test_tokens_come_from_the_environment_and_a_file_and_never_show(tmp_path: Path) -> None:
     secret_file = tmp_path / "tokens"
     secret_file.write_text(f"# the ops team\n{OPS}=ops\n")
-    tokens = load_tokens({"PDL_API_TOKENS": f"{DPO}=dpo", "PDL_API_TOKENS_FILE": str(secret_file)})
+    environ = {"PDL_API_TOKENS": f"{DPO}=dpo", "PDL_API_TOKENS_FILE": str(secret_file)}
+    settings = Settings.from_environment(environ=environ)
+    tokens = load_tokens(settings.api_tokens, settings.api_tokens_file)
     assert tokens.role_of(DPO) == "dpo" and tokens.role_of(OPS) == "ops"
     assert tokens.role_of(DPO + "x") is None and tokens.role_of(None) is None
     assert DPO not in repr(tokens)

@@ -32,7 +32,7 @@ def test_every_report_is_byte_identical_twice_and_after_a_rebuild(
     rebuilding = make_ledger()
     live = rebuilding.store_path
     rebuilding.close()
-    rebuild(make_ledger().log, rebuilding.registry, live)
+    rebuild(make_ledger().log, rebuilding.registry, rebuilding.topics, live)
     after = _all_reports(make_ledger, subject_id)
     assert after == first
     for kind, data in first.items():

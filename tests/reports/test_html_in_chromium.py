@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ledger.reports.render import ReportFormat, render
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from tests.reports.support import report, seeded
 
 CONSOLE = re.compile(r":CONSOLE[(:]|Uncaught")
@@ -74,7 +75,7 @@ def test_the_console_check_sees_a_page_error(tmp_path: Path) -> None:
 
 
 def test_every_html_report_renders_with_no_console_error(tmp_path: Path) -> None:
-    ledger = Backends(Settings(None, tmp_path / "data"))
+    ledger = Backends(Settings.from_environment(None, tmp_path / "data"))
     try:
         subject_id = seeded(ledger)
         pages = {

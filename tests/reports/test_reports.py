@@ -13,14 +13,15 @@ import pytest
 
 from ledger.reports.reading import Audience, ReportRequestError, SubjectNotFound
 from ledger.reports.render import ReportFormat, render
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from tests.conftest import LedgerFactory
 from tests.reports.support import AT, CALL_RECORDING, INVOICE, instant, json_bytes, report, seeded
 
 
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[tuple[Backends, str]]:
-    ledger = Backends(Settings(None, tmp_path / "data"))
+    ledger = Backends(Settings.from_environment(None, tmp_path / "data"))
     yield ledger, seeded(ledger)
     ledger.close()
 
@@ -87,9 +88,10 @@ def test_subject_access_decrypts_for_the_dpo_and_withholds_for_a_regulator(
     assert [s["basis"] for s in purposes["newsletter"]["timeline"]] == [None, "consent", None]
     assert purposes["accounting"]["basis_at"]["basis"] == "legal_obligation"
     retention = {r["purpose"]: r for r in access["retention"]}
-    assert retention["call-recording"]["due"] == "2024-05-03T14:30:00+00:00"
+    # due dates in the controller's time zone; 10 years run through the same date
+    assert retention["call-recording"]["due"] == "2024-05-03T16:30:00+02:00"
     assert retention["call-recording"]["status"] == "upcoming"
-    assert retention["accounting"]["due"] == "2034-03-31T15:20:00+00:00"  # the later invoice
+    assert retention["accounting"]["due"] == "2034-04-03T00:00:00+02:00"  # the later invoice
     assert "newsletter" not in retention  # its key was destroyed: nothing left to keep
     assert [r["recipient"] for r in access["recipients"]] == ["sendinblue"]
     assert {s["source"] for s in access["sources"]} == {
@@ -205,9 +207,9 @@ def test_retention_is_compliant_then_finds_the_call_recording_overdue(
     now = report(ledger, "retention")
     assert now["compliant"] and now["overdue"] == []
     assert [(e["purpose"], e["due"]) for e in now["upcoming"]] == [
-        ("call-recording", "2024-05-03T14:30:00+00:00"),
-        ("service", "2027-01-31T10:00:00+00:00"),
-        ("accounting", "2034-03-31T15:20:00+00:00"),
+        ("call-recording", "2024-05-03T16:30:00+02:00"),
+        ("service", "2027-02-02T00:00:00+01:00"),  # Brussels
+        ("accounting", "2034-04-03T00:00:00+02:00"),
     ]
     assert [e["purpose"] for e in now["undetermined"]] == ["distributor-sales"]
     later = report(ledger, "retention", at=instant("2024-06-01T00:00:00Z"))

@@ -11,8 +11,9 @@ import pytest
 
 from ledger.contract.events import SubjectEvent
 from ledger.contract.rejection import EventRejected
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
 from ledger.service.intake import Intake
+from ledger.service.settings import Settings
 from tests.scenario import canary, collected, consent
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
@@ -20,7 +21,7 @@ NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
 @pytest.fixture
 def intake(tmp_path: Path) -> Iterator[Intake]:
-    ledger = Backends(Settings(None, tmp_path / "data"), clock=lambda: NOW)
+    ledger = Backends(Settings.from_environment(None, tmp_path / "data"), clock=lambda: NOW)
     yield ledger.intake()
     ledger.close()
 

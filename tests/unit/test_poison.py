@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from ledger.cli.deadletters import dead_letters
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import EVENT_TYPES
-from ledger.contract.topics import event_topics, topic_of
 from ledger.log.base import OutgoingRecord
-from ledger.service.backends import Backends, Settings
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
 from ledger.service.submission import submit_lines
 from tests.golden import HERE, SUBJECT_ID
 from tests.scenario import consent, lines
@@ -60,12 +60,12 @@ poison = st.tuples(
 def test_consumer_survives_any_bytes(messages: list[tuple[str, bytes, bytes]]) -> None:
     # family names, not topics: the per-test topic prefix is set after import
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Backends(Settings(None, Path(tmp)))
+        ledger = Backends(Settings.from_environment(None, Path(tmp)))
         try:
             submit_lines(ledger.intake(), lines(consent("p@example.fr")))
             ledger.runner().catch_up()
             before = list(ledger.store.states("subject_state"))
-            ledger.log.append([OutgoingRecord(topic_of(f), k, v) for f, k, v in messages])
+            ledger.log.append([OutgoingRecord(ledger.topics.of(f), k, v) for f, k, v in messages])
             progress = ledger.runner().catch_up()
             letters = [x for x in dead_letters(ledger) if isinstance(x, DeadLetter)]
             assert progress.applied + progress.dead_letters == len(messages)
@@ -79,12 +79,15 @@ def test_consumer_survives_any_bytes(messages: list[tuple[str, bytes, bytes]]) -
 
 def test_random_bytes_alone_change_nothing() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        ledger = Backends(Settings(None, Path(tmp)))
+        ledger = Backends(Settings.from_environment(None, Path(tmp)))
         try:
             submit_lines(ledger.intake(), lines(consent("q@example.fr")))
             ledger.runner().catch_up()
             before = list(ledger.store.states("subject_state"))
-            junk = [OutgoingRecord(t, b"k", secrets.token_bytes(64)) for t in event_topics()]
+            junk = [
+                OutgoingRecord(t, b"k", secrets.token_bytes(64))
+                for t in ledger.topics.event_topics()
+            ]
             ledger.log.append(junk)
             progress = ledger.runner().catch_up()
             assert (progress.applied, progress.dead_letters) == (0, len(junk))

@@ -8,9 +8,16 @@ from pathlib import Path
 import pytest
 from pydantic_core import PydanticSerializationError
 
+from ledger.contract.sealed import (
+    HEADER_LEN,
+    MalformedSealedValue,
+    field_ad,
+    is_well_formed,
+    key_id_of,
+)
 from ledger.contract.secret import PlaintextLeak, Secret
 from ledger.keys.master import MasterKeyError
-from ledger.keys.sealing import Unreadable, field_ad, key_id_of, open_sealed, seal
+from ledger.keys.sealing import Unreadable, open_sealed, seal
 from ledger.keys.sqlite_store import SQLiteKeyStore
 
 
@@ -41,6 +48,18 @@ def test_ciphertext_cannot_move(keys: SQLiteKeyStore, moved: tuple[str, str, str
     sealed = seal("x", key, field_ad(key.subject_id, "event-1", "values[0].value"))
     with pytest.raises(Unreadable):
         open_sealed(sealed, keys, field_ad(*moved))
+
+
+def test_the_envelope_names_its_key_without_the_key(keys: SQLiteKeyStore) -> None:
+    key = keys.data_key("sub_" + "a" * 32, "marketing")
+    sealed = seal("x", key, field_ad(key.subject_id, "event-1", "values[0].value"))
+    assert is_well_formed(sealed) and len(sealed) == HEADER_LEN + len("x") + 16
+    for malformed in (b"", b"\x02" + sealed[1:], sealed[: HEADER_LEN - 1]):
+        assert not is_well_formed(malformed)
+        with pytest.raises(MalformedSealedValue):
+            key_id_of(malformed)
+        with pytest.raises(Unreadable, match="not a pdl-aead-v1 sealed value"):
+            open_sealed(malformed, keys, b"")
 
 
 def test_keys_are_per_subject_and_retention_class(keys: SQLiteKeyStore) -> None:

@@ -1,20 +1,20 @@
 """A report as bytes: canonical JSON, CSV or self-contained HTML.
 
-JSON is canonical (sorted keys, ``,`` and ``:`` separators, UTF-8, one final newline),
-so the same report gives the same bytes. CSV is RFC 4180 after a few ``#`` lines
-stating the report, T, K and the log positions; a report with several tables gets a
-first column ``table`` naming the table each row belongs to. HTML needs nothing but
-itself: inline CSS and SVG, no script, no font, no network.
+JSON is canonical (``report_text`` in ``ledger/contract/canonical.py``: sorted keys, no
+spaces, UTF-8, one final newline), so the same report gives the same bytes. CSV is RFC
+4180 after a few ``#`` lines stating the report, T, K and the log positions; a report
+with several tables gets a first column ``table`` naming the table each row belongs to.
+HTML needs nothing but itself: inline CSS and SVG, no script, no font, no network.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 from enum import Enum
 from typing import Any
 
+from ledger.contract.canonical import report_text
 from ledger.reports.render.html import report_html
 from ledger.reports.render.tables import Table, cell, report_tables
 
@@ -32,13 +32,9 @@ MEDIA_TYPES = {
 }
 
 
-def canonical_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, sort_keys=True, separators=(",", ":"), ensure_ascii=False) + "\n"
-
-
 def render(report: dict[str, Any], fmt: ReportFormat) -> bytes:
     if fmt is ReportFormat.json:
-        return canonical_json(report).encode("utf-8")
+        return report_text(report).encode("utf-8")
     if fmt is ReportFormat.csv:
         return report_csv(report).encode("utf-8")
     return report_html(report).encode("utf-8")

@@ -1,22 +1,27 @@
-"""The contract every EventLog adapter passes. Subclass it and implement ``make_log``.
+"""The contract every ``EventLog`` adapter passes: subclass ``EventLogTestCase`` and
+implement ``make_log``.
 
-Like the eventsourcing library's own reusable test cases: an adapter for another
-broker proves itself by passing this suite unchanged.
+Shipped in the package, like the eventsourcing library's own reusable test cases, so an
+adapter for another broker, written anywhere, proves itself by passing this suite
+unchanged. It needs pytest (a development dependency, not a runtime one): only tests
+import this module. The class name does not start with ``Test``, so pytest collects the
+suite only through a subclass.
 """
 
 from __future__ import annotations
 
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 import pytest
 
-from ledger.contract.topics import topic_of
 from ledger.log.base import EventLog, LogConsumer, LogError, LogRecord, OutgoingRecord
 
 
 def drain(consumer: LogConsumer, expected: int, timeout_s: float = 30.0) -> list[LogRecord]:
+    """Poll until ``expected`` records came or ``timeout_s`` passed."""
     got: list[LogRecord] = []
     deadline = time.monotonic() + timeout_s
     while len(got) < expected and time.monotonic() < deadline:
@@ -24,18 +29,22 @@ def drain(consumer: LogConsumer, expected: int, timeout_s: float = 30.0) -> list
     return got
 
 
-class EventLogContract(ABC):
+class EventLogTestCase(ABC):
     @abstractmethod
     def make_log(self) -> EventLog:
         """A log on the same storage each call (a second call is a process restart)."""
 
     topic: str
     other: str
+    missing: str
 
     @pytest.fixture
     def log(self) -> Iterator[EventLog]:
-        # fresh names per test (PDL_self.topic_PREFIX is per test), so a shared broker is fine
-        self.topic, self.other = topic_of("contract-events"), topic_of("contract-other")
+        # fresh topic names per test, so tests never see each other's records on a
+        # shared broker
+        prefix = f"contract-{uuid.uuid4().hex[:12]}."
+        self.topic, self.other = prefix + "events", prefix + "other"
+        self.missing = prefix + "no-such-topic"
         log = self.make_log()
         log.ensure_topics({self.topic: 3, self.other: 1})
         yield log
@@ -102,7 +111,7 @@ class EventLogContract(ABC):
             log.append(
                 [
                     OutgoingRecord(self.topic, b"k", b"first"),
-                    OutgoingRecord(topic_of("no-such-topic"), b"k", b"second"),
+                    OutgoingRecord(self.missing, b"k", b"second"),
                 ]
             )
         log.append([OutgoingRecord(self.topic, b"k", b"after")])

@@ -1,5 +1,9 @@
 """What retention and erasure need to know of a subject, read from the subject-state
-projection and the key store (which of the subject's keys still exist)."""
+projection and the key store (which of the subject's keys still exist).
+
+Here, in the service layer, because it joins two packages that must not know each
+other: the projections (what the log says is held) and the erasure domain (what is due
+and what is held back). Pure all the same: no I/O."""
 
 from __future__ import annotations
 

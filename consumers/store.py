@@ -1,0 +1,145 @@
+"""The projection store port: folded states and the checkpoints they cover, kept together.
+
+A consumer applies a batch of records in one unit of work: it reads its checkpoints
+(records already applied, before a crash or by another member of the group, are
+skipped), writes the new states and journal rows, and moves the checkpoints, and all of
+it commits or none of it does. Queries read the states, the checkpoints and the journal.
+
+The embedded adapter is ``consumers/sqlite_store.py``; a server database (PostgreSQL)
+implements the same port. Every adapter passes ``consumers/store_testcase.py``
+unchanged. Signatures name no database type, and adapters raise ``StoreError`` instead
+of their driver's exceptions.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from ledger.errors import Conflict, Unavailable
+from ledger.log.base import TopicPartition
+
+
+class StoreError(Unavailable):
+    """The projection store could not be read or written (file, disk, database)."""
+
+
+class StaleProjections(Conflict):
+    """The store was built by a pdl whose projections differ from this one's.
+
+    ``where`` names the store for the operator (a file path, a database and schema):
+    never with credentials in it."""
+
+    def __init__(self, where: str, names: list[str]) -> None:
+        super().__init__(
+            f"the projection store {where} was built by another version of pdl "
+            f"({', '.join(names)} changed)",
+            "run `pdl rebuild` to rebuild it from the log",
+        )
+        self.names = names
+
+
+class CheckpointConflict(Conflict):
+    """A checkpoint may only move forward: the one asked for is not after the stored one."""
+
+    def __init__(self, group: str, tp: TopicPartition, next_offset: int, current: int) -> None:
+        super().__init__(
+            f"checkpoint of group {group} on {tp.topic}/{tp.partition}: next offset "
+            f"{next_offset} is not after {current}",
+            "read the checkpoint in the same unit of work and move it only forward",
+        )
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    """One applied subject event as the log held it (sealed), with its log position."""
+
+    subject_id: str
+    occurred_at: datetime
+    event_id: str
+    recorded_ms: int
+    topic: str
+    partition: int
+    offset: int
+    value: bytes
+
+
+class UnitOfWork(ABC):
+    """One transaction on the store: reads see its own writes; all of it commits or none."""
+
+    @abstractmethod
+    def checkpoint(self, group: str, tp: TopicPartition) -> int:
+        """The next offset to apply on a partition (0 before anything was applied)."""
+
+    @abstractmethod
+    def set_checkpoint(self, group: str, tp: TopicPartition, next_offset: int) -> None:
+        """Move the group's checkpoint forward; raises ``CheckpointConflict`` if
+        ``next_offset`` is not after the current one."""
+
+    @abstractmethod
+    def state(self, projection: str, key: str) -> str | None:
+        """A projection's serialised state for a key, or None if there is none."""
+
+    @abstractmethod
+    def put_state(self, projection: str, key: str, state: str) -> None:
+        """Write (or replace) a projection's serialised state for a key."""
+
+    @abstractmethod
+    def journal(self, entry: JournalEntry) -> None:
+        """Keep an applied subject event; an entry already kept (same subject, valid time
+        and event id: a redelivery) is left as it is."""
+
+
+class ProjectionStore(ABC):
+    """Projection states, the checkpoints they cover, and the journal of subject events.
+
+    Several stores may be open on the same storage at once (members of a consumer group
+    in separate processes): a unit of work excludes the others' until it ends."""
+
+    @abstractmethod
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A transaction: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def check_versions(self, versions: Mapping[str, str]) -> None:
+        """Record the projections' versions (name → version) in a new store; raise
+        ``StaleProjections`` for a store built with other versions, or one already in use
+        that lacks one of them (its states would be read with the wrong meaning)."""
+
+    @abstractmethod
+    def checkpoint(self, group: str, tp: TopicPartition) -> int:
+        """The next offset to apply on a partition (0 before anything was applied)."""
+
+    @abstractmethod
+    def checkpoints(self, group: str) -> dict[TopicPartition, int]:
+        """The next offset to apply on every partition the group has applied records of."""
+
+    @abstractmethod
+    def state(self, projection: str, key: str) -> str | None:
+        """A projection's serialised state for a key, or None if there is none."""
+
+    @abstractmethod
+    def states(self, projection: str) -> Iterator[tuple[str, str]]:
+        """Every (key, state) of a projection, by key."""
+
+    @abstractmethod
+    def states_with_prefix(self, projection: str, prefix: str) -> Iterator[tuple[str, str]]:
+        """The (key, state) pairs whose key starts with ``prefix``, by key; the cost
+        follows the matches, not the size of the projection."""
+
+    @abstractmethod
+    def journal(self, subject_id: str, until: datetime | None = None) -> list[JournalEntry]:
+        """The subject's applied events in valid-time order (then by event id), up to and
+        including ``until`` if given."""
+
+    @abstractmethod
+    def canonical_dump(self) -> Iterator[str]:
+        """Every checkpoint, state and journal row as sorted text lines: two stores with
+        the same content give the same lines, whatever order they were written in."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release files and connections."""

@@ -1,0 +1,64 @@
+"""Canonical JSON: one text per value, by purpose.
+
+Each purpose has its own function because each has its own reason to keep its bytes
+and its own rules, fixed by what was already written with them: changing any rule
+below changes bytes that were signed, hashed or stored, so it is a format change, not
+a refactoring. All sort keys, so that equal values give equal text whatever the order
+they were built in.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+_COMPACT = (",", ":")
+
+
+def certificate_text(doc: Mapping[str, Any]) -> str:
+    """An erasure certificate's text: sorted keys, no spaces, ASCII only.
+
+    Stable because it is what is signed (Ed25519 over the text without ``signature``)
+    and what the register's hash chain hashes; a verifier re-derives it from the parsed
+    document and any other byte breaks a signature or a link. ASCII so that the signed
+    bytes do not depend on a Unicode normalisation or an encoding."""
+    return json.dumps(doc, sort_keys=True, separators=_COMPACT, ensure_ascii=True)
+
+
+def projection_state_text(state: BaseModel) -> str:
+    """A projection state as the store keeps it: sorted keys, no spaces, ASCII only.
+
+    Stable because a rebuild is proven by comparing stores byte for byte (``pdl dump``
+    before and after): equal states must give equal text."""
+    return json.dumps(state.model_dump(mode="json"), sort_keys=True, separators=_COMPACT)
+
+
+def projection_version_text(name: str, revision: int, state_schema: Mapping[str, Any]) -> str:
+    """What a projection's version digests: its name, revision and state JSON schema,
+    with sorted keys and json's default separators.
+
+    Stable because stores record the version they were built with and refuse to run
+    under another: other bytes would demand a rebuild of every store."""
+    return json.dumps([name, revision, state_schema], sort_keys=True)
+
+
+def catalog_text(catalog: BaseModel) -> str:
+    """A policy catalog as ``PolicyPublished`` carries it: sorted keys, no spaces, UTF-8.
+
+    Stable because the event carries its SHA-256 too, and equal catalogs must give
+    equal digests for a re-publication to be recognised as the same version."""
+    return json.dumps(
+        catalog.model_dump(mode="json"), sort_keys=True, separators=_COMPACT, ensure_ascii=False
+    )
+
+
+def report_text(report: Mapping[str, Any]) -> str:
+    """A report as JSON: sorted keys, no spaces, UTF-8 (names stay readable), one final
+    newline.
+
+    Stable because the same report, asked again at the same T and K, must give the same
+    bytes: that is how an authority checks a report it was given."""
+    return json.dumps(report, sort_keys=True, separators=_COMPACT, ensure_ascii=False) + "\n"

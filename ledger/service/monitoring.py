@@ -1,0 +1,70 @@
+"""The Prometheus metrics measured when scraped, wired once for ``pdl run`` and the API.
+
+The process's own metrics (``consumers.metrics``: events consumed, dead letters,
+latencies, erasures) live in the default registry. At scrape time two more are measured:
+the projection consumers' lag and the key count (``LagCollector``, ``KeyStoreCollector``).
+They read through adapters of their own: a scrape runs in the HTTP server's threads and
+must neither wait for the work it measures nor share its SQLite handles.
+"""
+
+from __future__ import annotations
+
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.registry import Collector
+
+from consumers.lag import LagProbe
+from consumers.metrics import KeyStoreCollector, LagCollector, MetricsObserver
+from consumers.runner import DEFAULT_GROUP
+from ledger.service.backends import Backends
+from ledger.service.settings import Settings
+
+
+class Monitoring:
+    """The scrape-time collectors of one ledger, registered in ``registry`` until closed.
+
+    ``pdl run`` registers them in the default registry and serves it (``serve``); the
+    API keeps them in a registry of its own and answers with ``exposition()``. ``owned``
+    limits the lag to the partitions a running consumer owns."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: CollectorRegistry | None = None,
+        group: str = DEFAULT_GROUP,
+        owned: MetricsObserver | None = None,
+    ) -> None:
+        self.registry = CollectorRegistry(auto_describe=True) if registry is None else registry
+        self._scrape = Backends(settings)
+        probe = LagProbe(self._scrape.log, self._scrape.store)
+        self._lag = LagCollector(probe, group, self._scrape.topics.event_topics(), owned=owned)
+        self._collectors: list[Collector] = [self._lag, KeyStoreCollector(self._scrape.layout.keys)]
+        for collector in self._collectors:
+            self.registry.register(collector)
+        self._server: WSGIServer | None = None
+
+    def exposition(self) -> bytes:
+        """Every metric in the Prometheus text format: the process's and, measured now,
+        the lag and the key count."""
+        if self.registry is REGISTRY:
+            return generate_latest(REGISTRY)
+        return generate_latest(REGISTRY) + generate_latest(self.registry)
+
+    def serve(self, addr: str, port: int) -> None:
+        """Serve ``/metrics`` from a daemon thread until closed; OSError if the port is taken."""
+        from prometheus_client import disable_created_metrics, start_http_server
+
+        disable_created_metrics()  # type: ignore[no-untyped-call]
+        self._server, _ = start_http_server(port, addr=addr, registry=self.registry)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        for collector in self._collectors:
+            self.registry.unregister(collector)
+        self._collectors.clear()
+        self._lag.close()
+        self._scrape.close()
