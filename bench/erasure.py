@@ -1,13 +1,15 @@
 """Erasure and verify-erasure: does their cost follow the subject, or the log?
 
-Only if the erasure CLI is there (``pdl erase --help`` and ``pdl verify-erasure
---help`` succeed); otherwise the row says "not measured: erasure not available".
+Only if the erasure service is there (``ledger.service.erasure`` and
+``ledger.erasure.verify`` import); otherwise the row says "not measured: erasure not
+available".
 
 At each of two log sizes the same subject history is appended through the real
 append path (natural identifier, real AES-GCM sealing: 8 events, 4 of them with
-personal values), then ``pdl erase <id> --reason request`` and ``pdl verify-erasure
-<sub id>`` are run in-process through ``ledger.cli.main.main`` and timed whole, as an
-operator would see them. The projections of both datasets are caught up beforehand
+personal values), then what ``pdl erase <id> --reason request`` and ``pdl verify-erasure
+<sub id>`` do is run in-process through the service layer, each with ledger adapters of
+its own as a command opens them, and timed whole (less the interpreter's start, which
+does not grow with the log). The projections of both datasets are caught up beforehand
 (groupless), so both sizes start equally current. The part of both
 commands that reads the log, the scan for the subject's records, is also timed alone
 (in-process): it separates what grows with the log from fixed costs such as joining
@@ -16,11 +18,11 @@ consumer groups.
 
 from __future__ import annotations
 
-import io
-import os
+import importlib
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +40,6 @@ from bench.common import (
 )
 from bench.common import topics as with_topics
 from bench.data import CONTROLLER, T0
-from bench.query import catch_up
 from consumers.runner import Progress, ProjectionConsumer
 from ledger.contract.events import SubjectEvent
 
@@ -59,32 +60,20 @@ PARTS = {
     ),
     "subject_records (scan of every event topic)": ("ledger/erasure/records.py", "subject_records"),
     "read_register (scan of the erasure topic)": ("ledger/erasure/register.py", "read_register"),
-    "Backends.catalogs (scan of the policy topic)": ("ledger/config.py", "catalogs"),
-    "Intake.append (ErasureRequested, DataErased)": ("ledger/intake.py", "append"),
+    "Backends.catalogs (scan of the policy topic)": ("ledger/service/backends.py", "catalogs"),
+    "Intake.append (ErasureRequested, DataErased)": ("ledger/service/intake.py", "append"),
     "key store shred": ("ledger/keys/sqlite_store.py", "shred"),
     "try every sealed field against the keys": ("ledger/erasure/verify.py", "_check_field"),
 }
 
 
-def pdl(argv: list[str]) -> int:
-    """The ``pdl`` CLI, in-process (imported late: a broken CLI is "not available")."""
-    from ledger.cli.main import main
-
-    return main(argv)
-
-
 def unavailable() -> str | None:
-    """Why the erasure CLI cannot be measured, or None when it can."""
-    for command in BENCHMARKS:
-        out = io.StringIO()
+    """Why erasure cannot be measured, or None when it can."""
+    for module in ("ledger.service.erasure", "ledger.erasure.verify"):
         try:
-            with redirect_stdout(out), redirect_stderr(out):
-                pdl([command, "--help"])
-        except SystemExit as exc:
-            if exc.code not in (0, None):
-                return f"`pdl {command}` is not a command of this build"
-        except Exception as exc:  # an import or registration error is "not available" too
-            return f"`pdl {command} --help` failed: {type(exc).__name__}: {exc}"
+            importlib.import_module(module)
+        except ImportError as exc:  # imported late: a broken build is "not available"
+            return f"{module} does not import: {exc}"
     return None
 
 
@@ -131,27 +120,26 @@ def _history(natural: str) -> list[dict[str, Any]]:
     return [{**base, **shape, "occurred_at": at(i)} for i, shape in enumerate(shapes)]
 
 
-@contextmanager
-def _env(ctx: Context, dataset: Dataset) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("PDL_LOG", "PDL_DATA_DIR")}
-    os.environ["PDL_LOG"] = ctx.log_url
-    os.environ["PDL_DATA_DIR"] = str(dataset.data_dir)
-    try:
-        with with_topics(dataset.prefix):
-            yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def erase(ctx: Context, dataset: Dataset, natural: str) -> None:
+    """What ``pdl erase NATURAL --reason request`` does: request, carry out, certify."""
+    from ledger.service.erasure import request_erasure, run_processor
+    from ledger.service.queries import resolve_subject
+
+    with with_topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
+        request = request_erasure(ledger, resolve_subject(ledger, natural), "request")
+        done = [o for o in run_processor(ledger) if o.request.event_id == request.event_id]
+    if not done or done[0].certificate is None:
+        raise RuntimeError(f"erasure {request.event_id} not carried out: {done}")
 
 
-def _cli(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    with redirect_stdout(out), redirect_stderr(out):
-        code = pdl(list(argv))
-    return code, out.getvalue()
+def verify(ctx: Context, dataset: Dataset, subject: str) -> None:
+    """What ``pdl verify-erasure SUBJECT`` does: every sealed field against the keys."""
+    from ledger.erasure.verify import verify_erasure
+
+    with with_topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
+        result = verify_erasure(ledger.log, ledger.registry, ledger.topics, ledger.keys, subject)
+    if not result.ok:
+        raise RuntimeError(f"verify-erasure failed: {result.summary()[-1500:]}")
 
 
 def subjects(ctx: Context, dataset: Dataset, count: int) -> list[tuple[str, str]]:
@@ -171,10 +159,14 @@ def _clocked(spent: list[float]) -> Iterator[None]:
     groups pdl-projections and pdl-erasure, then polling) to ``spent``."""
     original = ProjectionConsumer.catch_up
 
-    def catch_up(self: ProjectionConsumer, stall_timeout_s: float = 60.0) -> Progress:
+    def catch_up(
+        self: ProjectionConsumer,
+        stall_timeout_s: float = 60.0,
+        stop: threading.Event | None = None,
+    ) -> Progress:
         began = time.perf_counter()
         try:
-            return original(self, stall_timeout_s)
+            return original(self, stall_timeout_s, stop)
         finally:
             spent.append(time.perf_counter() - began)
 
@@ -191,17 +183,12 @@ def erase_and_verify(ctx: Context, dataset: Dataset, natural: str, subject: str)
     from ledger.erasure.records import subject_records  # late: erasure may be absent
 
     spent: list[float] = []
-    with _env(ctx, dataset):
-        with _clocked(spent):
-            (code, text), erase_s = timed(lambda: _cli("erase", natural, "--reason", "request"))
-        if code != 0:
-            raise RuntimeError(f"pdl erase exited {code}: {text[-1500:]}")
-        (code, text), verify_s = timed(lambda: _cli("verify-erasure", subject))
-        if code != 0:
-            raise RuntimeError(f"pdl verify-erasure exited {code}: {text[-1500:]}")
-        with opened(ctx, dataset.data_dir) as ledger:
-            log, registry, names = ledger.log, ledger.registry, ledger.topics
-            found, scan_s = timed(lambda: subject_records(log, registry, names, [subject]))
+    with _clocked(spent):
+        _, erase_s = timed(lambda: erase(ctx, dataset, natural))
+    _, verify_s = timed(lambda: verify(ctx, dataset, subject))
+    with with_topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
+        log, registry, names = ledger.log, ledger.registry, ledger.topics
+        found, scan_s = timed(lambda: subject_records(log, registry, names, [subject]))
     assert len(found[subject]) >= len(_history("x")), "the scan missed the subject's records"
     return {
         "erase": erase_s,
@@ -214,10 +201,9 @@ def erase_and_verify(ctx: Context, dataset: Dataset, natural: str, subject: str)
 def _profile(ctx: Context, dataset: Dataset, natural: str, subject: str) -> dict[str, Any]:
     """Where erase and verify-erasure spend their time (an extra subject; full mode)."""
     found: dict[str, Any] = {"profile_events": dataset.events}
-    with _env(ctx, dataset):
-        _, stats = profiled(lambda: _cli("erase", natural, "--reason", "request"))
-        found["erase_profile_shares"] = _shares(stats)
-        _, stats = profiled(lambda: _cli("verify-erasure", subject))
+    _, stats = profiled(lambda: erase(ctx, dataset, natural))
+    found["erase_profile_shares"] = _shares(stats)
+    _, stats = profiled(lambda: verify(ctx, dataset, subject))
     found["verify-erasure_profile_shares"] = _shares(stats)
     found["verify_profile_top5"] = top(stats, 5)
     return found
@@ -243,7 +229,7 @@ def run(ctx: Context, small: Dataset, large: Dataset) -> list[Result]:
     pending = {d.label: subjects(ctx, d, rounds + extra) for d in (small, large)}
     for dataset in (small, large):  # both equally current before the clock (groupless)
         with with_topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
-            catch_up(ledger)
+            ledger.catch_up()
     times: dict[str, dict[str, list[float]]] = {
         d.label: {c: [] for c in (*ROWS, SCAN)} for d in (small, large)
     }

@@ -76,6 +76,12 @@ class Recording(EventLog):
     def end_offsets(self, topics: Iterable[str]) -> dict[TP, int]:
         return self.inner.end_offsets(topics)
 
+    def start_offsets(self, topics: Iterable[str]) -> dict[TP, int]:
+        return self.inner.start_offsets(topics)
+
+    def delete_records(self, before: Mapping[TP, int]) -> None:
+        self.inner.delete_records(before)
+
     def first_record_times(self, starts: Mapping[TP, int], ends: Mapping[TP, int]) -> dict[TP, int]:
         return self.inner.first_record_times(starts, ends)
 

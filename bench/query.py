@@ -27,16 +27,13 @@ from bench.common import (
     topics,
 )
 from bench.data import T0, subject_id, subjects_for
-from consumers.runner import ProjectionConsumer
-from ledger.service.backends import Backends
 from ledger.service.queries import basis_answer
-from projections.installed import all_projections
 
 TARGET = 2.0
 PURPOSE = "newsletter"
 
 PARTS = {
-    "basis_facts (store lookup)": ("ledger/queries.py", "basis_facts"),
+    "basis_facts (store lookup)": ("ledger/service/queries.py", "basis_facts"),
     "  SQLiteProjectionStore.states (every row of the projection)": (
         "consumers/sqlite_store.py",
         "states",
@@ -48,14 +45,6 @@ PARTS = {
     "basis_at (lawfulness, pure)": ("projections/lawfulness.py", "basis_at"),
     "judge (every processing, twice)": ("projections/lawfulness.py", "judge"),
 }
-
-
-def catch_up(ledger: Backends) -> float:
-    """Seconds to bring the dataset's live store up to the log, without a group."""
-    runner = ProjectionConsumer(
-        ledger.log, ledger.store, ledger.registry, all_projections(), ledger.topics, grouped=False
-    )
-    return timed(lambda: runner.catch_up(stall_timeout_s=120))[1]
 
 
 def _queries(dataset: Dataset, count: int, seed: int) -> list[tuple[str, Any]]:
@@ -76,7 +65,7 @@ def measure(
 ) -> tuple[list[float], dict[str, Any]]:
     """Latencies (s) of up to ``count`` queries, stopping after ``budget_s`` (30 at least)."""
     with topics(dataset.prefix), opened(ctx, dataset.data_dir) as ledger:
-        caught = catch_up(ledger)
+        _, caught = timed(ledger.catch_up)  # groupless: no group on the shared broker moves
         ledger.catalogs  # noqa: B018 — the policy topic is read once per process
         asked = _queries(dataset, count, seed=dataset.events)
         basis_answer(ledger, asked[0][0], PURPOSE, asked[0][1])  # warm the caches

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
+from ledger.contract.base import RECORDED
 from ledger.contract.events import EVENT_TYPES
 from ledger.contract.rejection import rejections_from
 from ledger.contract.wire import SchemaRegistry, UndecodableMessage
@@ -27,7 +28,7 @@ def decode(record: LogRecord, registry: SchemaRegistry) -> Recorded | str:
     if model is None:
         return f"{type_name} is not an event type"
     try:
-        event = model.model_validate(fields)
+        event = model.model_validate(fields, context=RECORDED)
     except ValidationError as exc:
         return "invalid event: " + "; ".join(str(r) for r in rejections_from(exc))
     if record.key != event.log_key.encode():

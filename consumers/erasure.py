@@ -40,6 +40,7 @@ from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry
 from ledger.erasure.certificate import sign
 from ledger.erasure.holds import ActiveHold
+from ledger.erasure.lateness import erasure_due
 from ledger.erasure.plan import RequestFacts, certificate_body, plan_erasure
 from ledger.erasure.records import SubjectRecord, subject_records
 from ledger.erasure.retention import SubjectFacts
@@ -48,7 +49,7 @@ from ledger.erasure.signing import SigningKey
 from ledger.keys.store import KeyStore, ShreddedKey
 from ledger.log.base import EventLog, TopicPartition
 from ledger.policy.catalog import Catalogs
-from ledger.policy.deadlines import answer_due
+from ledger.policy.deadlines import answer_due, controller_zone
 from projections.erasure_queue import (
     HEAD_KEY,
     ErasureRequest,
@@ -164,7 +165,13 @@ class ErasureProcessor:
                     outcomes.append(outcome)
                 self._queue.catch_up()
             now = self._clock()
-            overdue = [r for r in self.pending() if answer_due(r.occurred_at) < now]
+            catalogs = self._catalogs()
+            overdue = [
+                r
+                for r in self.pending()
+                if answer_due(r.occurred_at, controller_zone(catalogs, r.controller, r.occurred_at))
+                < now
+            ]
             ERASURE_BACKLOG_OVERDUE.set(len(overdue))
         return outcomes
 
@@ -217,8 +224,9 @@ class ErasureProcessor:
         ]
         earlier = self._read_intent(request.event_id)
         self._write_intent(request, [*earlier, *planned])
+        mapped = keys.has_identity(subject)
         destroyed = (
-            keys.shred(subject)  # every key, and the natural-identifier mapping
+            keys.shred(subject)  # every key, and the natural-identifier mapping (here)
             if plan.full
             else keys.shred(subject, plan.erase)
             if planned
@@ -243,10 +251,20 @@ class ErasureProcessor:
             sequence=head.sequence + 1,
             previous_sha256=head.sha256,
             erased_at=now,
+            due_at=erasure_due(
+                request.reason,
+                request.occurred_at,
+                request.controller,
+                plan.erase,
+                facts,
+                catalogs,
+                now,
+            ),
             destroyed=list(gone.values()),
             retained_keys={i: k.retention_class for i, k in live.items() if i in still},
             records=records,
             catalog=catalog,
+            mapping_destroyed=(mapping_destroyed := mapped and not keys.has_identity(subject)),
         )
         text = sign(body, self._signer)
         self._append(
@@ -261,6 +279,7 @@ class ErasureProcessor:
                     request_event_id=request.event_id,
                     keys_destroyed=sorted(gone),
                     certificate=text,
+                    identity_mapping_destroyed=mapping_destroyed,
                 )
             ]
         )

@@ -20,22 +20,29 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram, Info
+from prometheus_client import Counter, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from consumers.lag import LagProbe, PartitionLag
 from consumers.observe import Observer
+from consumers.outage import LOOPS, LogHealth
+from consumers.store import ProjectionStore
 from ledger import __version__
 from ledger.contract.events import EVENT_TYPES
+from ledger.contract.families.requests import RequestKind
 from ledger.contract.wire import UNKNOWN_WRITER
 from ledger.log.base import LogRecord, TopicPartition
+from ledger.policy.catalog import Catalogs
+from ledger.policy.requests import request_due
 from projections.base import Recorded
+from projections.requests import RequestsProjection
 
 log = logging.getLogger(__name__)
 
@@ -88,18 +95,34 @@ RETENTION_ACTIONS = Counter(
 Incremented by the erasure processor (``consumers/erasure.py``):
 ``RETENTION_ACTIONS.labels(action=...).inc()``."""
 
-ERASURE_BACKLOG_OVERDUE = Gauge(
-    "pdl_erasure_backlog_overdue", "Erasure requests not carried out by their deadline."
-)
+
+class LastMeasured:
+    """A figure a loop measures and a collector exports when scraped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: float | None = None
+
+    def set(self, value: float) -> None:
+        with self._lock:
+            self._value = value
+
+    def get(self) -> float | None:
+        with self._lock:
+            return self._value
+
+
+ERASURE_BACKLOG_OVERDUE = LastMeasured()
 """Erasure requests pending past their deadline (``ErasureRequested`` not yet followed
-by ``DataErased`` when its deadline is past): the ``PdlErasureBacklogOverdue`` alert
-fires when it is above 0. Set by the erasure processor (``consumers/erasure.py``) with
-``ERASURE_BACKLOG_OVERDUE.set(n)`` after each batch it handles."""
+by ``DataErased`` when its one-month deadline is past), set by the erasure processor
+(``consumers/erasure.py``) after each pass with ``ERASURE_BACKLOG_OVERDUE.set(n)``.
+Exported as one case of ``pdl_requests_overdue``: kind ``erasure``, source
+``erasure_processor`` (``RequestsOverdueCollector``)."""
 
 
 _METRICS: tuple[MetricWrapperBase, ...] = (
     *(EVENTS_CONSUMED, DEAD_LETTERS, APPLY_SECONDS, COMMIT_SECONDS, BUILD),
-    *(ERASURES, RETENTION_ACTIONS, ERASURE_BACKLOG_OVERDUE),
+    *(ERASURES, RETENTION_ACTIONS),
 )
 
 
@@ -252,6 +275,97 @@ def _keystore_family() -> GaugeMetricFamily:
     )
 
 
+class LogHealthCollector(Collector):
+    """Whether each loop of this process reached the log when it last tried
+    (``pdl_log_reachable``), and how long since it last did
+    (``pdl_log_seconds_since_success``): an outage shows here while ``pdl run`` waits."""
+
+    def __init__(self, loops: Mapping[str, LogHealth] = LOOPS) -> None:
+        self._loops = loops
+
+    def describe(self) -> Iterable[Any]:
+        return _health_families()
+
+    def collect(self) -> Iterable[Any]:
+        reachable, since = _health_families()
+        for name, health in sorted(self._loops.items()):
+            reachable.add_metric([name], 1 if health.reachable else 0)
+            since.add_metric([name], health.seconds_since_success())
+        return [reachable, since]
+
+
+def _health_families() -> list[GaugeMetricFamily]:
+    return [
+        GaugeMetricFamily(
+            "pdl_log_reachable",
+            "1 if the loop reached the log when it last tried, 0 during an outage.",
+            labels=["loop"],
+        ),
+        GaugeMetricFamily(
+            "pdl_log_seconds_since_success",
+            "Seconds since the loop last polled or probed the log successfully.",
+            labels=["loop"],
+        ),
+    ]
+
+
+class RequestsOverdueCollector(Collector):
+    """``pdl_requests_overdue{kind, source}``: requests from people past their deadline
+    (Art. 12(3)), by kind, measured at scrape time. Source ``requests``: open requests
+    of the requests projection (``projections/requests.py``) whose one-month deadline
+    (three once extended), in the controller's time zone, has passed. Source
+    ``erasure_processor``: the erasure backlog, kind ``erasure``. The two overlap (a
+    person's erasure request usually becomes an ``ErasureRequested``): alert on their
+    maximum by kind, never their sum."""
+
+    def __init__(
+        self,
+        store: ProjectionStore,
+        catalogs: Callable[[], Catalogs],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._catalogs = catalogs
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    def describe(self) -> Iterable[Any]:
+        return [_requests_overdue_family()]
+
+    def collect(self) -> Iterable[Any]:
+        family = _requests_overdue_family()
+        counts = dict.fromkeys((k.value for k in RequestKind), 0)
+        try:
+            with self._lock:
+                now, catalogs = self._clock(), self._catalogs()
+                projection = RequestsProjection()
+                for _, text in self._store.states(projection.name):
+                    state = projection.load(text)
+                    if state.received_at is None or state.closed is not None:
+                        continue
+                    extended = state.extended_reason is not None
+                    due = request_due(catalogs, state.controller, state.received_at, extended)
+                    if due <= now and state.kind in counts:
+                        counts[state.kind] += 1
+        except Exception as exc:  # a scrape must not crash the server; the series go absent
+            log.warning("requests past due not measured: %s: %s", type(exc).__name__, exc)
+            counts = {}
+        for kind, n in sorted(counts.items()):
+            family.add_metric([kind, "requests"], n)
+        backlog = ERASURE_BACKLOG_OVERDUE.get()
+        if backlog is not None:
+            family.add_metric(["erasure", "erasure_processor"], backlog)
+        return [family]
+
+
+def _requests_overdue_family() -> GaugeMetricFamily:
+    return GaugeMetricFamily(
+        "pdl_requests_overdue",
+        "Requests from people past their Art. 12(3) deadline, by kind and source.",
+        labels=["kind", "source"],
+    )
+
+
 def exported_names() -> set[str]:
     """The name of every series ``pdl run`` can export (``_total``, ``_bucket`` included)."""
     suffixes = {
@@ -260,5 +374,6 @@ def exported_names() -> set[str]:
         "info": ("_info",),
     }
     families = [f for metric in _METRICS for f in metric.describe()]
-    families += [*_lag_families([]), _keystore_family()]
+    families += [*_lag_families([]), _keystore_family(), *_health_families()]
+    families.append(_requests_overdue_family())
     return {f.name + suffix for f in families for suffix in suffixes.get(f.type, ("",))}

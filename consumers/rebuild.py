@@ -3,12 +3,20 @@
 The new store lives beside the live one (``<name>.rebuild.sqlite``) until it has caught
 up; a rebuild that is interrupted (even by SIGKILL) resumes from that store's own
 checkpoints when run again. The swap is a rename, so readers see the old projections or
-the new ones, never a mixture. Stop ``pdl run`` during a rebuild: it holds the old file.
+the new ones, never a mixture.
+
+``pdl run`` and a rebuild of one store exclude each other (``store_lock``): the daemon
+holds the old file, and would go on updating it after the swap. A rebuild that finds
+records deleted from the log stops with ``RecordsLost`` and swaps nothing in.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from consumers.observe import Observer
@@ -17,6 +25,7 @@ from consumers.sqlite_store import SQLiteProjectionStore
 from consumers.store import StaleProjections
 from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry
+from ledger.errors import Conflict, LedgerError
 from ledger.log.base import EventLog
 from projections.installed import all_projections
 
@@ -31,25 +40,78 @@ def rebuild(
     topics: Topics,
     live: Path,
     observer: Observer | None = None,
+    stop: threading.Event | None = None,
 ) -> Progress:
-    """Replay every event into a fresh (or half-built) store and swap it in for ``live``."""
-    target = rebuild_path(live)
-    store = _fresh_or_resumable(target)
-    try:
-        runner = ProjectionConsumer(
-            log, store, registry, all_projections(), topics, observer=observer, grouped=False
-        )
-        progress = runner.catch_up()
-    finally:
-        store.close()  # the last connection: SQLite folds the WAL into the file
-    for stale in (Path(f"{live}-wal"), Path(f"{live}-shm")):
-        stale.unlink(missing_ok=True)  # a stale WAL must never be replayed onto the new file
-    os.replace(target, live)
+    """Replay every event into a fresh (or half-built) store and swap it in for ``live``.
+    Once ``stop`` is set it stops after the batch in hand and swaps nothing in (run it
+    again to resume); ``RebuildStopped`` says so."""
+    with store_lock(live, rebuilding=True):
+        target = rebuild_path(live)
+        store = _fresh_or_resumable(target)
+        try:
+            # Not through ``Backends`` (the one way to open things elsewhere): consumers
+            # sit below the service layer, and this runner folds into the rebuild's own
+            # file, not the live store ``Backends.catch_up`` folds into.
+            runner = ProjectionConsumer(
+                log, store, registry, all_projections(), topics, observer=observer, grouped=False
+            )
+            progress = runner.catch_up(stop=stop)
+        finally:
+            store.close()  # the last connection: SQLite folds the WAL into the file
+        if stop is not None and stop.is_set():
+            raise RebuildStopped(progress)
+        _swap(target, live)
     return progress
 
 
+class RebuildStopped(LedgerError):
+    """The rebuild was asked to stop; its store is kept, to resume from."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(
+            "pdl rebuild: stopped before it caught up; the current projections are kept",
+            "run `pdl rebuild` again: it resumes where it stopped",
+        )
+        self.progress = progress
+
+
+@contextmanager
+def store_lock(live: Path, rebuilding: bool) -> Iterator[None]:
+    """Held by ``pdl run`` (shared: several may run on one store) and by a rebuild
+    (exclusive) for as long as they use ``live``; the one that comes second is refused."""
+    path = live.with_name(live.name + ".lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, (fcntl.LOCK_EX if rebuilding else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if rebuilding:
+                raise Conflict(
+                    f"pdl rebuild: `pdl run` is running on {live.name}: it would keep "
+                    "updating the old store after the swap",
+                    "stop `pdl run` (SIGTERM or Ctrl-C), rebuild, then start it again",
+                ) from None
+            raise Conflict(
+                f"pdl run: `pdl rebuild` is rebuilding {live.name}",
+                "wait for the rebuild to finish (or stop it: it resumes later), then start "
+                "`pdl run`",
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _swap(target: Path, live: Path) -> None:
+    for stale in (Path(f"{live}-wal"), Path(f"{live}-shm")):
+        stale.unlink(missing_ok=True)  # a stale WAL must never be replayed onto the new file
+    os.replace(target, live)
+
+
 def _fresh_or_resumable(target: Path) -> SQLiteProjectionStore:
-    """The half-built store to resume, unless another version of pdl began it."""
+    """The half-built store to resume, unless another version of pdl began it. SQLite
+    always: the rebuild swaps a file in (``pdl rebuild`` refuses a PostgreSQL store), so
+    it is not ``Backends.store``, which opens the live one."""
     store = SQLiteProjectionStore(target)
     try:
         store.check_versions({p.name: p.version() for p in all_projections()})

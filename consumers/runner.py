@@ -1,7 +1,9 @@
 """The projection loop: poll, decode, fold, commit state and checkpoint together.
 
 Bad records go to the dead-letter topic (before the checkpoint moves past them, so
-none is lost) and the loop keeps going.
+none is lost) and the loop keeps going. An unreachable log is waited out (``run``);
+records deleted from the log before they were applied stop the loop (``RecordsLost``):
+projections built without them would be silently wrong.
 """
 
 from __future__ import annotations
@@ -15,19 +17,31 @@ from typing import Any
 
 from consumers.decode import decode, record_time
 from consumers.observe import Observer
+from consumers.outage import Backoff, LogHealth
 from consumers.store import JournalEntry, ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import SubjectEvent
 from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry
 from ledger.errors import Unavailable
-from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, TopicPartition
+from ledger.log.base import (
+    EventLog,
+    LogConsumer,
+    LogRecord,
+    OutgoingRecord,
+    RecordsLost,
+    TopicPartition,
+    lost_records,
+)
 from projections.base import Projection, Recorded
 
 log = logging.getLogger(__name__)
 
 DEFAULT_GROUP = "pdl-projections"
 CATCH_UP_BATCH = 2000
+#: how often an idle ``run`` asks the log for its end offsets: an idle Kafka consumer's
+#: poll returns nothing whether or not the broker is up, so only this tells them apart
+PROBE_EVERY_S = 5.0
 
 
 @dataclass
@@ -35,6 +49,8 @@ class Progress:
     applied: int = 0
     dead_letters: int = 0
     skipped: int = 0
+    #: records whose event_id was already applied (appended twice), not applied again
+    duplicates: int = 0
 
 
 class ProjectionConsumer:
@@ -68,6 +84,12 @@ class ProjectionConsumer:
         self.grouped = grouped
 
     def open_consumer(self) -> LogConsumer:
+        """A consumer starting at the store's checkpoints; ``RecordsLost`` if the log no
+        longer holds what comes next (for a new store: anything below offset 0)."""
+        starts = self._log.start_offsets(self.consumed)
+        lost = lost_records({tp: self._store.checkpoint(self.group, tp) for tp in starts}, starts)
+        if lost:
+            raise RecordsLost(lost, f"the projections of group {self.group}")
         return self._log.consumer(
             self.group if self.grouped else None,
             self.consumed,
@@ -105,14 +127,17 @@ class ProjectionConsumer:
         targets = self._log.end_offsets(self.consumed) if ends is None else ends
         return all(self._store.checkpoint(self.group, tp) >= end for tp, end in targets.items())
 
-    def catch_up(self, stall_timeout_s: float = 60.0) -> Progress:
-        """Apply everything appended so far, then return. Raises Unavailable if no
-        progress is made for ``stall_timeout_s`` (a long backlog is fine)."""
+    def catch_up(
+        self, stall_timeout_s: float = 60.0, stop: threading.Event | None = None
+    ) -> Progress:
+        """Apply everything appended so far, then return (or once ``stop`` is set, after
+        the batch in hand is committed). Raises Unavailable if no progress is made for
+        ``stall_timeout_s`` (a long backlog is fine)."""
         ends = self._log.end_offsets(self.consumed)  # "so far": once, not a moving target
         consumer = self.open_consumer()
         deadline = time.monotonic() + stall_timeout_s
         try:
-            while not self.caught_up(ends):
+            while not self.caught_up(ends) and not (stop is not None and stop.is_set()):
                 if time.monotonic() > deadline:
                     raise Unavailable(
                         f"projections made no progress for {stall_timeout_s:.0f} s",
@@ -130,14 +155,45 @@ class ProjectionConsumer:
             consumer.close()
         return self.progress
 
-    def run(self, stop: threading.Event, poll_timeout_s: float = 0.5) -> Progress:
-        """Apply records until ``stop`` is set; each step commits before stop is checked."""
-        consumer = self.open_consumer()
+    def run(
+        self,
+        stop: threading.Event,
+        poll_timeout_s: float = 0.5,
+        health: LogHealth | None = None,
+        backoff: Backoff | None = None,
+    ) -> Progress:
+        """Apply records until ``stop`` is set; each step commits before stop is checked.
+
+        While the log is unreachable it retries with ``backoff``, reporting to ``health``;
+        the consumer is reopened at the store's checkpoints, so a batch cut short by the
+        outage is read again. ``RecordsLost`` (and any non-``Unavailable`` error) ends it."""
+        health = health or LogHealth(self.group)
+        backoff = backoff or Backoff()
+        consumer: LogConsumer | None = None
+        probed = time.monotonic()
         try:
             while not stop.is_set():
-                self.step(consumer, timeout_s=poll_timeout_s)
+                try:
+                    if consumer is None:
+                        consumer = self.open_consumer()  # asks the log: it is reachable
+                    elif self.step(consumer, timeout_s=poll_timeout_s):
+                        probed = time.monotonic()
+                    elif time.monotonic() - probed >= PROBE_EVERY_S:
+                        self._log.end_offsets(self.consumed)
+                        probed = time.monotonic()
+                    else:
+                        continue
+                except Unavailable as exc:
+                    _closed(consumer)
+                    consumer = None
+                    delay = backoff.delay()
+                    health.failed(exc, delay)
+                    stop.wait(delay)
+                    continue
+                health.succeeded()
+                backoff.reset()
         finally:
-            consumer.close()
+            _closed(consumer)
         return self.progress
 
     def _unseen(self, records: list[LogRecord]) -> list[LogRecord]:
@@ -166,7 +222,11 @@ class ProjectionConsumer:
             if record.offset < next_offsets[tp]:
                 self.progress.skipped += 1
                 continue
-            if isinstance(outcome, Recorded):
+            if isinstance(outcome, Recorded) and not uow.record_applied(outcome.event.event_id):
+                # the same event appended twice (a retry the intake did not remember):
+                # counted once, whichever offsets it sits at
+                self.progress.duplicates += 1
+            elif isinstance(outcome, Recorded):
                 self._fold(uow, states, outcome)
                 self._journal(uow, record, outcome)
                 self.progress.applied += 1
@@ -223,3 +283,12 @@ class ProjectionConsumer:
             log.warning("dead letter %s: %s", letter.dead_letter_id, reason)
         self._log.append(out)
         self.progress.dead_letters += len(out)
+
+
+def _closed(consumer: LogConsumer | None) -> None:
+    """Close ``consumer`` if open; a log gone away cannot fail the close."""
+    if consumer is not None:
+        try:
+            consumer.close()
+        except Unavailable as exc:
+            log.info("closing a consumer of an unreachable log: %s", exc.message)

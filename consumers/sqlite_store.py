@@ -14,11 +14,13 @@ again without reading the whole log.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
@@ -27,6 +29,7 @@ from consumers.store import (
     JournalEntry,
     ProjectionStore,
     StaleProjections,
+    StoreError,
     UnitOfWork,
 )
 from ledger.log.base import TopicPartition
@@ -48,6 +51,7 @@ CREATE TABLE IF NOT EXISTS journal (
     offset INTEGER NOT NULL, value BLOB NOT NULL,
     PRIMARY KEY (subject_id, occurred_us, event_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 
 
@@ -112,6 +116,10 @@ class SQLiteUnitOfWork(UnitOfWork):
             ),
         )
 
+    def record_applied(self, event_id: str) -> bool:
+        cursor = self._db.execute("INSERT OR IGNORE INTO applied_events VALUES (?)", (event_id,))
+        return cursor.rowcount == 1
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -121,24 +129,67 @@ def _micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
+_FIX = (
+    "is the disk full, or the file damaged or locked by another program? Free space or "
+    "stop that program; if the file is damaged, restore it from backup or run `pdl "
+    "rebuild` (it builds the projections again from the log)"
+)
+
+
+@contextmanager
+def _reported(path: Path) -> Iterator[None]:
+    """SQLite's errors raised as the port's ``StoreError``, naming the file and the fix
+    (the with-block form, for generators and units of work: a decorator would let what
+    they raise after their first ``yield`` through)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"the projection store {path}: {exc}", _FIX) from exc
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _reporting(
+    method: Callable[Concatenate[SQLiteProjectionStore, P], R],
+) -> Callable[Concatenate[SQLiteProjectionStore, P], R]:
+    """The method, with SQLite's errors raised as the port's ``StoreError``."""
+
+    @functools.wraps(method)
+    def reporting(store: SQLiteProjectionStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with _reported(store.path):
+            return method(store, *args, **kwargs)
+
+    return reporting
+
+
 class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.executescript(_SCHEMA)
+        with _reported(path):
+            self._db = sqlite3.connect(
+                path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                self._db.execute("PRAGMA synchronous = FULL")
+                self._db.executescript(_SCHEMA)
+            except BaseException:
+                self._db.close()
+                raise
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SQLiteUnitOfWork]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield SQLiteUnitOfWork(self._db)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with _reported(self.path):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield SQLiteUnitOfWork(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def check_versions(self, versions: Mapping[str, str]) -> None:
         with self.unit_of_work():
@@ -156,33 +207,39 @@ class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
         with self.unit_of_work():
             _insert_tracking(self._db, tracking)
 
+    @_reporting
     def max_tracking_id(self, application_name: str) -> int | None:
         return _max_tracking(self._db, application_name)
 
     # reading
+    @_reporting
     def checkpoint(self, group: str, tp: TopicPartition) -> int:
         return SQLiteUnitOfWork(self._db).checkpoint(group, tp)
 
+    @_reporting
     def state(self, projection: str, key: str) -> str | None:
         return SQLiteUnitOfWork(self._db).state(projection, key)
 
     def states(self, projection: str) -> Iterator[tuple[str, str]]:
-        rows = self._db.execute(
-            "SELECT key, state FROM states WHERE projection = ? ORDER BY key", (projection,)
-        )
-        for key, state in rows:
-            yield str(key), str(state)
+        with _reported(self.path):
+            rows = self._db.execute(
+                "SELECT key, state FROM states WHERE projection = ? ORDER BY key", (projection,)
+            )
+            for key, state in rows:
+                yield str(key), str(state)
 
     def states_with_prefix(self, projection: str, prefix: str) -> Iterator[tuple[str, str]]:
         # a range on the primary key: U+10FFFF sorts after any character a key may hold
-        rows = self._db.execute(
-            "SELECT key, state FROM states WHERE projection = ? AND key >= ? AND key < ? "
-            "ORDER BY key",
-            (projection, prefix, prefix + "\U0010ffff"),
-        )
-        for key, state in rows:
-            yield str(key), str(state)
+        with _reported(self.path):
+            rows = self._db.execute(
+                "SELECT key, state FROM states WHERE projection = ? AND key >= ? AND key < ? "
+                "ORDER BY key",
+                (projection, prefix, prefix + "\U0010ffff"),
+            )
+            for key, state in rows:
+                yield str(key), str(state)
 
+    @_reporting
     def checkpoints(self, group: str) -> dict[TopicPartition, int]:
         rows = self._db.execute(
             "SELECT application_name, notification_id FROM tracking "
@@ -195,6 +252,7 @@ class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
             found[TopicPartition(topic, int(partition))] = int(last) + 1
         return found
 
+    @_reporting
     def journal(self, subject_id: str, until: datetime | None = None) -> list[JournalEntry]:
         limit = _micros(until) if until is not None else None
         rows = self._db.execute(
@@ -218,13 +276,14 @@ class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
         ]
 
     def canonical_dump(self) -> Iterator[str]:
-        for name, last in self._db.execute("SELECT * FROM tracking ORDER BY 1"):
-            yield f"tracking\t{name}\t{last}"
-        for projection, key, state in self._db.execute("SELECT * FROM states ORDER BY 1, 2"):
-            yield f"state\t{projection}\t{key}\t{state}"
-        for row in self._db.execute("SELECT * FROM journal ORDER BY 1, 2, 3"):
-            *fields, value = row
-            yield "journal\t" + "\t".join(str(f) for f in fields) + "\t" + bytes(value).hex()
+        with _reported(self.path):
+            for name, last in self._db.execute("SELECT * FROM tracking ORDER BY 1"):
+                yield f"tracking\t{name}\t{last}"
+            for projection, key, state in self._db.execute("SELECT * FROM states ORDER BY 1, 2"):
+                yield f"state\t{projection}\t{key}\t{state}"
+            for row in self._db.execute("SELECT * FROM journal ORDER BY 1, 2, 3"):
+                *fields, value = row
+                yield "journal\t" + "\t".join(str(f) for f in fields) + "\t" + bytes(value).hex()
 
     def close(self) -> None:
         self._db.close()

@@ -92,6 +92,14 @@ class UnitOfWork(ABC):
         """Keep an applied subject event; an entry already kept (same subject, valid time
         and event id: a redelivery) is left as it is."""
 
+    @abstractmethod
+    def record_applied(self, event_id: str) -> bool:
+        """Note that the event with this id is being applied; False if one with the same id
+        already was (the same event appended twice, say by a retry whose first append
+        was not remembered): the caller skips it, so each event counts once. The ids are
+        kept as long as the store, and are not part of the canonical dump (bookkeeping,
+        like a database's indexes: a store that predates them dumps as a rebuilt one)."""
+
 
 class ProjectionStore(ABC):
     """Projection states, the checkpoints they cover, and the journal of subject events.

@@ -231,6 +231,33 @@ class ProjectionStoreTestCase(ABC):
             for store in (a, b, c):
                 store.close()
 
+    def test_an_event_id_is_applied_once(self, store: ProjectionStore) -> None:
+        """The same event appended twice to the log is applied once, wherever its copies
+        are: in one unit of work, in later ones, or after a restart."""
+
+        class Crash(Exception):
+            pass
+
+        with store.unit_of_work() as uow:
+            assert uow.record_applied("e1")
+            assert not uow.record_applied("e1")
+            assert uow.record_applied("e2")
+        with store.unit_of_work() as uow:
+            assert not uow.record_applied("e2")
+        with pytest.raises(Crash), store.unit_of_work() as uow:
+            assert uow.record_applied("e3")
+            raise Crash
+        # ids are bookkeeping, not content: two stores that applied the same are alike
+        assert list(store.canonical_dump()) == []
+        store.close()
+        again = self.make_store()
+        try:
+            with again.unit_of_work() as uow:
+                assert not uow.record_applied("e1")
+                assert uow.record_applied("e3")  # the crashed unit of work applied nothing
+        finally:
+            again.close()
+
     # durability and sharing
 
     def test_a_reopened_store_keeps_everything(self, store: ProjectionStore) -> None:

@@ -1,8 +1,11 @@
 """The facts that decide a purpose's legal basis for one subject, in both times.
 
 State per (subject, controller, purpose): every consent, withdrawal, objection,
-restriction and processing fact, with its valid time (``occurred_at``) and record time
-(when the log appended it), sorted by valid time then event id. Inserting a fact is
+restriction, processing and disclosure fact, with its valid time (``occurred_at``) and
+record time (when the log appended it), sorted by valid time then event id. Restrictions
+of the whole subject or of a data category bear on every purpose: they are kept under the
+purpose ``*`` (``SUBJECT_WIDE``) and joined to each purpose's facts on reading
+(``with_subject_wide``). Inserting a fact is
 commutative, so any interleaving of topics and partitions gives the same state; the
 questions (what basis at T, as known at K) are answered by ``projections.lawfulness``.
 """
@@ -26,7 +29,11 @@ FactKind = Literal[
     "restricted",
     "unrestricted",
     "processed",
+    "shared",
 ]
+
+#: The key slot of restrictions scoped to the whole subject or to a data category.
+SUBJECT_WIDE = "*"
 
 
 class Fact(BaseModel):
@@ -40,6 +47,16 @@ class Fact(BaseModel):
     claimed_basis: str | None = None
     expires_at: datetime | None = None
     system: str | None = None
+    #: a restriction's scope: "subject", "purpose:<id>" or "category:<id>"
+    scope: str | None = None
+    #: data categories processed or shared; for a consent, those it covers (empty: all)
+    categories: tuple[str, ...] = ()
+    #: recipients a consent names (empty: those the purpose declares)
+    recipients: tuple[str, ...] = ()
+    #: for a disclosure: the recipient, where it received the data, and the safeguard claimed
+    recipient: str | None = None
+    country: str | None = None
+    safeguard: str | None = None
 
     @property
     def order(self) -> tuple[datetime, str]:
@@ -74,26 +91,52 @@ def _fact(recorded: Recorded, kind: FactKind, **extra: object) -> Fact:
 
 
 def fact_of(recorded: Recorded) -> tuple[str, Fact] | None:
-    """The purpose a recorded event speaks about and the fact it adds, if any."""
+    """The purpose a recorded event speaks about (``SUBJECT_WIDE`` for a restriction of
+    the subject or of a category) and the fact it adds, if any."""
     e = recorded.event
     if isinstance(e, ev.ConsentGiven):
-        return e.purpose, _fact(recorded, "consent_given", expires_at=e.expires_at)
+        return e.purpose, _fact(
+            recorded,
+            "consent_given",
+            expires_at=e.expires_at,
+            categories=tuple(e.categories),
+            recipients=tuple(e.recipients),
+        )
     if isinstance(e, ev.ConsentWithdrawn):
         return e.purpose, _fact(recorded, "consent_withdrawn")
     if isinstance(e, ev.ObjectionRaised):
         return e.purpose, _fact(recorded, "objection")
     if isinstance(e, ev.DataProcessed):
         return e.purpose, _fact(
-            recorded, "processed", claimed_basis=e.claimed_basis.value, system=e.system
+            recorded,
+            "processed",
+            claimed_basis=e.claimed_basis.value,
+            system=e.system,
+            categories=tuple(e.categories),
         )
-    if (
-        isinstance(e, ev.RestrictionApplied | ev.RestrictionLifted)
-        and e.scope.kind is ScopeKind.purpose
-        and e.scope.purpose
-    ):
+    if isinstance(e, ev.DataShared):
+        return e.purpose, _fact(
+            recorded,
+            "shared",
+            categories=tuple(e.categories),
+            recipient=e.recipient,
+            country=e.country,
+            safeguard=None if e.safeguard is None else e.safeguard.value,
+        )
+    if isinstance(e, ev.RestrictionApplied | ev.RestrictionLifted):
         kind: FactKind = "restricted" if isinstance(e, ev.RestrictionApplied) else "unrestricted"
-        return e.scope.purpose, _fact(recorded, kind)
+        slot = e.scope.purpose if e.scope.kind is ScopeKind.purpose else SUBJECT_WIDE
+        return slot or SUBJECT_WIDE, _fact(recorded, kind, scope=e.scope.label())
     return None
+
+
+def with_subject_wide(facts: BasisFacts, wide: BasisFacts | None) -> BasisFacts:
+    """A purpose's facts joined with the subject's restrictions of every purpose."""
+    if wide is None or not wide.facts:
+        return facts
+    merged = {f.event_id: f for f in (*facts.facts, *wide.facts)}
+    ordered = tuple(sorted(merged.values(), key=lambda f: f.order))
+    return facts.model_copy(update={"facts": ordered})
 
 
 class BasisFactsProjection(Projection[BasisFacts]):

@@ -6,8 +6,9 @@ from typing import Any
 
 from projections.base import Projection
 from projections.basis import BasisFactsProjection
+from projections.requests import RequestsProjection
 from projections.subject_state import SubjectStateProjection
 
 
 def all_projections() -> list[Projection[Any]]:
-    return [SubjectStateProjection(), BasisFactsProjection()]
+    return [SubjectStateProjection(), BasisFactsProjection(), RequestsProjection()]

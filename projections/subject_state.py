@@ -104,6 +104,16 @@ class ScopedStatus(BaseModel):
     evidence: Evidence
 
 
+class LegalHold(ScopedStatus):
+    """One legal hold, by its id: placed, and perhaps released. ``evidence`` is its latest
+    event; ``active`` says whether it still protects its scope (``until`` aside)."""
+
+    hold_id: str
+    #: the ``LegalHoldPlaced``; None while only its release has been applied
+    placed: Evidence | None = None
+    released: Evidence | None = None
+
+
 class Erasure(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -131,7 +141,11 @@ class SubjectState(BaseModel):
     consents: dict[str, ConsentStatus] = {}
     recipients: dict[str, Share] = {}
     restrictions: dict[str, ScopedStatus] = {}
-    holds: dict[str, ScopedStatus] = {}
+    #: hold id → hold: holds are individual, several may protect one scope
+    holds: dict[str, LegalHold] = {}
+    #: scope → latest release naming no hold (written before holds had ids): it released
+    #: every hold on the scope placed before it, even one applied after it
+    scope_releases: dict[str, Evidence] = {}
     erasures: dict[str, Erasure] = {}
     processing: dict[str, Processing] = {}
     anchors: dict[str, datetime] = {}
@@ -275,27 +289,83 @@ def _shared(state: SubjectState, recorded: Recorded) -> SubjectState:
     return state.model_copy(update={"recipients": {**state.recipients, event.recipient: share}})
 
 
-def _scoped(state: SubjectState, recorded: Recorded) -> SubjectState:
+def _restriction(state: SubjectState, recorded: Recorded) -> SubjectState:
     event = recorded.event
-    assert isinstance(
-        event,
-        ev.RestrictionApplied | ev.RestrictionLifted | ev.LegalHoldPlaced | ev.LegalHoldReleased,
-    )
-    active = isinstance(event, ev.RestrictionApplied | ev.LegalHoldPlaced)
-    placed = event if isinstance(event, ev.LegalHoldPlaced) else None
+    assert isinstance(event, ev.RestrictionApplied | ev.RestrictionLifted)
     new = ScopedStatus(
         scope=event.scope.label(),
-        active=active,
+        active=isinstance(event, ev.RestrictionApplied),
         reason=event.reason,
-        article=placed.article if placed else None,
-        until=placed.until if placed else None,
         evidence=Evidence.of(recorded),
     )
-    field = (
-        "holds" if isinstance(event, ev.LegalHoldPlaced | ev.LegalHoldReleased) else "restrictions"
+    current: dict[str, BaseModel] = dict(state.restrictions)
+    return state.model_copy(update={"restrictions": _put(current, new.scope, new)})
+
+
+def _hold_placed(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.LegalHoldPlaced)
+    hold_id = event.hold_id or event.event_id  # holds placed before ids: the event names it
+    evidence, scope = Evidence.of(recorded), event.scope.label()
+    old = state.holds.get(hold_id)
+    if old is not None and old.placed is not None and not evidence.newer_than(old.placed):
+        return state  # the same hold placed again: the latest placement says its terms
+    released = old.released if old else None
+    by_scope = state.scope_releases.get(scope)
+    if released is None and by_scope is not None and by_scope.newer_than(evidence):
+        released = by_scope
+    hold = LegalHold(
+        hold_id=hold_id,
+        scope=scope,
+        active=released is None,
+        reason=event.reason,
+        article=event.article,
+        until=event.until,
+        evidence=_latest(evidence, released),
+        placed=evidence,
+        released=released,
     )
-    current: dict[str, BaseModel] = dict(getattr(state, field))
-    return state.model_copy(update={field: _put(current, new.scope, new)})
+    return state.model_copy(update={"holds": {**state.holds, hold_id: hold}})
+
+
+def _hold_released(state: SubjectState, recorded: Recorded) -> SubjectState:
+    event = recorded.event
+    assert isinstance(event, ev.LegalHoldReleased)
+    evidence, scope = Evidence.of(recorded), event.scope.label()
+    holds = dict(state.holds)
+    if event.hold_id is None:  # written before holds had ids: every hold on the scope
+        named = [h for h in holds.values() if h.scope == scope and h.placed is not None]
+        released = [h for h in named if h.placed and evidence.newer_than(h.placed)]
+        old = state.scope_releases.get(scope)
+        scope_releases = {**state.scope_releases, scope: _latest(evidence, old)}
+    else:
+        found = holds.get(event.hold_id)
+        released = [
+            found
+            or LegalHold(
+                hold_id=event.hold_id,
+                scope=scope,
+                active=False,
+                reason=event.reason,
+                evidence=evidence,
+            )
+        ]
+        scope_releases = state.scope_releases
+    for hold in released:
+        # the earliest release ends the hold; a second one changes nothing
+        first = evidence if hold.released is None or hold.released.newer_than(evidence) else None
+        holds[hold.hold_id] = hold.model_copy(
+            update={
+                "active": False,
+                "released": first or hold.released,
+                "evidence": _latest(evidence, hold.evidence),
+            }
+        )
+    return state.model_copy(update={"holds": holds, "scope_releases": scope_releases})
+
+
+def _latest(a: Evidence, b: Evidence | None) -> Evidence:
+    return a if a.newer_than(b) else b or a
 
 
 def _erasure(state: SubjectState, recorded: Recorded) -> SubjectState:
@@ -336,10 +406,9 @@ _CHANGES = (
     (ev.DataCollected | ev.DataRectified, _values),
     (ev.ConsentGiven | ev.ConsentWithdrawn | ev.ObjectionRaised, _consent),
     (ev.DataShared, _shared),
-    (
-        ev.RestrictionApplied | ev.RestrictionLifted | ev.LegalHoldPlaced | ev.LegalHoldReleased,
-        _scoped,
-    ),
+    (ev.RestrictionApplied | ev.RestrictionLifted, _restriction),
+    (ev.LegalHoldPlaced, _hold_placed),
+    (ev.LegalHoldReleased, _hold_released),
     (ev.ErasureRequested | ev.DataErased, _erasure),
     (ev.DataProcessed, _processed),
     (ev.RetentionAnchorRecorded, _anchored),

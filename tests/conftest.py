@@ -101,3 +101,50 @@ def make_ledger(log_url: str | None, tmp_path: Path) -> Iterator[LedgerFactory]:
     yield make
     for ledger in opened:
         ledger.close()
+
+
+# PostgreSQL: the projection store's server adapter, tested against a real cluster.
+# ``PDL_TEST_POSTGRES`` is a libpq URL (``.ci/run`` starts a throw-away cluster with
+# ``infra/postgres/postgres.sh`` and sets it). Without a reachable server the tests skip,
+# visibly, on a laptop; under CI or with ``PDL_REQUIRE_POSTGRES=1`` they fail instead.
+
+POSTGRES_HELP = (
+    "start a cluster with `infra/postgres/postgres.sh start` and set PDL_TEST_POSTGRES "
+    "to the URL it prints"
+)
+
+
+@cache
+def _postgres_status() -> tuple[str | None, str]:
+    url = os.environ.get("PDL_TEST_POSTGRES")
+    if not url:
+        return None, f"PDL_TEST_POSTGRES is not set ({POSTGRES_HELP})"
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=10) as db:
+            db.execute("SELECT 1")
+    except psycopg.Error as exc:
+        # libpq's reason names host and port, never the URL's password
+        return None, f"no PostgreSQL reachable at PDL_TEST_POSTGRES: {exc} ({POSTGRES_HELP})"
+    return url, ""
+
+
+def require_postgres() -> str:
+    url, problem = _postgres_status()
+    if url is None:
+        if os.environ.get("PDL_REQUIRE_POSTGRES") == "1" or os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> str:
+    return require_postgres()
+
+
+@pytest.fixture(autouse=True)
+def no_store_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's ``PDL_STORE`` must not send the tests' ledgers to their database."""
+    monkeypatch.delenv("PDL_STORE", raising=False)

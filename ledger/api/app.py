@@ -2,7 +2,9 @@
 (``ledger.reports.build.KINDS``), and ``/reports/{kind}`` for any;
 a subject look-up for the DPO, ``/metrics`` for ops, and ``/health``.
 
-Errors: no or unknown token 401; a role not allowed 403; a malformed request 422 as
+Every request first passes ``ledger.api.gate`` (token before body, body cap, failed
+authentications limited, security headers). Errors: no or unknown token 401; a role
+not allowed 403; a malformed request 422 as
 ``{"detail": [{"field": …, "reason": …}]}`` — never echoing the value sent, which may
 be personal; an unknown subject 404.
 """
@@ -15,13 +17,17 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from ledger import __version__
 from ledger.api.auth import Role, Tokens
+from ledger.api.docs import docs_html
 from ledger.api.errors import ApiError, install_handlers, instant
-from ledger.api.roles import Dpo, Operator, Reader
+from ledger.api.gate import MAX_BODY_BYTES, Gate
+from ledger.api.ingest import install_ingestion
+from ledger.api.requests import install_requests
+from ledger.api.roles import Dpo, Operator, Reader, check_read_scope
 from ledger.api.service import METRICS_MEDIA_TYPE, ReportService
 from ledger.reports.build import KINDS, ReportKind, ReportRequest
 from ledger.reports.reading import Audience
@@ -37,7 +43,9 @@ each is computed as of an instant `at` (default now) and, where it matters, as k
 Authenticate with `Authorization: Bearer <token>`. Roles: **dpo** (every report,
 personal fields decrypted; metrics), **regulator** (every report, personal fields shown
 as `[withheld]`), **ops** (`/metrics` only). 401: no or unknown token; 403: the role may
-not; 422: a malformed request, as `{"detail": [{"field", "reason"}]}`."""
+not; 413: a body over the cap; 422: a malformed request, as
+`{"detail": [{"field", "reason"}]}`, never repeating the value sent; 429: too many failed
+authentications from one address."""
 
 AtQuery = Annotated[str | None, Query(description="the instant T, ISO 8601 (default now)")]
 KnownAtQuery = Annotated[
@@ -64,6 +72,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 class Lookup(BaseModel):
     identifier: str = Field(min_length=1, max_length=320, description="e-mail or customer no.")
+    controller: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The controller: a person has one subject id per controller; needed "
+        "when several controllers know the identifier.",
+    )
 
 
 router = APIRouter()
@@ -72,6 +86,7 @@ router = APIRouter()
 def _answer(
     request: Request, role: Role, kind: ReportKind, fmt: ReportFormat, **given: Any
 ) -> Response:
+    check_read_scope(request, given.get("controller"))
     asked = ReportRequest(
         kind,
         subject_id=given.get("subject"),
@@ -171,7 +186,7 @@ def any_report(
 @router.post("/subjects/lookup", tags=["subjects"], summary="The subject id of an identifier")
 def lookup(request: Request, body: Lookup, _: Dpo) -> dict[str, str]:
     service: ReportService = request.app.state.service
-    found = service.subject_for(body.identifier)
+    found = service.subject_for(body.identifier, body.controller)
     if found is None:
         raise ApiError(404, "no subject is known by that identifier")
     return {"subject_id": found}
@@ -193,8 +208,14 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def create_app(settings: Settings, tokens: Tokens) -> FastAPI:
-    """The application for one ledger (``settings``) and one set of tokens."""
+@router.get("/docs", tags=["operations"], summary="This API, as a page", include_in_schema=False)
+def docs(request: Request) -> HTMLResponse:
+    return HTMLResponse(docs_html(request.app.openapi()))
+
+
+def create_app(settings: Settings, tokens: Tokens, max_body: int = MAX_BODY_BYTES) -> FastAPI:
+    """The application for one ledger (``settings``) and one set of tokens, behind the
+    gate (``ledger.api.gate``) that refuses bodies over ``max_body`` bytes."""
     service = ReportService(settings)
 
     @asynccontextmanager
@@ -207,9 +228,14 @@ def create_app(settings: Settings, tokens: Tokens) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI loads from a CDN: /docs is ledger.api.docs instead
+        redoc_url=None,
     )
     app.state.service = service
     app.state.tokens = tokens
     app.include_router(router)
+    install_ingestion(app, settings)
+    install_requests(app, settings)
     install_handlers(app)
+    app.add_middleware(Gate, tokens=tokens, max_body=max_body)
     return app

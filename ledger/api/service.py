@@ -13,12 +13,13 @@ from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from ledger.errors import NotFound
 from ledger.reports.build import ReportRequest, build_report
 from ledger.reports.render import MEDIA_TYPES, ReportFormat, render
 from ledger.service.backends import Backends
-from ledger.service.intake import normalise_natural_id
 from ledger.service.monitoring import Monitoring
 from ledger.service.settings import Settings
+from ledger.service.views import resolve_subject
 
 METRICS_MEDIA_TYPE = CONTENT_TYPE_LATEST
 
@@ -46,11 +47,15 @@ class ReportService:
             built: dict[str, Any] = build_report(ledger, request)
         return render(built, fmt), MEDIA_TYPES[fmt], str(built["report"])
 
-    def subject_for(self, identifier: str) -> str | None:
-        """The subject id of a natural identifier, if the key store knows it."""
+    def subject_for(self, identifier: str, controller: str | None = None) -> str | None:
+        """The subject id of a natural identifier at ``controller`` (needed when several
+        controllers know it: InvalidRequest names them), if the key store knows it."""
         with self._lock:
             keys = self._reports_ledger().keys
-            return keys.subject_for(normalise_natural_id(identifier), create=False)
+            try:
+                return resolve_subject(keys, identifier, controller)
+            except NotFound:
+                return None
 
     def metrics(self) -> bytes:
         """The process's metrics and, measured now, the projection consumers' lag and

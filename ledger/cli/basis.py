@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from ledger.cli.common import Subparsers, add_command, instant, open_ledger, resolve_subject
+from ledger.cli.terminal import printable_json, printable_tree
 from ledger.reports.build import ReportKind, ReportRequest, build_report
 from ledger.reports.legal_basis import one_subject
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         request = ReportRequest(
             ReportKind.basis,
-            subject_id=resolve_subject(ledger, args.subject),
+            subject_id=resolve_subject(ledger, args.subject, args.controller),
             purpose=args.purpose,
             controller=args.controller,
             at=args.at,
@@ -64,11 +64,12 @@ def run(args: argparse.Namespace) -> int:
         view = one_subject(build_report(ledger, request))
     finally:
         ledger.close()
-    print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render(view))
+    print(printable_json(view, indent=2) if args.json else render(view))
     return 0
 
 
 def render(v: dict[str, Any]) -> str:
+    v = printable_tree(v)  # reasons and notes others typed: nothing a terminal obeys
     answer = v["basis_at"]
     lines = [
         f"subject    {v['subject_id']}",

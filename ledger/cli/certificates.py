@@ -9,6 +9,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from ledger.cli.terminal import printable_tree
 from ledger.erasure.certificate import render
 from ledger.erasure.chain import read_register, reapply, verify_register
 from ledger.erasure.signing import (
@@ -103,14 +104,14 @@ def run(args: argparse.Namespace) -> int:
     elif args.json:
         print(json.dumps(docs, indent=2, sort_keys=True))
     elif args.action == "list":
-        for d in docs:
+        for d in printable_tree(docs):
             kept = ", ".join(r["retention_class"] for r in d.get("retained", [])) or "-"
             print(
                 f"#{d['sequence']}\t{d['erased_at']}\t{d['subject_id']}\t{d['scope']}\t"
                 f"{d['reason']}\t{len(d['erased']['keys_destroyed'])} key(s)\tretained: {kept}"
             )
     else:
-        print("\n\n".join(render(d) for d in docs) or "no certificates")
+        print("\n\n".join(render(d) for d in printable_tree(docs)) or "no certificates")
     return 0
 
 

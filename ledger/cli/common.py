@@ -9,11 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ledger.contract.base import is_subject_id
 from ledger.contract.instants import parse_instant
 from ledger.erasure.scope import ScopeError, parse_scope
-from ledger.errors import InvalidRequest, NotFound
+from ledger.errors import InvalidRequest
 from ledger.service.backends import Backends
+from ledger.service.queries import resolve_subject as resolve_subject  # for the commands
 from ledger.service.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -43,12 +43,15 @@ def settings_of(
     args: argparse.Namespace, fallback_data_dir: Callable[[], Path] | None = None
 ) -> Settings:
     """The settings a command runs with: its flags, else the environment."""
-    return Settings.from_environment(
+    settings = Settings.from_environment(
         log=args.log,
         data_dir=args.data_dir,
         metrics_port=getattr(args, "metrics_port", None),
+        store=getattr(args, "store", None),
         fallback_data_dir=fallback_data_dir,
     )
+    settings.layout.make_private()
+    return settings
 
 
 def open_ledger(
@@ -56,18 +59,6 @@ def open_ledger(
 ) -> Backends:
     """The one way a command opens the ledger's adapters."""
     return Backends(settings_of(args, fallback_data_dir))
-
-
-def resolve_subject(ledger: Backends, subject: str) -> str:
-    """A subject id from what the user typed: the id itself, or a natural identifier."""
-    if is_subject_id(subject):
-        return subject
-    from ledger.service.intake import normalise_natural_id
-
-    found = ledger.keys.subject_for(normalise_natural_id(subject), create=False)
-    if found is None:
-        raise NotFound("no subject is known by that identifier (it may have been erased)")
-    return found
 
 
 def say(message: str) -> None:

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
-from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
-from ledger.cli.common import Subparsers, add_command, open_ledger, resolve_subject, say
-from ledger.cli.state import render, subject_view
+from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from ledger.cli.state import render
 from ledger.reports.build import KINDS, ReportRequest, build_report
 from ledger.reports.render import ReportFormat
 from ledger.reports.render import render as render_report
 from ledger.service.backends import Backends
-from ledger.service.erasure import at_instant, run_processor
-from ledger.service.submission import submit_lines
-
-SUBJECT = "camille.martin@example.fr"
-#: The scenario's present: the erasure is carried out then, and the reports are as of it.
-SCENARIO_NOW = datetime(2024, 4, 30, 12, 0, tzinfo=UTC)
+from ledger.service.demo import DEMO_PURPOSE, SCENARIO_NOW, SUBJECT, play_scenario
+from ledger.service.erasure import at_instant
+from ledger.service.queries import resolve_subject, subject_view
 
 DESCRIPTION = f"""\
 The first thing to run. In a fresh data directory, with no broker, it appends the
@@ -45,9 +39,6 @@ EXAMPLES = """\
   pdl demo --data-dir ./demo-data     # keep the data somewhere you choose
   pdl demo --reports ./demo-reports   # and the HTML reports there
   pdl --log kafka://127.0.0.1:9092 demo"""
-
-#: The purpose the demo's purpose-level reports are about.
-DEMO_PURPOSE = "newsletter"
 
 
 def register(subparsers: Subparsers) -> None:
@@ -83,19 +74,6 @@ def run(args: argparse.Namespace) -> int:
         f"pdl demo: HTML reports as of {SCENARIO_NOW.isoformat()} in {reports}"
     )
     return 0
-
-
-def play_scenario(ledger: Backends) -> int:
-    """Append the scenario, batch by batch (each recorded after the one before: the
-    withdrawal is recorded after the April campaign), then carry out the erasure request.
-    Give ``ledger`` the scenario's clock first (``at_instant(ledger, SCENARIO_NOW)``)."""
-    text = resources.files("ledger.cli").joinpath("demo_scenario.jsonl").read_text("utf-8")
-    appended = 0
-    for batch in text.split("\n\n"):
-        appended += len(submit_lines(ledger.intake(), batch.splitlines()))
-        time.sleep(0.002)  # record times are in milliseconds: keep the batches apart
-    run_processor(ledger)
-    return appended
 
 
 def write_reports(ledger: Backends, folder: Path, subject_id: str) -> list[Path]:

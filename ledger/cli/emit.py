@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import BinaryIO
 
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
 from ledger.errors import InvalidRequest
@@ -18,7 +18,12 @@ pseudonymous id ("subject_id": "sub_...").
 
 A file is all-or-nothing: every line is validated first and, if any line is rejected,
 nothing is appended and every rejection is listed with its line number, field, rule
-and fix. Exit status: 0 appended, 1 rejected, 2 configuration or log error."""
+and fix. The file must be UTF-8; timestamps ISO 8601 with a zone.
+
+Retries are safe: an event whose event_id the ledger already holds is not appended
+again (listed with "duplicate"), so a file with event_ids can be emitted twice.
+Exit status: 0 appended (or all already there), 1 rejected, 2 configuration or log
+error."""
 
 EXAMPLES = """\
   pdl emit events.jsonl
@@ -45,15 +50,22 @@ def run(args: argparse.Namespace) -> int:
         ledger.close()
     if not args.quiet:
         for r in receipts:
-            print(f"{r.type_name}\t{r.event_id}\t{r.key}\t{r.topic}")
-    say(f"pdl emit: appended {len(receipts)} event(s)")
+            seen = "\tduplicate" if r.duplicate else ""
+            print(f"{r.type_name}\t{r.event_id}\t{r.key}\t{r.topic}{seen}")
+    duplicates = sum(r.duplicate for r in receipts)
+    summary = f"pdl emit: appended {len(receipts) - duplicates} event(s)"
+    if duplicates:
+        summary += f"; {duplicates} already in the ledger (same event_id), not appended again"
+    say(summary)
     return 0
 
 
-def _open(path: str) -> TextIO:
+def _open(path: str) -> BinaryIO:
+    # bytes: each line is decoded on its own, so a bad byte is a rejection with its
+    # line number, not a traceback
     if path == "-":
-        return sys.stdin
+        return sys.stdin.buffer
     try:
-        return open(path, encoding="utf-8")  # closed by the caller's with
+        return open(path, "rb")  # closed by the caller's with
     except OSError as exc:
         raise InvalidRequest(f"cannot read {path}: {exc.strerror}", field="FILE") from None

@@ -12,7 +12,7 @@ from ledger.erasure.certificate import Certificate, render
 from ledger.erasure.chain import read_register
 from ledger.errors import Refused
 from ledger.service.backends import Backends
-from ledger.service.erasure import append_one, controller_for, run_processor, subject_state
+from ledger.service.erasure import request_erasure, run_processor
 
 DESCRIPTION = """\
 Erase a subject's data, or one purpose's or one category's, by destroying the keys it
@@ -22,12 +22,18 @@ erasure processor until it has carried it out, and prints the signed certificate
 
 Data kept under a legal obligation (catalog purposes on legal_obligation or marked
 legal_hold) or under an active legal hold (`pdl hold place`) survives, GDPR Art.
-17(3); the certificate lists it with the article and the date it expires. Keys are
-per subject and retention class: purposes sharing a class are erased together, and a
-category scope erases the whole classes of the purposes collecting it. Erasing the
-whole subject with nothing retained also destroys the natural-identifier mapping and
-fences the subject id: later events about it are refused, and a returning person gets
-a new id. Exit status: 0 carried out, 1 refused or not carried out."""
+17(3); the certificate lists it with the article and the date it expires.
+
+Controllers are tenants: a person has one subject id per controller, keys are per
+subject id (so per controller) and retention class, and an erasure touches only the
+named controller's keys (--controller, needed when several know the identifier).
+Purposes sharing a class are erased together, and a category scope erases the whole
+classes of the purposes collecting it. When the subject's last key at the controller
+goes (a whole-subject erasure, or its last class) the controller's natural-identifier
+mapping goes too, and the certificate says so; a whole-subject erasure with nothing
+retained also fences the subject id: later events about it are refused, and a
+returning person gets a new id. Exit status: 0 carried out, 1 refused or not carried
+out."""
 
 EXAMPLES = """\
   pdl erase camille.martin@example.fr --reason request
@@ -55,7 +61,11 @@ def register(subparsers: Subparsers) -> None:
         choices=[r.value for r in ErasureReason],
         help="Art. 17(1) ground, or retention_expiry",
     )
-    parser.add_argument("--controller", help="controller id (default: the only one known)")
+    parser.add_argument(
+        "--controller",
+        help="the controller whose data to erase (needed when several know the identifier; "
+        "an erasure touches only that controller's keys)",
+    )
     parser.add_argument("--channel", help="how the request was received, e.g. 'e-mail to dpo@'")
     parser.add_argument("--no-wait", action="store_true", help="append the request only")
     parser.add_argument("--json", action="store_true", help="print the certificate as JSON")
@@ -64,8 +74,7 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
-        subject_id = resolve_subject(ledger, args.subject)
-        state = subject_state(ledger, subject_id)
+        subject_id = resolve_subject(ledger, args.subject, args.controller)
         scope = (
             {"kind": "purpose", "purpose": args.purpose}
             if args.purpose
@@ -73,17 +82,8 @@ def run(args: argparse.Namespace) -> int:
             if args.category
             else {"kind": "subject"}
         )
-        request = append_one(
-            ledger,
-            {
-                "type": "ErasureRequested",
-                "subject_id": subject_id,
-                "controller": controller_for(state, args.controller),
-                "occurred_at": ledger.clock().isoformat(),
-                "scope": scope,
-                "reason": args.reason,
-                **({"channel": args.channel} if args.channel else {}),
-            },
+        request = request_erasure(
+            ledger, subject_id, args.reason, scope, args.controller, args.channel
         )
         say(f"pdl erase: erasure requested ({request.event_id})")
         if args.no_wait:

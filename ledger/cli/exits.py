@@ -45,6 +45,18 @@ EXIT_CODES: Mapping[type[LedgerError], int] = MappingProxyType(
 )
 
 
+def _every_kind_is_listed() -> None:
+    """A kind added to ledger/errors.py without a row here would exit as the root does
+    (1): refuse to start instead, so the omission cannot ship unnoticed."""
+    kinds = [k for k in LedgerError.__subclasses__() if k.__module__ == LedgerError.__module__]
+    missing = sorted(k.__name__ for k in kinds if k not in EXIT_CODES)
+    if missing:
+        raise ImportError(f"ledger/cli/exits.py: no exit code for {', '.join(missing)}")
+
+
+_every_kind_is_listed()
+
+
 def exit_code(exc: LedgerError) -> int:
     """The exit code for an error: that of the most specific class the table lists."""
     return next(EXIT_CODES[c] for c in type(exc).__mro__ if c in EXIT_CODES)

@@ -20,6 +20,7 @@ from ledger.cli import (
     lag,
     rebuild,
     report,
+    requests,
     retention,
     run,
     schemas,
@@ -29,6 +30,7 @@ from ledger.cli import (
 )
 from ledger.cli.exits import INTERRUPTED, OK, exit_code
 from ledger.errors import LedgerError
+from ledger.service.layout import keep_private
 
 DESCRIPTION = """\
 pdl — the personal-data ledger. Records what an organisation does with personal data
@@ -65,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the embedded log, key store and projections live "
         "(default: PDL_DATA_DIR, else ~/.local/share/pdl)",
     )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="postgresql://USER@HOST:PORT/DB: projections in PostgreSQL, shared by every "
+        "consumer of a group on any host (default: PDL_STORE, else SQLite in the data dir)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in (
@@ -80,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         schemas,
         erase,
         hold,
+        requests,
         retention,
         certificates,
         verify_erasure,
@@ -91,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_private()  # keys, projections and decrypted reports: for this user only
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

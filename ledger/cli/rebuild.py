@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 
 from consumers.observe import Observer
-from consumers.rebuild import rebuild, resuming
+from consumers.rebuild import RebuildStopped, rebuild, resuming
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from ledger.cli.exits import INTERRUPTED
+from ledger.errors import Refused
 from ledger.log.base import LogRecord, TopicPartition
 from projections.base import Recorded
 
 DESCRIPTION = """\
 Replay every event topic from offset 0 into a new projection store, then swap it in for
 the current one. Shows a progress bar on stderr. Safe to interrupt: run it again and it
-resumes where it stopped (its store is checkpointed like any consumer's). Stop `pdl run`
-first; it holds the current store open."""
+resumes where it stopped (its store is checkpointed like any consumer's); SIGTERM stops
+it the same way. Refused while `pdl run` runs on the same store: stop it first. If
+records were deleted from the log (topic retention), it stops naming the topics,
+partitions and offsets lost, and keeps the current projections."""
 
 EXAMPLES = """\
   pdl rebuild
@@ -102,12 +108,28 @@ def register(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
+        if ledger.settings.store_url is not None:
+            raise Refused(
+                "pdl rebuild builds a SQLite store beside the live one and swaps it in; it "
+                "cannot swap a PostgreSQL store yet",
+                fix="stop every `pdl run` of the group, drop the store's schemas "
+                "(DROP SCHEMA ... CASCADE), and run `pdl run --until-caught-up`: the "
+                "projections are rebuilt from offset 0",
+            )
         live = ledger.store_path
         if resuming(live):
             say("pdl rebuild: resuming an interrupted rebuild")
         total = sum(ledger.log.end_offsets(ledger.topics.event_topics()).values())
         bar = ProgressBar(total)
-        progress = rebuild(ledger.log, ledger.registry, ledger.topics, live, bar)
+        stop = stop_on_signals("pdl rebuild")
+        try:
+            progress = rebuild(ledger.log, ledger.registry, ledger.topics, live, bar, stop)
+        except RebuildStopped as stopped:
+            say(
+                f"\npdl rebuild: stopped after applying {stopped.progress.applied}; the "
+                "current projections are kept — run `pdl rebuild` again to resume"
+            )
+            return INTERRUPTED
         bar.show(time.monotonic())
     finally:
         ledger.close()
@@ -116,6 +138,19 @@ def run(args: argparse.Namespace) -> int:
         f"projections swapped in at {live}"
     )
     return 0
+
+
+def stop_on_signals(command: str) -> threading.Event:
+    """An event set by SIGTERM or Ctrl-C: the command stops after the batch in hand."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: object) -> None:
+        say(f"{command}: stopping after the current batch")
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    return stop
 
 
 def dump(args: argparse.Namespace) -> int:

@@ -85,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         kind = ReportKind(args.kind)
-        subject_id = resolve_subject(ledger, args.subject) if args.subject else None
+        subject_id = (
+            resolve_subject(ledger, args.subject, args.controller) if args.subject else None
+        )
         request = ReportRequest(
             kind,
             subject_id=subject_id,

@@ -5,17 +5,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import signal
 import threading
-from types import FrameType
 
 from prometheus_client import REGISTRY
 
+from consumers.erasure import GROUP as ERASURE_GROUP
 from consumers.erasure import ErasureProcessor
 from consumers.metrics import MetricsObserver
+from consumers.outage import LogHealth, keep_going
+from consumers.rebuild import store_lock
 from consumers.runner import DEFAULT_GROUP, ProjectionConsumer
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
-from ledger.errors import Unavailable
+from ledger.cli.exits import INTERRUPTED
+from ledger.cli.rebuild import stop_on_signals
+from ledger.errors import LedgerError, Unavailable
 from ledger.service.backends import Backends
 from ledger.service.erasure import erasure_processor
 from ledger.service.monitoring import Monitoring
@@ -30,10 +33,18 @@ Consume every event topic and keep the projections current. Each batch commits i
 projection state and its checkpoint in one transaction, so a consumer killed at any
 point resumes exactly where its state stops. Several `pdl run` in one consumer group
 share the partitions (Kafka). Ctrl-C or SIGTERM stops it cleanly after the batch in
-hand is committed. Bad records go to the dead-letter topic; the loop keeps going.
-Erasure requests (from `pdl erase`, `pdl emit` or `pdl retention run`) are carried out
-by the erasure processor running beside it (--no-erasure leaves them to `pdl erase`);
-if it fails, `pdl run` stops with an error rather than leave requests unanswered.
+hand is committed (--until-caught-up too). Bad records go to the dead-letter topic;
+the loop keeps going. Erasure requests (from `pdl erase`, `pdl emit` or `pdl retention
+run`) are carried out by the erasure processor running beside it (--no-erasure leaves
+them to `pdl erase`); if it fails, `pdl run` stops with an error rather than leave
+requests unanswered.
+
+An outage of the log does not stop it: both loops retry with capped exponential backoff,
+log the outage, report it in pdl_log_reachable and pdl_log_seconds_since_success, and
+resume by themselves (a request waiting meanwhile is carried out then; its deadline keeps
+counting). Records deleted from the log before they were applied (topic retention) stop
+it with an error naming the topics, partitions and offsets lost. It refuses to start
+while `pdl rebuild` rebuilds its store, and `pdl rebuild` refuses while it runs.
 
 Prometheus metrics (lag per partition in messages and seconds, events by type, dead
 letters by reason, latencies) are served on http://127.0.0.1:9464/metrics; see
@@ -81,30 +92,34 @@ def run(args: argparse.Namespace) -> int:
     port, chosen = metrics_port(ledger.settings)
     with contextlib.ExitStack() as stack:
         stack.callback(ledger.close)
+        stack.enter_context(store_lock(ledger.store_path, rebuilding=False))
         observer = MetricsObserver(DEFAULT_GROUP) if port else None
         runner = ledger.runner(observer=observer)
         if observer is not None:
             serve_metrics(stack, ledger, runner, observer, args.metrics_addr, port, chosen)
         eraser = None if args.no_erasure else erasure_processor(_own(stack, ledger))
+        stop = stop_on_signals("pdl run")
         if args.until_caught_up:
-            progress = runner.catch_up()
-            if eraser is not None:
+            progress = runner.catch_up(stop=stop)
+            if eraser is not None and not stop.is_set():
                 eraser.process_pending()
+            if stop.is_set():
+                say(f"pdl run: stopped before catching up; applied {progress.applied}")
+                return INTERRUPTED
         else:
-            stop = threading.Event()
-
-            def request_stop(signum: int, frame: FrameType | None) -> None:
-                say("pdl run: stopping after the current batch")
-                stop.set()
-
-            signal.signal(signal.SIGINT, request_stop)
-            signal.signal(signal.SIGTERM, request_stop)
             say(f"pdl run: consuming {', '.join(runner.consumed)} as group {runner.group}")
-            failed = _carry_out_erasures(eraser, stop)
-            progress = runner.run(stop)
+            failed, erasing = _carry_out_erasures(eraser, stop)
+            try:
+                progress = runner.run(stop, health=LogHealth(runner.group))
+            finally:
+                stop.set()  # the erasure processor too, before the adapters close
+                if erasing is not None:
+                    erasing.join(ERASURE_STOP_WAIT_S)
             if failed:
+                if isinstance(failed[0], LedgerError):
+                    raise failed[0]
                 raise Unavailable(
-                    f"pdl run: the erasure processor failed ({failed[0]}); "
+                    f"pdl run: the erasure processor failed ({type(failed[0]).__name__}); "
                     "stopped so that erasure requests do not go unanswered"
                 )
     say(
@@ -121,22 +136,40 @@ def _own(stack: contextlib.ExitStack, ledger: Backends) -> Backends:
     return own
 
 
-def _carry_out_erasures(eraser: ErasureProcessor | None, stop: threading.Event) -> list[str]:
-    """Run the erasure processor beside the projections; a failure stops everything."""
-    failed: list[str] = []
+#: seconds between two passes of the erasure processor over pending requests
+ERASURE_PASS_EVERY_S = 5.0
+#: how long a stopping `pdl run` waits for an erasure pass in hand to end
+ERASURE_STOP_WAIT_S = 60.0
+
+
+def _carry_out_erasures(
+    eraser: ErasureProcessor | None, stop: threading.Event
+) -> tuple[list[Exception], threading.Thread | None]:
+    """Run the erasure processor beside the projections. An unreachable log is waited
+    out (the pass is retried with backoff); any other failure stops everything."""
+    failed: list[Exception] = []
     if eraser is None:
-        return failed
+        return failed, None
 
     def carry_out() -> None:
         try:
-            eraser.keep_carrying_out(stop)
+            keep_going(
+                lambda: eraser.process_pending(catch_up_projections=False),
+                stop,
+                LogHealth(ERASURE_GROUP),
+                ERASURE_PASS_EVERY_S,
+            )
+        except LedgerError as exc:  # fatal, and raised again by run()
+            failed.append(exc)
+            stop.set()
         except Exception as exc:  # reported and fatal: see the Unavailable raised by run()
-            failed.append(type(exc).__name__)
+            failed.append(exc)
             log.exception("erasure processor failed")
             stop.set()
 
-    threading.Thread(target=carry_out, name="pdl-erasure", daemon=True).start()
-    return failed
+    thread = threading.Thread(target=carry_out, name="pdl-erasure", daemon=True)
+    thread.start()
+    return failed, thread
 
 
 def metrics_port(settings: Settings) -> tuple[int, bool]:

@@ -17,8 +17,11 @@ PDL_API_TOKENS ("token=role,token=role") and/or the file PDL_API_TOKENS_FILE (th
 entries, one or more per line, # for comments); tokens are at least 16 characters and
 are compared in constant time, and never logged. Roles: dpo (every report, personal
 fields decrypted; metrics), regulator (every report, personal fields [withheld]), ops
-(/metrics only). No or an unknown token: 401; a role that may not: 403; a malformed
-request: 422 naming the field and the reason.
+(/metrics only). No or an unknown token: 401, answered before any body is read; a body
+over 1 MiB: 413; more than 10 failed authentications a minute from one address: 429; a
+role that may not: 403; a malformed request: 422 naming the field and the reason, never
+the value. /docs is a page without script or CDN; every answer says no-store, nosniff
+and a Content-Security-Policy that allows no script.
 
 Endpoints: /reports/ropa, /reports/access/{subject}, /reports/basis/{purpose},
 /reports/consent/{purpose}, /reports/erasure, /reports/retention, /reports/transfers,
@@ -67,5 +70,11 @@ def run(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         say(f"pdl serve: listening on {args.host}, not only this host: use TLS in front")
     say(f"pdl serve: http://{args.host}:{args.port}/docs ({len(tokens.entries)} token(s))")
-    uvicorn.run(create_app(settings, tokens), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        create_app(settings, tokens),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        server_header=False,  # no software version for a scanner to match
+    )
     return 0

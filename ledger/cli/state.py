@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from ledger.cli.common import Subparsers, add_command, instant, open_ledger, resolve_subject
-from ledger.errors import InvalidRequest, NotFound
-from ledger.service.backends import Backends
-from ledger.service.queries import state_at, subject_state
-from ledger.service.views import disclose_subject
+from ledger.cli.common import Subparsers, add_command, instant, open_ledger
+from ledger.cli.terminal import printable_tree
+from ledger.errors import InvalidRequest
+from ledger.service.queries import subject_view
 
 DESCRIPTION = """\
 Print the current state of one subject: data categories held and their values
@@ -22,12 +20,16 @@ and consent status per purpose with its evidence (event id and log position).
 Before reading, the projections catch up with everything appended so far (unless
 --no-catch-up), so `pdl emit` followed by `pdl state` needs no running consumer.
 With --at T it shows the state at a past instant, folded from the events valid by T;
-add --known-at K to count only the events the ledger had recorded by K."""
+add --known-at K to count only the events the ledger had recorded by K.
+
+A person has one subject id per controller (controllers are tenants): a natural
+identifier known to several controllers needs --controller, and the answer names them."""
 
 EXAMPLES = """\
   pdl state camille.martin@example.fr
   pdl state sub_5f0c8a1e9b2d4c6f8a0b1c2d3e4f5a6b --json
   pdl state camille.martin@example.fr --at 2024-04-01 --known-at 2024-04-01
+  pdl state camille.martin@example.fr --controller informatique70
   pdl --log kafka://127.0.0.1:9092 state C-1042"""
 
 
@@ -36,6 +38,10 @@ def register(subparsers: Subparsers) -> None:
         subparsers, "state", run, "print what is held on one subject now", DESCRIPTION, EXAMPLES
     )
     parser.add_argument("subject", help="subject id (sub_…) or natural identifier")
+    parser.add_argument(
+        "--controller",
+        help="the controller whose record to show (needed when several know the identifier)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument(
         "--at", type=instant, help="the state at this past instant (valid time, ISO 8601)"
@@ -54,35 +60,17 @@ def run(args: argparse.Namespace) -> int:
         at, known_at = args.at, args.known_at
         if known_at is not None and at is None:
             raise InvalidRequest("--known-at goes with --at", field="--known-at")
-        view = subject_view(ledger, args.subject, not args.no_catch_up, at, known_at)
+        view = subject_view(
+            ledger, args.subject, not args.no_catch_up, at, known_at, args.controller
+        )
     finally:
         ledger.close()
     print(json.dumps(view, indent=2, ensure_ascii=False) if args.json else render(view))
     return 0
 
 
-def subject_view(
-    ledger: Backends,
-    subject: str,
-    catch_up: bool = True,
-    at: datetime | None = None,
-    known_at: datetime | None = None,
-) -> dict[str, Any]:
-    subject_id = resolve_subject(ledger, subject)
-    if catch_up:
-        ledger.catch_up()
-    if at is not None:
-        state = state_at(ledger, subject_id, at, known_at)
-        if not state.events:
-            raise NotFound(f"{subject_id}: no events recorded for this subject by then")
-        return disclose_subject(state, ledger.keys)
-    held = subject_state(ledger, subject_id)
-    if held is None:
-        raise NotFound(f"{subject_id}: no events recorded for this subject")
-    return disclose_subject(held, ledger.keys)
-
-
 def render(view: dict[str, Any]) -> str:
+    view = printable_tree(view)  # values others typed, decrypted: nothing a terminal obeys
     lines = [
         f"subject     {view['subject_id']}",
         f"events      {view['events']}",

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Annotated, ClassVar
 from uuid import uuid4
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    model_validator,
+)
 
 from ledger.contract.secret import Personal, Secret
 from ledger.contract.vocabulary import ScopeKind
@@ -34,19 +44,67 @@ def is_subject_id(text: str) -> bool:
     return _SUBJECT_ID.fullmatch(text) is not None
 
 
-#: A free-text label (channel, source, system): not personal data, bounded.
-Label = Annotated[str, Field(min_length=1, max_length=200)]
+#: Characters that move a terminal's cursor, break a line or reorder text: C0 and C1
+#: controls (escape, new line, tab…), DEL, the Unicode line and paragraph separators and
+#: the bidirectional overrides and isolates. Labels may not hold them; terminal output
+#: escapes them (``ledger.cli.terminal``).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+#: The validation context of events read back from the log: what was recorded before a
+#: rule was tightened is still read (it is history), and only new events meet the rule.
+RECORDED: Mapping[str, bool] = MappingProxyType({"recorded": True})
+
+
+def _one_line_of_text(value: str, info: ValidationInfo) -> str:
+    if CONTROL_CHARACTERS.search(value) and not (info.context or {}).get("recorded"):
+        raise ValueError(
+            "a label may not contain control characters (tab, new line, escape, "
+            "bidirectional overrides); write it as one line of plain text"
+        )
+    return value
+
+
+#: A free-text label (channel, source, system, reason): not personal data, bounded, and
+#: one line of plain text, so that it prints as itself in a terminal or a report.
+Label = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_one_line_of_text)]
 
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
 
 
+_TIMESTAMP_FIX = "use an ISO 8601 timestamp with a zone, e.g. 2024-03-12T09:30:00Z"
+#: an ISO 8601 date and time; the zone is optional here so that its absence gets its own
+#: message (pydantic alone would also take epoch numbers, even as strings)
+_ISO_DATE_TIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?P<zone>Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+
+
+def _iso_8601(value: object) -> object:
+    # epoch numbers are refused: seconds or milliseconds, a number cannot say which, and
+    # the docs promise ISO 8601 with a zone
+    if isinstance(value, datetime):
+        return value  # from Python callers and the wire; the zone is checked after
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError(f"a number is not a timestamp (no epoch times); {_TIMESTAMP_FIX}")
+    if not isinstance(value, str):
+        raise ValueError(f"a timestamp must be a string; {_TIMESTAMP_FIX}")
+    match = _ISO_DATE_TIME.fullmatch(value)
+    if match is None:
+        raise ValueError(f"not an ISO 8601 date and time; {_TIMESTAMP_FIX}")
+    if match.group("zone") is None:
+        raise ValueError(f"timestamp has no time zone; {_TIMESTAMP_FIX}")
+    return value
+
+
 def _aware_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
-        raise ValueError("timestamp has no time zone; add one, e.g. 2024-03-12T09:30:00Z")
+        raise ValueError(f"timestamp has no time zone; {_TIMESTAMP_FIX}")
     return value.astimezone(UTC)
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
+#: Every timestamp in the contract: ISO 8601 with a zone, kept in UTC.
+AwareDatetime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_aware_utc)]
 
 
 def new_event_id() -> str:

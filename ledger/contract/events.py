@@ -23,6 +23,7 @@ from ledger.contract.families.collection import DataCollected, DataRectified
 from ledger.contract.families.consent import ConsentGiven, ConsentWithdrawn, ObjectionRaised
 from ledger.contract.families.lifecycle import PolicyPublished, RetentionAnchorRecorded
 from ledger.contract.families.processing import DataProcessed, DataShared
+from ledger.contract.families.requests import REQUEST_EVENTS
 from ledger.contract.families.rights import (
     DataErased,
     ErasureRequested,
@@ -52,7 +53,7 @@ EVENT_TYPES: dict[str, type[LedgerEvent]] = {
         RetentionAnchorRecorded,
         PolicyPublished,
     )
-}
+} | {cls.__name__: cls for cls in REQUEST_EVENTS}
 
 __all__ = [
     "EVENT_TYPES",

@@ -12,6 +12,7 @@ import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -39,6 +40,8 @@ class StoredCertificate:
     keys_destroyed: tuple[str, ...] = ()
     text: str | None = None
     problem: str | None = None
+    #: the event's valid time: reports at an instant count the certificates valid by it
+    occurred_at: str | None = None
 
     def document(self) -> Certificate | None:
         try:
@@ -64,8 +67,17 @@ def read_register(
     log: EventLog, registry: SchemaRegistry, topics: Topics
 ) -> list[StoredCertificate]:
     """Every DataErased on the erasure topic, in log order. Any record of that topic that
-    cannot be decoded is listed too: it may be a damaged certificate."""
-    found = []
+    cannot be decoded is listed too: it may be a damaged certificate; and so are records
+    deleted from the log (retention): certificates may be among them."""
+    found = [
+        StoredCertificate(
+            f"{tp.topic}:{tp.partition}@0..{start - 1}",
+            problem=f"{start} record(s) were deleted from the log (topic retention?): any "
+            "certificate among them is lost — fix: restore the erasure topic from a backup",
+        )
+        for tp, start in sorted(log.start_offsets([topics.erasure]).items())
+        if start > 0
+    ]
     for record in log.scan([topics.erasure]):
         position = str(LogPosition.of(record))
         try:
@@ -88,6 +100,7 @@ def read_register(
                 label,
                 tuple(fields.get("keys_destroyed") or ()),
                 fields.get("certificate"),
+                occurred_at=_instant_text(fields.get("occurred_at")),
             )
         )
     return found
@@ -155,13 +168,28 @@ def _disagreement(item: StoredCertificate, doc: Certificate) -> str | None:
     for name, signed, carried in checks:
         if signed != carried:
             return f"the event's {name} differs from the signed certificate's"
+    erased_at = _instant_text(doc.get("erased_at"))
+    if item.occurred_at is not None and erased_at != item.occurred_at:
+        # a report at an instant counts certificates by the event's time: both must say
+        # when the keys were destroyed, or a report and this check disagree
+        return "the event's occurred_at differs from the signed certificate's erased_at"
     return None
+
+
+def _instant_text(value: object) -> str | None:
+    """An instant as UTC ISO text, to compare the event's time with the certificate's."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    try:
+        return datetime.fromisoformat(str(value)).astimezone(UTC).isoformat()
+    except ValueError:
+        return None
 
 
 def _check_chain(
     by_sequence: dict[int, list[tuple[StoredCertificate, Certificate]]], report: RegisterReport
 ) -> None:
-    previous_sha = GENESIS
+    previous_sha, previous_erased_at = GENESIS, ""
     for sequence in range(1, max(by_sequence, default=0) + 1):
         entries = by_sequence.get(sequence, [])
         if not entries:
@@ -181,6 +209,14 @@ def _check_chain(
             )
         previous_sha = certificate_sha256(item.text or "")
         report.head_sequence, report.head_sha256 = sequence, previous_sha
+        erased_at = _instant_text(doc.get("erased_at"))
+        if erased_at and previous_erased_at and erased_at < previous_erased_at:
+            report.problems.append(
+                f"{name_of(item, doc)}: erased_at {doc.get('erased_at')} is earlier than "
+                f"certificate #{sequence - 1}'s: certificates dated out of order make a "
+                "register at an instant between them show a gap"
+            )
+        previous_erased_at = erased_at or previous_erased_at
     extra = sorted(s for s in by_sequence if s < 1)
     if extra:
         report.problems.append(f"certificates with invalid sequence numbers: {extra}")

@@ -8,6 +8,8 @@ Two grounds keep a class of a subject's data:
   from the transaction); after that the data is erased like any other.
 - **legal hold** — an active ``LegalHoldPlaced`` for a scope covering the class (from the
   subject-state projection), with the article it names, until released or ``until``.
+  Holds are individual: each is released by its id, so one case closing leaves another
+  case's hold on the same scope in force.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ LEGAL_CLAIMS_ARTICLE = "Art. 17(3)(e)"
 
 @dataclass(frozen=True)
 class ActiveHold:
-    """A legal hold as the subject-state projection keeps it (``holds`` slots)."""
+    """A legal hold as the subject-state projection keeps it (``holds``, by id)."""
 
+    hold_id: str
     scope: str
     active: bool
     reason: str
@@ -135,7 +138,7 @@ def hold_grounds(
                     key_class,
                     "legal_hold",
                     hold.article or LEGAL_CLAIMS_ARTICLE,
-                    f"legal hold on {hold.scope}: {hold.reason}",
+                    f"legal hold {hold.hold_id} on {hold.scope}: {hold.reason}",
                     hold.until,
                     f"LegalHoldPlaced {hold.event_id} at {hold.position}",
                 )

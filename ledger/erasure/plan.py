@@ -17,6 +17,7 @@ from ledger.contract.base import Scope
 from ledger.contract.vocabulary import ScopeKind
 from ledger.erasure.certificate import FORMAT
 from ledger.erasure.holds import ActiveHold, RetentionGround, retention_grounds
+from ledger.erasure.lateness import iso_duration, late_by
 from ledger.erasure.records import SubjectRecord
 from ledger.erasure.retention import SubjectFacts
 from ledger.erasure.scope import classes_in_scope, purposes_of, sharing_note
@@ -24,9 +25,14 @@ from ledger.keys.store import ShreddedKey
 from ledger.policy.catalog import Catalog, Catalogs
 
 FULL_ERASURE_NOTE = (
-    "full erasure: every key of the subject and its natural-identifier mapping were "
-    "destroyed; the subject id is fenced (events about it are refused) and a returning "
-    "person is given a new subject id"
+    "full erasure: every key of the subject at this controller and its natural-identifier "
+    "mapping there were destroyed; the subject id is fenced (events about it are refused) "
+    "and a returning person is given a new subject id; other controllers' data is untouched"
+)
+LAST_CLASS_NOTE = (
+    "the subject's last key at this controller was destroyed, so its natural-identifier "
+    "mapping there was destroyed too: the person is no longer found by that identifier at "
+    "this controller, and a returning person is given a new subject id"
 )
 CATEGORY_NOTE = (
     "a category scope erases whole retention classes: the other categories sealed under "
@@ -117,12 +123,16 @@ def certificate_body(
     sequence: int,
     previous_sha256: str,
     erased_at: datetime,
+    due_at: datetime | None,
     destroyed: list[ShreddedKey],
     retained_keys: Mapping[str, str],
     records: list[SubjectRecord],
     catalog: Catalog,
+    mapping_destroyed: bool = False,
 ) -> dict[str, Any]:
-    """The certificate before signing. ``retained_keys``: key id → class of kept keys."""
+    """The certificate before signing. ``retained_keys``: key id → class of kept keys;
+    ``erased_at`` is the ledger's clock when the keys were destroyed, ``due_at`` when
+    that was due."""
     positions, fields = _positions(records, [k.key_id for k in destroyed])
     retained = []
     for key_class in sorted({g.retention_class for g in plan.retained}):
@@ -150,6 +160,9 @@ def certificate_body(
             "requested_at": request.requested_at.isoformat(),
         },
         "erased_at": erased_at.isoformat(),
+        # when it was due, and how late it was done when late (ledger.erasure.lateness)
+        "due_at": due_at.isoformat() if due_at else None,
+        "late_by": iso_duration(late) if (late := late_by(due_at, erased_at)) else None,
         "erased": {
             "retention_classes": sorted(plan.erase),
             "purposes": list(plan.purposes),
@@ -161,12 +174,14 @@ def certificate_body(
                 }
                 for k in sorted(destroyed, key=lambda k: (k.retention_class, k.key_id))
             ],
-            "identity_mapping_destroyed": plan.full,
+            # the controller's mapping of the identifier to this subject id: gone with
+            # the subject's last key there (a full erasure, or the last class)
+            "identity_mapping_destroyed": mapping_destroyed,
             "subject_fenced": plan.full,
             "positions": positions,
             "fields": fields,
         },
         "retained": retained,
         "not_held": list(plan.not_held),
-        "notes": list(plan.notes),
+        "notes": [*plan.notes, *([LAST_CLASS_NOTE] if mapping_destroyed and not plan.full else [])],
     }

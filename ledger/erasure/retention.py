@@ -5,7 +5,8 @@ A rule is *duration from anchor, then action* (``P60D`` from ``collection``, era
 possibly ending sooner on another anchor (``ends_early_on``) and followed by a next step
 (``then``). Anchors come from the subject's ``RetentionAnchorRecorded`` events (the
 latest wins, so a later ``last_contact`` postpones the date), from the collection time
-of the values, and from consent withdrawals. Anchors a collection implies (a collection
+of the values, and from consent withdrawals — the rule's own purpose's, or another's
+it names (``anchor_purpose``). Anchors a collection implies (a collection
 is a contact, a transaction is when an invoice is collected) count from the collection
 when no later anchor was recorded; anchors in the future (``contract_end``,
 ``settlement``...) leave the data not yet due until they are recorded.
@@ -85,8 +86,10 @@ class RetentionDue:
         return Scope(kind=ScopeKind.purpose, purpose=self.purpose)
 
     def rule_text(self) -> str:
-        early = f", or at {self.rule.ends_early_on} if sooner" if self.rule.ends_early_on else ""
-        return f"{self.rule.duration} from {self.rule.anchor}{early}, then {self.rule.action}"
+        rule = self.rule
+        early = f", or at {rule.ends_early_on} if sooner" if rule.ends_early_on else ""
+        of = f" of {rule.anchor_purpose}" if rule.anchor_purpose else ""
+        return f"{rule.duration} from {rule.anchor}{of}{early}, then {rule.action}"
 
 
 def anchor_time(
@@ -114,13 +117,20 @@ def rule_due(
     zone: ZoneInfo,
 ) -> tuple[datetime | None, str]:
     """The due date of one rule for one value in the controller's ``zone``, and how it
-    was reached (for people)."""
-    start = anchor_time(rule.anchor, facts, controller, purpose, collected_at)
+    was reached (for people). The anchor is the rule's purpose's own event unless the
+    rule names another purpose (``anchor_purpose``: a suppression list counts from the
+    newsletter's withdrawal)."""
+    anchored = rule.anchor_purpose or purpose
+    # another purpose's event is not implied by collecting this purpose's values
+    start = anchor_time(
+        rule.anchor, facts, controller, anchored, collected_at if anchored == purpose else None
+    )
+    name = rule.anchor if anchored == purpose else f"{rule.anchor} of {anchored}"
     if start is None:
-        due, text = None, f"{rule.duration} from {rule.anchor} (not recorded yet)"
+        due, text = None, f"{rule.duration} from {name} (not recorded yet)"
     else:
         due = add_period(start, rule.duration, zone)
-        text = f"{rule.duration} from {rule.anchor} ({start.astimezone(zone).isoformat()})"
+        text = f"{rule.duration} from {name} ({start.astimezone(zone).isoformat()})"
         if parse_period(rule.duration).is_calendar:
             # the due instant is the start of the next day: name the promised date itself
             text += f", kept through {(due - _INSTANT).date().isoformat()} {zone.key}"

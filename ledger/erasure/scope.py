@@ -1,7 +1,10 @@
 """What a scope covers, in keys. Pure.
 
 Personal fields are sealed under one key per subject and *retention class*
-(``Purpose.key_class`` in the catalog), so erasure works class by class:
+(``Purpose.key_class`` in the catalog), so erasure works class by class. A subject id
+belongs to one controller, so the classes are that controller's and a scope is read in
+its catalog: two controllers' classes of the same name (``customer``,
+``call-recording``) are different keys.
 
 - ``purpose:P`` covers P's class, and with it every purpose sharing that class (their
   data is sealed under the same key, so they are erased together);

@@ -5,6 +5,10 @@ events on the log say was destroyed (key ids), the subject's records are found b
 key on every event topic, personal fields by the schemas' ``pdl.personal`` marks, and
 each field in scope is tried against the key its header names *and* every key the
 store still holds for the subject. One that opens is a failure.
+
+Records deleted from the log (topic retention) are named apart: a subject with no
+``DataErased`` on an erasure topic that lost records may have had its certificate
+deleted, which is not the same as never having been erased.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ class ErasureVerification:
     undecodable: list[str] = field(default_factory=list)
     fenced: bool = False
     keys_held: list[str] = field(default_factory=list)
+    #: spans of records deleted from the log (``topic[partition] offsets a..b``)
+    lost: list[str] = field(default_factory=list)
+    #: whether the erasure topic is among them: certificates may have gone too
+    lost_certificates: bool = False
 
     @property
     def ok(self) -> bool:
@@ -55,7 +63,14 @@ class ErasureVerification:
         ]
         lines += [f"  READABLE: {where}" for where in self.readable_in_scope]
         lines += [f"  NOT CHECKED (undecodable): {where}" for where in self.undecodable]
-        if not self.certificates:
+        lines += [f"  LOST FROM THE LOG (deleted, not checked): {span}" for span in self.lost]
+        if not self.certificates and self.lost_certificates:
+            lines.append(
+                "  no DataErased found, but the log lost records of the erasure topic: this "
+                "subject's certificate may have been deleted with them — fix: restore the "
+                "erasure topic from a backup and verify again"
+            )
+        elif not self.certificates:
             lines.append("  no DataErased for this subject — fix: erase first (`pdl erase`)")
         return "\n".join(lines)
 
@@ -67,6 +82,10 @@ def verify_erasure(
     log: EventLog, registry: SchemaRegistry, topics: Topics, keys: KeyStore, subject_id: str
 ) -> ErasureVerification:
     result = ErasureVerification(subject_id, fenced=keys.is_erased_subject(subject_id))
+    for tp, start in sorted(log.start_offsets({*topics.event_topics(), topics.erasure}).items()):
+        if start > 0:
+            result.lost.append(f"{tp.topic}[{tp.partition}] offsets 0..{start - 1}")
+            result.lost_certificates |= tp.topic == topics.erasure
     destroyed: set[str] = set()
     retained_classes: set[str] = set()
     for stored in read_register(log, registry, topics):

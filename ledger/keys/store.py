@@ -1,10 +1,13 @@
 """The key store interface.
 
-Data keys are held per subject and per retention class, so that data kept under a
-legal obligation (invoices) can outlive data kept for marketing. The store also holds
-the only mapping from natural identifiers (e-mail, customer number) to pseudonymous
-subject ids; it dies with the subject. An embedded SQLite store is the default; a KMS
-or Vault can implement the same interface.
+Controllers are tenants. A person known to two controllers is two subjects: one
+pseudonymous subject id per controller, each recorded with the one controller it
+belongs to. Data keys are held per subject id (so per controller) and per retention
+class, so that data kept under a legal obligation (invoices) can outlive data kept for
+marketing, and one controller's erasure or retention never touches another's keys. The
+store also holds the only mapping from natural identifiers (e-mail, customer number) to
+subject ids, one per controller; it dies with the subject's last key there. An embedded
+SQLite store is the default; a KMS or Vault can implement the same interface.
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ from ledger.errors import Refused, Unavailable
 
 @dataclass(frozen=True)
 class DataKey:
-    """A subject's data key for one retention class. ``material`` never leaves the process."""
+    """A subject's data key for one retention class, at the subject's controller.
+    ``material`` never leaves the process."""
 
     key_id: str
     subject_id: str
+    controller: str
     retention_class: str
     material: bytes = field(repr=False)
 
@@ -57,20 +62,66 @@ class SubjectErased(Refused):
         self.subject_id = subject_id
 
 
+class SubjectOfAnotherController(Refused):
+    """A subject id belongs to the controller it was first recorded for; an event naming
+    another controller is refused, so that controllers' data never mix under one key."""
+
+    def __init__(self, subject_id: str, controller: str) -> None:
+        super().__init__(
+            f"subject_id: {subject_id} belongs to controller {controller}; a subject id "
+            "names a person at one controller only — fix: submit the natural identifier "
+            "as subject (the ledger gives the person a subject id at this controller), "
+            f"or use the subject id this controller was given"
+        )
+        self.subject_id = subject_id
+        self.controller = controller
+
+
+class UnknownSubject(Refused):
+    """A key was asked for a subject id no controller was recorded for."""
+
+    def __init__(self, subject_id: str) -> None:
+        super().__init__(
+            f"subject_id: {subject_id} has no controller in the key store — fix: record "
+            "the subject first (``KeyStore.assign_subject``; the intake does it on append)"
+        )
+        self.subject_id = subject_id
+
+
 class KeyStore(ABC):
-    """Holds per-subject data keys and the natural-identifier → subject mapping."""
+    """Holds per-subject data keys, each subject id's controller, and the
+    (controller, natural identifier) → subject mapping."""
 
     @abstractmethod
-    def subject_for(self, natural_id: str, *, create: bool = True) -> str | None:
-        """The subject id of a natural identifier; a new one is assigned if ``create``."""
+    def subject_for(self, natural_id: str, controller: str) -> str | None:
+        """The subject id a natural identifier has at ``controller``, if any. Reads only."""
+
+    @abstractmethod
+    def subjects_known_as(self, natural_id: str) -> dict[str, str]:
+        """Every controller that knows this natural identifier → its subject id there."""
+
+    @abstractmethod
+    def assign_subject(
+        self, subject_id: str, controller: str, natural_id: str | None = None
+    ) -> str:
+        """Record ``subject_id`` as a subject of ``controller`` and, with ``natural_id``,
+        map the identifier to it at that controller. Returns the subject id in force: one
+        the identifier already had at the controller (another writer was first) wins.
+        Raises ``SubjectOfAnotherController`` if the id belongs to another controller,
+        ``SubjectErased`` if it is fenced."""
+
+    @abstractmethod
+    def controller_of(self, subject_id: str) -> str | None:
+        """The controller a subject id belongs to, or None if it was never recorded."""
 
     @abstractmethod
     def new_subject(self) -> str:
-        """A fresh pseudonymous subject id with no natural identifier attached."""
+        """A fresh pseudonymous subject id, recorded nowhere yet (``assign_subject``)."""
 
     @abstractmethod
     def data_key(self, subject_id: str, retention_class: str) -> DataKey:
-        """The subject's key for a retention class, created on first use."""
+        """The subject's key for a retention class, created on first use. The subject
+        must be recorded (``UnknownSubject``) and not fenced (``SubjectErased``)."""
 
     @abstractmethod
     def key_by_id(self, key_id: str) -> DataKey | None:
@@ -80,9 +131,16 @@ class KeyStore(ABC):
     def shred(
         self, subject_id: str, retention_classes: Collection[str] | None = None
     ) -> list[ShreddedKey]:
-        """Destroy the subject's keys durably: all of them (and its natural-identifier
-        mapping) when ``retention_classes`` is None, else those classes'. Returns what was
-        destroyed; no copy may remain recoverable from the store's files."""
+        """Destroy the subject's keys durably: all of them when ``retention_classes`` is
+        None, else those classes'. When no key of the subject remains afterwards (a full
+        erasure, or its last class erased by retention or request), its natural-identifier
+        mapping is destroyed too: nothing outlives its purpose, the identity included.
+        Returns what was destroyed; no copy may remain recoverable from the store's
+        files."""
+
+    @abstractmethod
+    def has_identity(self, subject_id: str) -> bool:
+        """Whether a natural identifier still maps to the subject id."""
 
     @abstractmethod
     def keys_of(self, subject_id: str) -> list[DataKey]:

@@ -18,7 +18,13 @@ import pytest
 from pydantic import TypeAdapter
 
 from ledger.contract.base import SubjectId
-from ledger.keys.store import DataKey, KeyStore, SubjectErased
+from ledger.keys.store import (
+    DataKey,
+    KeyStore,
+    SubjectErased,
+    SubjectOfAnotherController,
+    UnknownSubject,
+)
 
 _SUBJECT_ID: TypeAdapter[str] = TypeAdapter(SubjectId)
 
@@ -46,16 +52,26 @@ class KeyStoreTestCase(ABC):
         store.close()
         return self.make_store()
 
-    @staticmethod
-    def new_subject_id() -> str:
-        return "sub_" + uuid.uuid4().hex
+    #: the controllers the suite records subjects for
+    A, B = "controller-a", "controller-b"
+
+    def new_subject_id(self, keys: KeyStore, controller: str = A) -> str:
+        """A fresh subject id, recorded for ``controller``."""
+        return keys.assign_subject(keys.new_subject(), controller)
+
+    @classmethod
+    def known(cls, keys: KeyStore, natural_id: str, controller: str = A) -> str:
+        """The person's subject id at ``controller``, recorded on first use."""
+        found = keys.subject_for(natural_id, controller)
+        return found or keys.assign_subject(keys.new_subject(), controller, natural_id)
 
     # data keys
 
     def test_a_data_key_is_per_subject_and_retention_class(self, keys: KeyStore) -> None:
-        alice, bob = self.new_subject_id(), self.new_subject_id()
+        alice, bob = self.new_subject_id(keys), self.new_subject_id(keys)
         key = keys.data_key(alice, "marketing")
         assert (key.subject_id, key.retention_class) == (alice, "marketing")
+        assert key.controller == self.A
         assert len(key.material) == 32, "data keys are AES-256 keys"
         assert keys.data_key(alice, "marketing") == key
         others = [keys.data_key(alice, "accounting"), keys.data_key(bob, "marketing")]
@@ -63,17 +79,21 @@ class KeyStoreTestCase(ABC):
         assert len({key.material, *(k.material for k in others)}) == 3
         assert key.fingerprint not in {k.fingerprint for k in others}
 
+    def test_no_key_is_made_for_a_subject_of_no_controller(self, keys: KeyStore) -> None:
+        with pytest.raises(UnknownSubject):
+            keys.data_key(keys.new_subject(), "marketing")
+
     def test_a_key_is_found_by_its_id(self, keys: KeyStore) -> None:
-        key = keys.data_key(self.new_subject_id(), "marketing")
+        key = keys.data_key(self.new_subject_id(keys), "marketing")
         assert keys.key_by_id(key.key_id) == key
         assert keys.key_by_id(uuid.uuid4().hex) is None
 
     def test_keys_of_lists_one_key_per_retention_class(self, keys: KeyStore) -> None:
-        subject = self.new_subject_id()
+        subject = self.new_subject_id(keys)
         assert keys.keys_of(subject) == []
         marketing = keys.data_key(subject, "marketing")
         accounting = keys.data_key(subject, "accounting")
-        keys.data_key(self.new_subject_id(), "marketing")  # another subject's
+        keys.data_key(self.new_subject_id(keys), "marketing")  # another subject's
         assert _classes(keys.keys_of(subject)) == {
             "marketing": marketing.key_id,
             "accounting": accounting.key_id,
@@ -83,17 +103,39 @@ class KeyStoreTestCase(ABC):
             marketing,
         ]
 
-    # natural identifiers
+    # natural identifiers and controllers
 
     def test_a_natural_identifier_maps_to_a_stable_subject_id(self, keys: KeyStore) -> None:
-        assert keys.subject_for("nobody@example.org", create=False) is None
-        subject = keys.subject_for("camille@example.fr")
-        assert subject is not None
+        assert keys.subject_for("nobody@example.org", self.A) is None
+        subject = self.known(keys, "camille@example.fr")
         _SUBJECT_ID.validate_python(subject)
-        assert keys.subject_for("camille@example.fr") == subject
-        assert keys.subject_for("camille@example.fr", create=False) == subject
-        assert keys.subject_for("someone-else@example.fr") != subject
-        assert keys.subject_for("nobody@example.org", create=False) is None
+        assert keys.subject_for("camille@example.fr", self.A) == subject
+        assert self.known(keys, "camille@example.fr") == subject
+        assert self.known(keys, "someone-else@example.fr") != subject
+        assert keys.subject_for("nobody@example.org", self.A) is None
+
+    def test_one_person_is_one_subject_per_controller(self, keys: KeyStore) -> None:
+        at_a = self.known(keys, "camille@example.fr", self.A)
+        assert keys.subject_for("camille@example.fr", self.B) is None
+        at_b = self.known(keys, "camille@example.fr", self.B)
+        assert at_a != at_b
+        assert (keys.controller_of(at_a), keys.controller_of(at_b)) == (self.A, self.B)
+        assert keys.subjects_known_as("camille@example.fr") == {self.A: at_a, self.B: at_b}
+        assert keys.subjects_known_as("nobody@example.org") == {}
+        assert keys.data_key(at_a, "customer") != keys.data_key(at_b, "customer")
+
+    def test_the_first_mapping_of_a_person_wins(self, keys: KeyStore) -> None:
+        first = keys.assign_subject(keys.new_subject(), self.A, "camille@example.fr")
+        second = keys.assign_subject(keys.new_subject(), self.A, "camille@example.fr")
+        assert second == first  # a concurrent writer's provisional id gives way
+
+    def test_a_subject_id_belongs_to_one_controller(self, keys: KeyStore) -> None:
+        subject = self.new_subject_id(keys, self.A)
+        assert keys.assign_subject(subject, self.A) == subject  # again: harmless
+        with pytest.raises(SubjectOfAnotherController):
+            keys.assign_subject(subject, self.B)
+        assert keys.controller_of(subject) == self.A
+        assert keys.controller_of(keys.new_subject()) is None
 
     def test_new_subjects_are_fresh_subject_ids(self, keys: KeyStore) -> None:
         subjects = {keys.new_subject() for _ in range(5)}
@@ -104,8 +146,7 @@ class KeyStoreTestCase(ABC):
     # shredding
 
     def test_shredding_classes_destroys_only_their_keys(self, keys: KeyStore) -> None:
-        subject = keys.subject_for("camille@example.fr")
-        assert subject is not None
+        subject = self.known(keys, "camille@example.fr")
         marketing = keys.data_key(subject, "marketing")
         accounting = keys.data_key(subject, "accounting")
         shredded = keys.shred(subject, {"marketing"})
@@ -115,35 +156,50 @@ class KeyStoreTestCase(ABC):
         assert keys.key_by_id(marketing.key_id) is None
         assert keys.key_by_id(accounting.key_id) == accounting
         assert keys.keys_of(subject) == [accounting]
-        assert keys.subject_for("camille@example.fr", create=False) == subject
+        assert keys.subject_for("camille@example.fr", self.A) == subject
+        assert keys.has_identity(subject)
         assert not keys.is_erased_subject(subject)
 
+    def test_shredding_the_last_class_destroys_the_mapping(self, keys: KeyStore) -> None:
+        subject = self.known(keys, "camille@example.fr", self.A)
+        elsewhere = self.known(keys, "camille@example.fr", self.B)
+        keys.data_key(subject, "marketing")
+        keys.data_key(elsewhere, "marketing")
+        assert keys.shred(subject, {"accounting"}) == []  # nothing destroyed: mapping stays
+        assert keys.has_identity(subject)
+        assert len(keys.shred(subject, {"marketing"})) == 1
+        assert not keys.has_identity(subject)
+        assert keys.subject_for("camille@example.fr", self.A) is None
+        assert keys.subject_for("camille@example.fr", self.B) == elsewhere
+        assert len(keys.keys_of(elsewhere)) == 1
+
     def test_shredding_a_subject_destroys_every_key_and_the_mapping(self, keys: KeyStore) -> None:
-        subject = keys.subject_for("camille@example.fr")
-        other = keys.subject_for("dominique@example.fr")
-        assert subject is not None and other is not None
+        subject = self.known(keys, "camille@example.fr")
+        other = self.known(keys, "dominique@example.fr")
+        elsewhere = self.known(keys, "camille@example.fr", self.B)
         destroyed = [keys.data_key(subject, c) for c in ("marketing", "accounting")]
-        kept = keys.data_key(other, "marketing")
+        kept = [keys.data_key(other, "marketing"), keys.data_key(elsewhere, "marketing")]
         shredded = keys.shred(subject)
         assert sorted((k.key_id, k.fingerprint) for k in shredded) == sorted(
             (k.key_id, k.fingerprint) for k in destroyed
         )
         assert all(keys.key_by_id(k.key_id) is None for k in destroyed)
         assert keys.keys_of(subject) == []
-        assert keys.subject_for("camille@example.fr", create=False) is None
-        assert keys.key_by_id(kept.key_id) == kept
-        assert keys.subject_for("dominique@example.fr", create=False) == other
+        assert keys.subject_for("camille@example.fr", self.A) is None
+        assert all(keys.key_by_id(k.key_id) == k for k in kept)
+        assert keys.subject_for("dominique@example.fr", self.A) == other
+        assert keys.subject_for("camille@example.fr", self.B) == elsewhere
 
     def test_shredding_again_or_an_unknown_subject_destroys_nothing(self, keys: KeyStore) -> None:
-        subject = self.new_subject_id()
+        subject = self.new_subject_id(keys)
         keys.data_key(subject, "marketing")
         assert len(keys.shred(subject)) == 1
         assert keys.shred(subject) == []
-        assert keys.shred(self.new_subject_id()) == []
-        assert keys.shred(self.new_subject_id(), {"marketing"}) == []
+        assert keys.shred(keys.new_subject()) == []
+        assert keys.shred(keys.new_subject(), {"marketing"}) == []
 
     def test_a_shredded_key_id_never_comes_back(self, keys: KeyStore) -> None:
-        subject = self.new_subject_id()
+        subject = self.new_subject_id(keys)
         old = keys.data_key(subject, "marketing")
         keys.shred(subject, {"marketing"})
         new = keys.data_key(subject, "marketing")  # data collected again later
@@ -152,7 +208,7 @@ class KeyStoreTestCase(ABC):
         assert keys.keys_of(subject) == [new]
 
     def test_a_shredded_key_stops_opening_in_every_open_store(self, keys: KeyStore) -> None:
-        subject = self.new_subject_id()
+        subject = self.new_subject_id(keys)
         key = keys.data_key(subject, "marketing")
         elsewhere = self.make_store()  # another process on the same store
         try:
@@ -165,9 +221,8 @@ class KeyStoreTestCase(ABC):
     # the erasure fence
 
     def test_a_fenced_subject_gets_no_key_again(self, keys: KeyStore) -> None:
-        subject = keys.subject_for("camille@example.fr")
-        other = self.new_subject_id()
-        assert subject is not None
+        subject = self.known(keys, "camille@example.fr")
+        other = self.new_subject_id(keys)
         keys.data_key(subject, "marketing")
         assert not keys.is_erased_subject(subject)
         keys.shred(subject)
@@ -176,18 +231,19 @@ class KeyStoreTestCase(ABC):
         assert keys.is_erased_subject(subject)
         with pytest.raises(SubjectErased):
             keys.data_key(subject, "marketing")
+        with pytest.raises(SubjectErased):
+            keys.assign_subject(subject, self.A)
         assert keys.keys_of(subject) == []
         assert not keys.is_erased_subject(other)
         keys.data_key(other, "marketing")
-        returning = keys.subject_for("camille@example.fr")  # a returning person is new
-        assert returning is not None and returning != subject
+        returning = self.known(keys, "camille@example.fr")  # a returning person is new
+        assert returning != subject
 
     # restart
 
     def test_a_restarted_store_keeps_everything(self, keys: KeyStore) -> None:
-        subject = keys.subject_for("camille@example.fr")
-        erased = keys.subject_for("dominique@example.fr")
-        assert subject is not None and erased is not None
+        subject = self.known(keys, "camille@example.fr")
+        erased = self.known(keys, "dominique@example.fr")
         marketing = keys.data_key(subject, "marketing")
         accounting = keys.data_key(subject, "accounting")
         gone = keys.data_key(erased, "marketing")
@@ -197,13 +253,14 @@ class KeyStoreTestCase(ABC):
 
         again = self.restarted(keys)
         try:
-            assert again.subject_for("camille@example.fr", create=False) == subject
+            assert again.subject_for("camille@example.fr", self.A) == subject
+            assert again.controller_of(subject) == self.A
             assert again.data_key(subject, "marketing") == marketing
             assert again.key_by_id(marketing.key_id) == marketing
             assert again.keys_of(subject) == [marketing]
             assert again.key_by_id(accounting.key_id) is None
             assert again.key_by_id(gone.key_id) is None
-            assert again.subject_for("dominique@example.fr", create=False) is None
+            assert again.subject_for("dominique@example.fr", self.A) is None
             assert again.is_erased_subject(erased)
             with pytest.raises(SubjectErased):
                 again.data_key(erased, "marketing")

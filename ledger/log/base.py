@@ -9,7 +9,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from ledger.errors import Unavailable
+from ledger.errors import IntegrityError, Unavailable
 
 
 @dataclass(frozen=True)
@@ -47,12 +47,44 @@ class LogError(Unavailable):
     """The log could not do what was asked (broker unreachable, append failed)."""
 
 
+class RecordsLost(IntegrityError):
+    """Records a reader needed were deleted from the log (retention, DeleteRecords)
+    before it read them: what it would build from the rest is silently incomplete."""
+
+    def __init__(self, lost: Mapping[TopicPartition, tuple[int, int]], reader: str) -> None:
+        self.lost = dict(lost)
+        spans = ", ".join(
+            f"{tp.topic}[{tp.partition}] offsets {first}..{end - 1}"
+            for tp, (first, end) in sorted(self.lost.items())
+        )
+        super().__init__(
+            f"{reader}: the log lost records it had not read yet ({spans}): they were "
+            "deleted (topic retention, or records deleted by an operator)",
+            "restore the topics from a backup, or raise their retention (`retention.ms`: the "
+            "ledger's topics must keep everything); the projections were left as they were",
+        )
+
+
+def lost_records(
+    needed_from: Mapping[TopicPartition, int], starts: Mapping[TopicPartition, int]
+) -> dict[TopicPartition, tuple[int, int]]:
+    """The offsets ``[needed, start)`` of each partition whose log start is past the
+    offset a reader still needs."""
+    return {
+        tp: (needed, starts[tp])
+        for tp, needed in needed_from.items()
+        if tp in starts and starts[tp] > needed
+    }
+
+
 class LogConsumer(ABC):
     """Reads records of a consumer group, from offsets the caller's checkpoints decide."""
 
     @abstractmethod
     def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
-        """The next records, in order within each partition; empty after ``timeout_s``."""
+        """The next records, in order within each partition; empty after ``timeout_s``.
+        Raises ``RecordsLost`` when the next offset to read was deleted from the log
+        (never skips ahead to what is left)."""
 
     @abstractmethod
     def positions(self) -> dict[TopicPartition, int]:
@@ -86,6 +118,17 @@ class EventLog(ABC):
     @abstractmethod
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         """The offset the next record appended to each partition will get."""
+
+    @abstractmethod
+    def start_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        """The oldest offset still held on each partition: everything before it was
+        deleted (or never existed). 0 on a log that lost nothing."""
+
+    @abstractmethod
+    def delete_records(self, before: Mapping[TopicPartition, int]) -> None:
+        """Delete every record below ``before[tp]`` (Kafka's DeleteRecords): what
+        retention does to old segments. The ledger never calls it; operators and tests
+        do, to see that readers notice."""
 
     @abstractmethod
     def first_record_times(

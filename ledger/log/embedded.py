@@ -24,8 +24,10 @@ from ledger.log.base import (
     LogError,
     LogRecord,
     OutgoingRecord,
+    RecordsLost,
     StartOffsets,
     TopicPartition,
+    lost_records,
 )
 
 _SCHEMA = """
@@ -43,7 +45,18 @@ CREATE TABLE IF NOT EXISTS group_offsets (
     grp TEXT NOT NULL, topic TEXT NOT NULL, partition INTEGER NOT NULL,
     next_offset INTEGER NOT NULL, PRIMARY KEY (grp, topic, partition)
 );
+CREATE TABLE IF NOT EXISTS log_starts (
+    topic TEXT NOT NULL, partition INTEGER NOT NULL,
+    start_offset INTEGER NOT NULL, PRIMARY KEY (topic, partition)
+);
 """
+#: The next offset of a partition: past its last record, and never below its log start
+#: (records deleted up to the end leave the offsets they had used, as on Kafka).
+_END = (
+    "SELECT MAX(COALESCE((SELECT MAX(offset) + 1 FROM records WHERE topic = ?1 AND "
+    "partition = ?2), 0), COALESCE((SELECT start_offset FROM log_starts WHERE topic = ?1 "
+    "AND partition = ?2), 0))"
+)
 
 Clock = Callable[[], float]
 
@@ -108,11 +121,7 @@ class EmbeddedEventLog(EventLog):
                 if count is None:
                     raise LogError(f"topic {record.topic!r} does not exist")
                 partition = partition_for(record.key, count)
-                (next_offset,) = self._db.execute(
-                    "SELECT COALESCE(MAX(offset) + 1, 0) FROM records "
-                    "WHERE topic = ? AND partition = ?",
-                    (record.topic, partition),
-                ).fetchone()
+                (next_offset,) = self._db.execute(_END, (record.topic, partition)).fetchone()
                 stamp = now_ms if record.timestamp_ms is None else record.timestamp_ms
                 self._db.execute(
                     "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
@@ -127,13 +136,46 @@ class EmbeddedEventLog(EventLog):
             ends = {}
             for topic in wanted:
                 for partition in range(counts.get(topic, 0)):
-                    (end,) = self._db.execute(
-                        "SELECT COALESCE(MAX(offset) + 1, 0) FROM records "
-                        "WHERE topic = ? AND partition = ?",
-                        (topic, partition),
-                    ).fetchone()
+                    (end,) = self._db.execute(_END, (topic, partition)).fetchone()
                     ends[TopicPartition(topic, partition)] = int(end)
         return ends
+
+    @_reported
+    def start_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        wanted = list(topics)
+        with self._lock:
+            counts = self._partition_counts()
+            marked = self._log_starts()
+        return {
+            TopicPartition(t, p): marked.get(TopicPartition(t, p), 0)
+            for t in wanted
+            for p in range(counts.get(t, 0))
+        }
+
+    @_reported
+    def delete_records(self, before: Mapping[TopicPartition, int]) -> None:
+        with self._lock, self._transaction():
+            marked = self._log_starts()
+            for tp, offset in before.items():
+                start = max(offset, marked.get(tp, 0))
+                self._db.execute(
+                    "INSERT OR REPLACE INTO log_starts VALUES (?, ?, ?)",
+                    (tp.topic, tp.partition, start),
+                )
+                self._db.execute(
+                    "DELETE FROM records WHERE topic = ? AND partition = ? AND offset < ?",
+                    (tp.topic, tp.partition, start),
+                )
+
+    @_reported
+    def log_starts(self) -> dict[TopicPartition, int]:
+        """The partitions records were deleted from, with their start offsets."""
+        with self._lock:
+            return self._log_starts()
+
+    def _log_starts(self) -> dict[TopicPartition, int]:
+        rows = self._db.execute("SELECT topic, partition, start_offset FROM log_starts")
+        return {TopicPartition(str(t), int(p)): int(o) for t, p, o in rows}
 
     def first_record_times(
         self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
@@ -221,6 +263,9 @@ class EmbeddedLogConsumer(LogConsumer):
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
         deadline = time.monotonic() + timeout_s
+        lost = lost_records(self._positions, self._log.log_starts())
+        if lost:
+            raise RecordsLost(lost, f"consumer of group {self._group or '(none)'}")
         while True:
             batch: list[LogRecord] = []
             for tp in sorted(self._positions):

@@ -17,7 +17,7 @@ from typing import Any
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTP
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from ledger.log.base import (
@@ -26,11 +26,24 @@ from ledger.log.base import (
     LogError,
     LogRecord,
     OutgoingRecord,
+    RecordsLost,
     StartOffsets,
     TopicPartition,
+    lost_records,
 )
 
 log = logging.getLogger(__name__)
+
+_FIX = "check that the brokers are up and reachable from here, then retry"
+
+
+def _quiet_unless_verbose() -> None:
+    """kafka-python logs a warning per reconnection attempt (twenty lines before a one-line
+    error); this adapter reports failures itself, as ``LogError``. Its own log stays
+    visible when the process logs at INFO (``pdl -v``) or the ``kafka`` logger was set."""
+    library = logging.getLogger("kafka")
+    if library.level == logging.NOTSET and not logging.getLogger().isEnabledFor(logging.INFO):
+        library.setLevel(logging.CRITICAL)
 
 
 @contextlib.contextmanager
@@ -41,7 +54,7 @@ def _reported(bootstrap: str, doing: str) -> Iterator[None]:
     except KafkaError as exc:
         raise LogError(
             f"{doing} on {bootstrap} failed: {exc}",
-            "check that the brokers are up and reachable from here, then retry",
+            _FIX,
         ) from exc
 
 
@@ -54,6 +67,7 @@ class KafkaEventLog(EventLog):
         request_timeout_ms: int = 30_000,
         max_block_ms: int = 60_000,
     ) -> None:
+        _quiet_unless_verbose()
         self.bootstrap = bootstrap
         self._replication = replication_factor
         self._timeout_ms = request_timeout_ms
@@ -82,7 +96,7 @@ class KafkaEventLog(EventLog):
                 with contextlib.suppress(TopicAlreadyExistsError):
                     admin.create_topics(missing, wait_for_metadata=True)
         except KafkaError as exc:
-            raise LogError(f"cannot create topics on {self.bootstrap}: {exc}") from exc
+            raise LogError(f"cannot create topics on {self.bootstrap}: {exc}", _FIX) from exc
         finally:
             admin.close()
 
@@ -98,7 +112,9 @@ class KafkaEventLog(EventLog):
                 producer.abort_transaction()
             except KafkaError:
                 self._reset_producer()
-            raise LogError(f"append to {self.bootstrap} failed, nothing committed: {exc}") from exc
+            raise LogError(
+                f"append to {self.bootstrap} failed, nothing committed: {exc}", _FIX
+            ) from exc
 
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         reader = self._reader()
@@ -116,6 +132,23 @@ class KafkaEventLog(EventLog):
                 return sorted(found or ())
             reader.topics()  # forces a metadata refresh
             time.sleep(0.1)
+
+    def start_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        reader = self._reader()
+        with _reported(self.bootstrap, "reading log start offsets"):
+            tps = [KafkaTP(topic, p) for topic in topics for p in self._partitions(reader, topic)]
+            starts = reader.beginning_offsets(tps) if tps else {}
+        return {TopicPartition(tp.topic, tp.partition): int(o) for tp, o in starts.items()}
+
+    def delete_records(self, before: Mapping[TopicPartition, int]) -> None:
+        admin = self._admin()
+        try:
+            with _reported(self.bootstrap, "deleting records"):
+                admin.delete_records(
+                    {KafkaTP(tp.topic, tp.partition): offset for tp, offset in before.items()}
+                )
+        finally:
+            admin.close()
 
     def first_record_times(
         self, starts: Mapping[TopicPartition, int], ends: Mapping[TopicPartition, int]
@@ -155,6 +188,8 @@ class KafkaEventLog(EventLog):
                 self._times_consumer = KafkaConsumer(
                     bootstrap_servers=self.bootstrap,
                     client_id="pdl-lag",
+                    request_timeout_ms=self._timeout_ms,
+                    bootstrap_timeout_ms=self._timeout_ms,
                     group_id=None,
                     enable_auto_commit=False,
                     isolation_level="read_uncommitted",
@@ -162,7 +197,9 @@ class KafkaEventLog(EventLog):
                     max_partition_fetch_bytes=64 * 1024,
                 )
             except KafkaError as exc:
-                raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
+                raise LogError(
+                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX
+                ) from exc
         return self._times_consumer
 
     def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
@@ -178,6 +215,8 @@ class KafkaEventLog(EventLog):
         reader = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
             client_id="pdl-scan",
+            request_timeout_ms=self._timeout_ms,
+            bootstrap_timeout_ms=self._timeout_ms,
             group_id=None,
             enable_auto_commit=False,
             isolation_level="read_committed",
@@ -202,8 +241,8 @@ class KafkaEventLog(EventLog):
     ) -> LogConsumer:
         if group is None:
             tps = [KafkaTP(tp.topic, tp.partition) for tp in self.end_offsets(topics)]
-            return KafkaLogConsumer(self.bootstrap, None, tps, start)
-        return KafkaLogConsumer(self.bootstrap, group, topics, start)
+            return KafkaLogConsumer(self.bootstrap, None, tps, start, self._timeout_ms)
+        return KafkaLogConsumer(self.bootstrap, group, topics, start, self._timeout_ms)
 
     def close(self) -> None:
         if self._producer is not None:
@@ -222,9 +261,10 @@ class KafkaEventLog(EventLog):
                 bootstrap_servers=self.bootstrap,
                 client_id="pdl-admin",
                 request_timeout_ms=self._timeout_ms,
+                bootstrap_timeout_ms=self._timeout_ms,
             )
         except KafkaError as exc:
-            raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
+            raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX) from exc
 
     def _transactional_producer(self) -> Any:
         if self._producer is None:
@@ -237,11 +277,14 @@ class KafkaEventLog(EventLog):
                     transactional_id=f"pdl-append-{uuid.uuid4()}",
                     linger_ms=5,
                     request_timeout_ms=self._timeout_ms,
+                    bootstrap_timeout_ms=self._timeout_ms,
                     max_block_ms=self._max_block_ms,
                 )
                 producer.init_transactions()
             except KafkaError as exc:
-                raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
+                raise LogError(
+                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX
+                ) from exc
             self._producer = producer
         return self._producer
 
@@ -260,11 +303,15 @@ class KafkaEventLog(EventLog):
                 self._offsets_reader = KafkaConsumer(
                     bootstrap_servers=self.bootstrap,
                     client_id="pdl-offsets",
+                    request_timeout_ms=self._timeout_ms,
+                    bootstrap_timeout_ms=self._timeout_ms,
                     isolation_level="read_uncommitted",
                     enable_auto_commit=False,
                 )
             except KafkaError as exc:
-                raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}") from exc
+                raise LogError(
+                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX
+                ) from exc
         return self._offsets_reader
 
 
@@ -294,8 +341,10 @@ class KafkaLogConsumer(LogConsumer):
         group: str | None,
         topics: Sequence[str] | Sequence[KafkaTP],
         start: StartOffsets,
+        request_timeout_ms: int = 30_000,
     ) -> None:
         self._grouped = group is not None
+        self._group = group
         self._bootstrap = bootstrap
         try:
             self._consumer = KafkaConsumer(
@@ -303,28 +352,50 @@ class KafkaLogConsumer(LogConsumer):
                 group_id=group,
                 client_id=f"pdl-{group or 'ungrouped'}",
                 enable_auto_commit=False,
-                auto_offset_reset="earliest",
+                # never jump to what is left: a checkpoint below the log start means
+                # records were deleted unread, which the reader must be told (poll)
+                auto_offset_reset="none",
                 isolation_level="read_committed",
+                request_timeout_ms=request_timeout_ms,
+                bootstrap_timeout_ms=request_timeout_ms,
             )
         except KafkaError as exc:
-            raise LogError(f"no Kafka broker reachable at {bootstrap}: {exc}") from exc
-        if group is None:
-            partitions = [tp for tp in topics if isinstance(tp, KafkaTP)]
-            self._consumer.assign(partitions)
-            for tp in partitions:
-                self._consumer.seek(tp, start(TopicPartition(tp.topic, tp.partition)))
-        else:
-            names = [t for t in topics if isinstance(t, str)]
-            self._consumer.subscribe(names, listener=_SeekToCheckpoint(self._consumer, start))
+            raise LogError(f"no Kafka broker reachable at {bootstrap}: {exc}", _FIX) from exc
+        with _reported(bootstrap, "joining the topics"):
+            if group is None:
+                partitions = [tp for tp in topics if isinstance(tp, KafkaTP)]
+                self._consumer.assign(partitions)
+                for tp in partitions:
+                    self._consumer.seek(tp, start(TopicPartition(tp.topic, tp.partition)))
+            else:
+                names = [t for t in topics if isinstance(t, str)]
+                self._consumer.subscribe(names, listener=_SeekToCheckpoint(self._consumer, start))
 
     def poll(self, timeout_s: float, max_records: int = 500) -> list[LogRecord]:
         with _reported(self._bootstrap, "polling"):
-            batches = self._consumer.poll(timeout_ms=int(timeout_s * 1000), max_records=max_records)
+            try:
+                batches = self._consumer.poll(
+                    timeout_ms=int(timeout_s * 1000), max_records=max_records
+                )
+            except OffsetOutOfRangeError as exc:
+                raise self._lost(exc) from None
         return [
             _record(m)
             for tp in sorted(batches, key=lambda t: (t.topic, t.partition))
             for m in batches[tp]
         ]
+
+    def _lost(self, exc: OffsetOutOfRangeError) -> LogError | RecordsLost:
+        """What was deleted below the offsets the broker called out of range."""
+        wanted = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+        starts = self._consumer.beginning_offsets(list(wanted))
+        lost = lost_records(
+            {TopicPartition(tp.topic, tp.partition): int(o) for tp, o in wanted.items()},
+            {TopicPartition(tp.topic, tp.partition): int(o) for tp, o in starts.items()},
+        )
+        if not lost:  # out of range above the end: not a deletion
+            return LogError(f"polling {self._bootstrap}: offsets out of range ({exc})")
+        return RecordsLost(lost, f"consumer of group {self._group or '(none)'}")
 
     def positions(self) -> dict[TopicPartition, int]:
         with _reported(self._bootstrap, "reading positions"):
@@ -346,4 +417,5 @@ class KafkaLogConsumer(LogConsumer):
             log.warning("group offset commit failed: %s", type(exc).__name__)
 
     def close(self) -> None:
-        self._consumer.close(autocommit=False)
+        with _reported(self._bootstrap, "closing a consumer"):
+            self._consumer.close(autocommit=False)

@@ -17,7 +17,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.log.base import EventLog, LogConsumer, LogError, LogRecord, OutgoingRecord
+from ledger.log.base import (
+    EventLog,
+    LogConsumer,
+    LogError,
+    LogRecord,
+    OutgoingRecord,
+    RecordsLost,
+)
 
 
 def drain(consumer: LogConsumer, expected: int, timeout_s: float = 30.0) -> list[LogRecord]:
@@ -150,3 +157,26 @@ class EventLogTestCase(ABC):
         (tp,) = ends
         assert log.first_record_times({tp: 1}, ends) == {tp: 1_700_000_000_001}
         assert log.first_record_times({tp: 3}, ends) == {}  # only the marker (Kafka) is left
+
+    def test_deleted_records_move_the_start_and_stop_readers(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.other, b"k", b"%d" % i) for i in range(5)])
+        (tp,) = log.end_offsets([self.other])
+        assert log.start_offsets([self.other]) == {tp: 0}
+        log.delete_records({tp: 3})
+        assert log.start_offsets([self.other]) == {tp: 3}
+        assert [r.value for r in log.scan([self.other])] == [b"3", b"4"]
+        end = log.end_offsets([self.other])[tp]
+        log.append([OutgoingRecord(self.other, b"k", b"after")])
+        assert log.end_offsets([self.other])[tp] > end  # offsets are never reused
+        behind = log.consumer(None, [self.other], lambda tp: 1)
+        try:
+            with pytest.raises(RecordsLost) as lost:
+                drain(behind, 1, timeout_s=10)
+        finally:
+            behind.close()
+        assert lost.value.lost == {tp: (1, 3)}
+        assert f"{self.other}[0] offsets 1..2" in str(lost.value)
+        ahead = log.consumer(None, [self.other], lambda tp: 3)
+        got = drain(ahead, 3)
+        ahead.close()
+        assert [r.value for r in got] == [b"3", b"4", b"after"]

@@ -7,7 +7,9 @@ from, so a reviewer can check the transcription against the source.
 from __future__ import annotations
 
 import tomllib
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -110,6 +112,13 @@ Anchor = Literal[
 class RetentionRule(Entry):
     duration: Annotated[str, AfterValidator(_check_duration)]
     anchor: Anchor
+    anchor_purpose: Slug | None = Field(
+        default=None,
+        # left out of the canonical text when empty: catalogs not using it keep their digest
+        exclude_if=lambda v: v is None,
+        description="The purpose whose event the anchor is, when not the rule's own: a "
+        "suppression list counts from the newsletter's consent_withdrawn.",
+    )
     action: Literal["erase", "anonymise"] = "erase"
     ends_early_on: Anchor | None = Field(
         default=None, description="An event ending retention sooner: whichever comes first."
@@ -247,6 +256,9 @@ class Catalog(BaseModel):
             for r in p.recipients:
                 if r not in recipients:
                     raise ValueError(f"purpose {p.id}: recipient {r} is not declared")
+            other = p.retention.anchor_purpose
+            if other is not None and other not in {q.id for q in self.purposes}:
+                raise ValueError(f"purpose {p.id}: anchor_purpose {other} is not declared")
         if self.effective_from.tzinfo is None:
             raise ValueError("effective_from needs a time zone, e.g. 2023-08-01T00:00:00Z")
         return self
@@ -263,13 +275,41 @@ def load_catalog(path: Path) -> Catalog:
 PACKAGED_DIR = Path(__file__).parent / "catalogs"
 
 
-class Catalogs:
-    """Every known catalog version, by controller; answers "which version was in force?"."""
+@dataclass(frozen=True)
+class Publication:
+    """One catalog version as the ledger learned it: ``recorded_at`` is the record time of
+    its PolicyPublished event (None for a version packaged with pdl: known from the start).
+    """
 
-    def __init__(self, catalogs: list[Catalog]) -> None:
+    catalog: Catalog
+    recorded_at: datetime | None = None
+
+    @property
+    def retroactive(self) -> bool:
+        """Published to take effect before it was recorded: it changes what the ledger
+        believed about that stretch of the past, from its record time on."""
+        return self.recorded_at is not None and self.catalog.effective_from < self.recorded_at
+
+    def known_at(self, instant: datetime | None) -> bool:
+        return instant is None or self.recorded_at is None or self.recorded_at <= instant
+
+
+class Catalogs:
+    """Every known catalog version, by controller; answers "which version was in force at
+    T", and "as known at K": the latest version effective at T among those published by K.
+    """
+
+    def __init__(self, catalogs: list[Catalog], published: Sequence[Publication] = ()) -> None:
         self._by_controller: dict[str, list[Catalog]] = {}
         for c in sorted(catalogs, key=lambda c: c.effective_from):
             self._by_controller.setdefault(c.controller.id, []).append(c)
+        self._publications: dict[str, list[Publication]] = {}
+        packaged = {(c.controller.id, c.version) for c in catalogs} - {
+            (p.catalog.controller.id, p.catalog.version) for p in published
+        }
+        every = [Publication(c) for c in catalogs if (c.controller.id, c.version) in packaged]
+        for p in sorted([*every, *published], key=_publication_order):
+            self._publications.setdefault(p.catalog.controller.id, []).append(p)
 
     @classmethod
     def packaged(cls) -> Catalogs:
@@ -278,17 +318,39 @@ class Catalogs:
     def controllers(self) -> list[str]:
         return sorted(self._by_controller)
 
-    def in_force(self, controller: str, at: datetime) -> Catalog | None:
-        versions = self._by_controller.get(controller, [])
-        current = [c for c in versions if c.effective_from <= at]
-        return current[-1] if current else None
+    def in_force(
+        self, controller: str, at: datetime, known_at: datetime | None = None
+    ) -> Catalog | None:
+        """The version in force at ``at``; with ``known_at``, as the ledger knew it then:
+        a version published after K, even one effective before T, does not count."""
+        if known_at is None:
+            versions = self._by_controller.get(controller, [])
+            current = [c for c in versions if c.effective_from <= at]
+            return current[-1] if current else None
+        known = [
+            p
+            for p in self._publications.get(controller, [])
+            if p.known_at(known_at) and p.catalog.effective_from <= at
+        ]
+        return known[-1].catalog if known else None
 
-    def including(self, published: list[Catalog]) -> Catalogs:
+    def including(self, published: Sequence[Publication]) -> Catalogs:
         """These catalogs plus published versions; a published version replaces a packaged
-        one of the same controller and version."""
+        one of the same controller and version (its latest publication gives the text)."""
         known = {(c.controller.id, c.version): c for vs in self._by_controller.values() for c in vs}
-        known.update({(c.controller.id, c.version): c for c in published})
-        return Catalogs(list(known.values()))
+        for p in sorted(published, key=_publication_order):
+            known[(p.catalog.controller.id, p.catalog.version)] = p.catalog
+        return Catalogs(list(known.values()), [*self.publications(), *published])
+
+    def publications(self, controller: str | None = None) -> list[Publication]:
+        """Every publication (of one controller), by effective date then record time."""
+        if controller is not None:
+            return list(self._publications.get(controller, []))
+        return [p for _, ps in sorted(self._publications.items()) for p in ps]
+
+    def record_times(self, controller: str) -> list[datetime]:
+        """When a publication of the controller changed what the ledger knew of its policy."""
+        return sorted({p.recorded_at for p in self.publications(controller) if p.recorded_at})
 
     def all(self) -> list[Catalog]:
         return [c for _, versions in sorted(self._by_controller.items()) for c in versions]
@@ -307,3 +369,8 @@ class Catalogs:
     def earliest(self, controller: str) -> Catalog | None:
         versions = self._by_controller.get(controller)
         return versions[0] if versions else None
+
+
+def _publication_order(p: Publication) -> tuple[datetime, datetime]:
+    # a version packaged with pdl counts as recorded before any publication
+    return p.catalog.effective_from, p.recorded_at or datetime.min.replace(tzinfo=UTC)

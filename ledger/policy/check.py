@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ledger.contract import events as ev
+from ledger.contract.families.requests import RequestEvent
 from ledger.contract.rejection import Rejection
 from ledger.contract.vocabulary import LegalBasis
 from ledger.policy.catalog import EEA, Catalog, Catalogs, Purpose
 from ledger.policy.publish import check_publication
+from ledger.policy.requests import REQUESTS_KEY_CLASS
 
 #: How far in the future an ``occurred_at`` may lie: producers' clocks drift a little.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
@@ -57,6 +59,8 @@ def retention_class(event: ev.LedgerEvent, catalogs: Catalogs) -> str:
         purpose = catalog.purpose(event.purpose)
         assert purpose is not None
         return purpose.key_class
+    if isinstance(event, RequestEvent):
+        return REQUESTS_KEY_CLASS
     raise TypeError(f"{type(event).__name__} has no personal fields to seal")
 
 

@@ -20,6 +20,7 @@ from ledger.reports import (
     erasure_register,
     legal_basis,
     record_of_processing,
+    requests_overdue,
     retention_compliance,
     subject_access,
     transfers,
@@ -38,6 +39,7 @@ class ReportKind(str, Enum):  # noqa: UP042 (str() of members must not change)
     erasure = "erasure"
     retention = "retention"
     transfers = "transfers"
+    requests = "requests"
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,15 @@ KINDS: dict[ReportKind, KindRules] = {
         transfers.REPORT,
         transfers.TITLE,
         "transfers",
+    ),
+    ReportKind.requests: KindRules(
+        "requests from people past their deadline (Art. 12(3))",
+        "no",
+        "no",
+        lambda r, q: requests_overdue.requests_overdue(r, q.controller),
+        requests_overdue.REPORT,
+        requests_overdue.TITLE,
+        "requests-overdue",
     ),
 }
 if set(KINDS) != set(ReportKind):  # pragma: no cover (a kind added to one list only)

@@ -23,7 +23,7 @@ from ledger.erasure.chain import StoredCertificate, name_of, read_register, veri
 from ledger.erasure.signing import load_public_key, public_key_id
 from ledger.erasure.verify import verify_erasure
 from ledger.log.base import TopicPartition
-from ledger.policy.deadlines import answer_due
+from ledger.policy.deadlines import answer_due, controller_zone
 from ledger.reports.journal import subject_events
 from ledger.reports.reading import Reading, envelope, iso
 from ledger.service.queries import subject_ids
@@ -104,6 +104,9 @@ def _certificate(stored: StoredCertificate, problems: list[str]) -> dict[str, An
         "request_event_id": stored.request_event_id,
         "requested_at": request.get("requested_at"),
         "erased_at": doc.get("erased_at"),
+        # when the erasure was due, and how late it was done when late (signed)
+        "due_at": doc.get("due_at"),
+        "late_by": doc.get("late_by"),
         "position": stored.position,
         "keys_destroyed": len(erased.get("keys_destroyed", [])),
         "retention_classes_erased": list(erased.get("retention_classes", [])),
@@ -116,7 +119,8 @@ def _certificate(stored: StoredCertificate, problems: list[str]) -> dict[str, An
 
 
 def _pending(reading: Reading, request: ev.ErasureRequested) -> dict[str, Any]:
-    due = answer_due(request.occurred_at)
+    zone = controller_zone(reading.ledger.catalogs, request.controller, request.occurred_at)
+    due = answer_due(request.occurred_at, zone)
     return {
         "request_event_id": request.event_id,
         "subject_id": request.subject_id,

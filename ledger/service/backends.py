@@ -9,6 +9,7 @@ projection consumers and the intake; everything else asks a ``Backends`` for the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from consumers.runner import Progress, ProjectionConsumer
 from consumers.schema_topic import published
 from consumers.sqlite_store import SQLiteProjectionStore
 from consumers.store import ProjectionStore
+from ledger.contract.base import RECORDED
 from ledger.contract.events import PolicyPublished
 from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry, UndecodableMessage
@@ -26,10 +28,11 @@ from ledger.keys.master import load_master_key
 from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.log.base import EventLog
 from ledger.log.embedded import EmbeddedEventLog
-from ledger.policy.catalog import Catalogs
+from ledger.policy.catalog import Catalogs, Publication
 from ledger.policy.publish import published_catalog
 from ledger.service.intake import Clock, Intake, utc_now
 from ledger.service.layout import DataDirectory
+from ledger.service.receipts import EventIdMemory
 from ledger.service.settings import Settings
 from projections.erasure_queue import ErasureRequestsProjection, RegisterHeadProjection
 from projections.installed import all_projections
@@ -60,7 +63,10 @@ class Backends:
         else:
             from ledger.log.kafka import KafkaEventLog
 
-            opened = KafkaEventLog(bootstrap)
+            timeout_ms = self.settings.log_timeout_s * 1000
+            opened = KafkaEventLog(
+                bootstrap, request_timeout_ms=timeout_ms, max_block_ms=timeout_ms
+            )
         opened.ensure_topics(self.topics.all(), self.topics.compacted())
         self._opened.append(opened)
         return opened
@@ -91,7 +97,9 @@ class Backends:
             try:
                 name, fields = self.registry.decode(record.value)
                 if name == PolicyPublished.__name__:
-                    published.append(published_catalog(PolicyPublished.model_validate(fields)))
+                    event = PolicyPublished.model_validate(fields, context=RECORDED)
+                    recorded_at = datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
+                    published.append(Publication(published_catalog(event), recorded_at))
             except (UndecodableMessage, ValueError):
                 continue  # the consumers dead-letter it; a bad record must not block intake
         return Catalogs.packaged().including(published)
@@ -107,19 +115,49 @@ class Backends:
 
     @cached_property
     def store(self) -> ProjectionStore:
-        store = SQLiteProjectionStore(self.store_path)
+        store = self._projection_store("projections", self.store_path)
         self._opened.append(store)
         return store
 
     @cached_property
     def erasure_store(self) -> ProjectionStore:
         """The erasure processor's own store: pending requests and the register's head."""
-        store = SQLiteProjectionStore(self.layout.erasure_store(self.settings.log_slug))
+        store = self._projection_store("erasure", self.layout.erasure_store(self.settings.log_slug))
         self._opened.append(store)
         return store
 
+    def _projection_store(self, role: str, path: Path) -> ProjectionStore:
+        """SQLite beside the data by default; one PostgreSQL schema per ledger (topic prefix
+        and log) and role with ``--store postgresql://...``, shared by every host."""
+        url = self.settings.store_url
+        if url is None:
+            return SQLiteProjectionStore(path)
+        from consumers.postgres_store import PostgreSQLProjectionStore, schema_for
+
+        schema = schema_for(self.settings.topic_prefix, self.settings.log_slug, role)
+        return PostgreSQLProjectionStore(url, schema)
+
+    @cached_property
+    def event_ids(self) -> EventIdMemory:
+        """The event ids appended to this log lately: what makes a retry append nothing."""
+        memory = EventIdMemory(
+            self.layout.receipts(self.settings.log_slug),
+            timedelta(days=self.settings.event_id_memory_days),
+            self.clock,
+        )
+        self._opened.append(memory)
+        return memory
+
     def intake(self) -> Intake:
-        return Intake(self.log, self.keys, self.catalogs, self.registry, self.topics, self.clock)
+        return Intake(
+            self.log,
+            self.keys,
+            self.catalogs,
+            self.registry,
+            self.topics,
+            self.clock,
+            event_ids=self.event_ids,
+        )
 
     def runner(self, observer: Observer | None = None) -> ProjectionConsumer:
         return ProjectionConsumer(
@@ -140,8 +178,17 @@ class Backends:
 
     def catch_up(self) -> Progress:
         """Apply everything appended so far to the projections: what a read does first,
-        so that it sees what was appended before it."""
-        return self.runner().catch_up()
+        so that it sees what was appended before it. It reads without joining the
+        consumer group (a running ``pdl run`` sees no rebalance) and commits to the same
+        store checkpoints, in transactions, so the two never apply a record twice."""
+        return ProjectionConsumer(
+            self.log,
+            self.store,
+            self.registry,
+            all_projections(),
+            self.topics,
+            grouped=False,
+        ).catch_up()
 
     def close(self) -> None:
         for opened in reversed(self._opened):

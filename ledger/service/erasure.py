@@ -13,6 +13,7 @@ from ledger.contract.rejection import EventRejected
 from ledger.erasure.holds import ActiveHold
 from ledger.erasure.retention import SubjectFacts
 from ledger.errors import NotFound, Refused
+from ledger.service import queries
 from ledger.service.backends import Backends
 from ledger.service.erasure_facts import active_holds, controllers_of, subject_facts
 from projections.subject_state import SubjectState, SubjectStateProjection
@@ -25,11 +26,12 @@ def at_instant(ledger: Backends, now: datetime) -> Backends:
 
 
 def subject_state(ledger: Backends, subject_id: str, catch_up: bool = True) -> SubjectState:
+    """What is held on the subject (an empty state if nothing), after catching up unless
+    ``catch_up`` is False."""
     if catch_up:
         ledger.catch_up()
-    projection = SubjectStateProjection()
-    stored = ledger.store.state(projection.name, subject_id)
-    return projection.initial(subject_id) if stored is None else projection.load(stored)
+    held = queries.subject_state(ledger, subject_id)
+    return SubjectStateProjection().initial(subject_id) if held is None else held
 
 
 def controller_for(state: SubjectState, given: str | None) -> str:
@@ -55,6 +57,32 @@ def append_one(ledger: Backends, submitted: Mapping[str, Any]) -> LedgerEvent:
         raise Refused("\n".join(str(r) for r in exc.rejections)) from None
     intake.append([event])
     return event
+
+
+def request_erasure(
+    ledger: Backends,
+    subject_id: str,
+    reason: str,
+    scope: Mapping[str, str] | None = None,
+    controller: str | None = None,
+    channel: str | None = None,
+) -> LedgerEvent:
+    """Append an ``ErasureRequested`` for the subject (``scope`` as the event's scope
+    object; the whole subject when None) at ``controller``, or at the only controller the
+    subject is known to. ``run_processor`` carries it out."""
+    state = subject_state(ledger, subject_id)
+    return append_one(
+        ledger,
+        {
+            "type": "ErasureRequested",
+            "subject_id": subject_id,
+            "controller": controller_for(state, controller),
+            "occurred_at": ledger.clock().isoformat(),
+            "scope": dict(scope or {"kind": "subject"}),
+            "reason": reason,
+            **({"channel": channel} if channel else {}),
+        },
+    )
 
 
 def erasure_processor(ledger: Backends) -> ErasureProcessor:

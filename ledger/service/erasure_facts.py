@@ -37,18 +37,20 @@ def subject_facts(state: SubjectState, live_classes: Mapping[str, str]) -> Subje
 
 
 def active_holds(state: SubjectState) -> dict[str, ActiveHold]:
-    """The subject's legal holds by scope label, as the projection keeps them."""
+    """The subject's placed legal holds by hold id, as the projection keeps them."""
     return {
-        scope: ActiveHold(
+        hold_id: ActiveHold(
+            hold_id,
             h.scope,
             h.active,
             h.reason,
             h.article,
             h.until,
-            h.evidence.event_id,
-            h.evidence.position,
+            h.placed.event_id,
+            h.placed.position,
         )
-        for scope, h in state.holds.items()
+        for hold_id, h in state.holds.items()
+        if h.placed is not None
     }
 
 

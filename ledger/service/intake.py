@@ -1,14 +1,22 @@
-"""The append path: validate, pseudonymise, check policy, seal, encode, append.
+"""The append path: validate, check policy, then pseudonymise, seal, encode, append.
 
-A batch is all-or-nothing: every event is prepared (and so validated) before any is
-appended, and the log appends the batch atomically (one SQLite transaction, or one
-Kafka transaction).
+A batch is all-or-nothing, and a rejected batch leaves no trace: ``prepare`` validates
+an event and reads the key store only (a new person gets a *provisional* subject id,
+recorded nowhere), and ``append``, given the whole validated batch, records the subject
+ids and identity mappings, creates the data keys, seals the personal values and appends
+the batch atomically (one SQLite transaction, or one Kafka transaction).
+
+Controllers are tenants: a subject id belongs to the one controller it was first
+recorded for (``KeyStore.assign_subject``), and an event naming another controller is
+refused (field ``controller``). A natural identifier has one subject id per controller.
+A processor's event (``processor`` set) names the controller it acts for, and works in
+that controller's subjects and keys.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,13 +28,14 @@ from ledger.contract.rejection import EventRejected, Rejection, rejections_from
 from ledger.contract.sealed import field_ad
 from ledger.contract.secret import Secret
 from ledger.contract.topics import Topics
-from ledger.contract.walk import replace_personal
+from ledger.contract.walk import personal_fields, replace_personal
 from ledger.contract.wire import SchemaRegistry
 from ledger.keys.sealing import seal
-from ledger.keys.store import KeyStore
+from ledger.keys.store import KeyStore, SubjectOfAnotherController
 from ledger.log.base import EventLog, OutgoingRecord
 from ledger.policy.catalog import Catalogs
 from ledger.policy.check import check, retention_class
+from ledger.service.receipts import EventIdMemory, remembered
 
 Clock = Callable[[], datetime]
 
@@ -42,6 +51,8 @@ class Appended:
     #: the record key: the subject id, or the controller for events about no subject
     key: str
     topic: str
+    #: True: the log already held this event_id (a retry); it was not appended again
+    duplicate: bool = False
 
 
 class Intake:
@@ -53,17 +64,31 @@ class Intake:
         registry: SchemaRegistry,
         topics: Topics,
         clock: Clock = utc_now,
+        event_ids: EventIdMemory | None = None,
     ) -> None:
         self._log = log
+        self._event_ids = event_ids
         self._topics = topics
         self._keys = keys
         self._catalogs = catalogs
         self._registry = registry
         self._clock = clock
         self._schemas_published = False
+        #: provisional subject ids of new people, until ``append`` records them:
+        #: (controller, natural identifier) → id, and id → (controller, identifier)
+        self._provisional: dict[tuple[str, str], str] = {}
+        self._identity_of: dict[str, tuple[str, str]] = {}
+        #: subject ids the key store has recorded for the controller named with them
+        self._recorded: set[tuple[str, str]] = set()
+        #: subject ids the key store does not know yet → the controller named with them
+        self._claimed: dict[str, str] = {}
+        #: during ``append``: provisional id → the id the key store recorded
+        self._resolved: dict[str, str] = {}
 
     def prepare(self, submitted: Mapping[str, Any]) -> LedgerEvent:
-        """A validated, sealed event from what a producer submitted, or EventRejected."""
+        """A validated event from what a producer submitted, or EventRejected. Writes
+        nothing: its personal values are still plaintext, and a new person's subject id is
+        provisional until ``append`` records it and seals them."""
         fields = dict(submitted)
         model = _event_type(fields.pop("type", None))
         if model is DataErased:
@@ -87,13 +112,23 @@ class Intake:
         rejections = check(event, self._catalogs, self._clock())
         if rejections:
             raise EventRejected(rejections)
-        return self._sealed(event)
+        if isinstance(event, SubjectEvent):
+            self._refuse_other_controller(event)
+        _refuse_sealed(event)
+        return event
 
     def append(
         self, events: Sequence[LedgerEvent], record_time: datetime | None = None
     ) -> list[Appended]:
-        """Append prepared events as one batch. ``record_time`` is for imports and tests."""
+        """Append prepared events as one batch. ``record_time`` is for imports and tests.
+        An event whose event_id the log already holds is not appended again: its receipt
+        says ``duplicate`` (``ledger.service.receipts``)."""
         stamp = None if record_time is None else int(record_time.timestamp() * 1000)
+        events = [self._sealed(self._recorded_subject(e)) for e in events]
+        self._provisional.clear()  # recorded now: the identifiers leave memory
+        self._identity_of.clear()
+        self._resolved.clear()
+        self._claimed.clear()
         records = []
         receipts = []
         for event in events:
@@ -104,8 +139,11 @@ class Intake:
         if not self._schemas_published:
             publish(self._log, self._topics, self._registry.current())
             self._schemas_published = True
-        self._log.append(records)
-        return receipts
+        with remembered(self._event_ids, receipts) as known:
+            fresh = [r for r, seen in zip(records, known, strict=True) if not seen]
+            if fresh:
+                self._log.append(fresh)
+        return [replace(r, duplicate=seen) for r, seen in zip(receipts, known, strict=True)]
 
     def _refuse_erased(self, subject_id: Any) -> None:
         """The erasure fence: nothing more is recorded about a fully erased subject id."""
@@ -120,6 +158,58 @@ class Intake:
                     )
                 ]
             )
+
+    def _refuse_other_controller(self, event: SubjectEvent) -> None:
+        """A subject id names a person at one controller: refuse it with another."""
+        subject_id, controller = event.subject_id, event.controller
+        if (subject_id, controller) in self._recorded:
+            return
+        identity = self._identity_of.get(subject_id)
+        owner = identity[0] if identity else self._keys.controller_of(subject_id)
+        confirmed = owner is not None and identity is None
+        if owner is None:  # first seen: the batch's first controller for it, on append
+            owner = self._claimed.setdefault(subject_id, controller)
+        if owner != controller:
+            raise EventRejected(
+                [
+                    Rejection(
+                        "controller",
+                        f"subject_id {subject_id} belongs to controller {owner}; a subject "
+                        "id names a person at one controller only",
+                        "submit the natural identifier as subject (the ledger gives the "
+                        "person a subject id at this controller), or use the subject id "
+                        f"{controller} was given",
+                    )
+                ]
+            )
+        if confirmed:
+            self._recorded.add((subject_id, controller))
+
+    def _recorded_subject(self, event: LedgerEvent) -> LedgerEvent:
+        """The event with its subject recorded in the key store for its controller: a
+        provisional id becomes the person's id there (another writer's, if it was first)."""
+        if not isinstance(event, SubjectEvent):
+            return event
+        subject_id, controller = event.subject_id, event.controller
+        identity = self._identity_of.pop(subject_id, None)
+        if identity is not None:  # the batch's first event about a new person
+            self._resolved[subject_id] = self._keys.assign_subject(subject_id, *identity)
+        recorded = self._resolved.get(subject_id)
+        if recorded is not None:
+            self._recorded.add((recorded, controller))
+            return (
+                event
+                if recorded == subject_id
+                else event.model_copy(update={"subject_id": recorded})
+            )
+        if (subject_id, controller) not in self._recorded:
+            owner = self._keys.controller_of(subject_id)
+            if owner is None:
+                self._keys.assign_subject(subject_id, controller)
+            elif owner != controller:
+                raise SubjectOfAnotherController(subject_id, owner)
+            self._recorded.add((subject_id, controller))
+        return event
 
     def _subject_id(self, fields: dict[str, Any]) -> Any:
         natural = fields.pop("subject", None)
@@ -158,7 +248,19 @@ class Intake:
                     )
                 ]
             )
-        return self._keys.subject_for(normalise_natural_id(natural))
+        natural = normalise_natural_id(natural)
+        controller = fields.get("controller")
+        if not isinstance(controller, str):
+            return self._keys.new_subject()  # the event is refused for its controller
+        found = self._keys.subject_for(natural, controller)
+        if found is not None:
+            return found
+        provisional = self._provisional.get((controller, natural))
+        if provisional is None:
+            provisional = self._keys.new_subject()
+            self._provisional[(controller, natural)] = provisional
+            self._identity_of[provisional] = (controller, natural)
+        return provisional
 
     def _sealed(self, event: LedgerEvent) -> LedgerEvent:
         if not isinstance(event, SubjectEvent):
@@ -168,17 +270,23 @@ class Intake:
 
         def seal_one(path: str, secret: Secret) -> Secret:
             nonlocal key_class
-            if secret.sealed is not None:
-                raise EventRejected(
-                    [Rejection(path, "already sealed bytes", "submit the plaintext value")]
-                )
-            assert secret.plaintext is not None
+            if secret.plaintext is None:
+                return secret  # sealed already (``prepare`` refuses sealed submissions)
             key_class = key_class or retention_class(event, self._catalogs)
             key = self._keys.data_key(subject_id, key_class)
             ad = field_ad(subject_id, event.event_id, path)
             return Secret(sealed=seal(secret.plaintext, key, ad))
 
         return replace_personal(event, seal_one)
+
+
+def _refuse_sealed(event: LedgerEvent) -> None:
+    """Producers submit plaintext; the ledger seals it (on ``append``)."""
+    for path, secret in personal_fields(event):
+        if secret.sealed is not None:
+            raise EventRejected(
+                [Rejection(path, "already sealed bytes", "submit the plaintext value")]
+            )
 
 
 def _event_type(name: Any) -> type[LedgerEvent]:

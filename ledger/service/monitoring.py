@@ -1,8 +1,9 @@
 """The Prometheus metrics measured when scraped, wired once for ``pdl run`` and the API.
 
 The process's own metrics (``consumers.metrics``: events consumed, dead letters,
-latencies, erasures) live in the default registry. At scrape time two more are measured:
-the projection consumers' lag and the key count (``LagCollector``, ``KeyStoreCollector``).
+latencies, erasures) live in the default registry. At scrape time more are measured:
+the projection consumers' lag, the key count and whether this process's loops reach the
+log (``LagCollector``, ``KeyStoreCollector``, ``LogHealthCollector``).
 They read through adapters of their own: a scrape runs in the HTTP server's threads and
 must neither wait for the work it measures nor share its SQLite handles.
 """
@@ -15,7 +16,13 @@ from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.registry import Collector
 
 from consumers.lag import LagProbe
-from consumers.metrics import KeyStoreCollector, LagCollector, MetricsObserver
+from consumers.metrics import (
+    KeyStoreCollector,
+    LagCollector,
+    LogHealthCollector,
+    MetricsObserver,
+    RequestsOverdueCollector,
+)
 from consumers.runner import DEFAULT_GROUP
 from ledger.service.backends import Backends
 from ledger.service.settings import Settings
@@ -39,7 +46,14 @@ class Monitoring:
         self._scrape = Backends(settings)
         probe = LagProbe(self._scrape.log, self._scrape.store)
         self._lag = LagCollector(probe, group, self._scrape.topics.event_topics(), owned=owned)
-        self._collectors: list[Collector] = [self._lag, KeyStoreCollector(self._scrape.layout.keys)]
+        self._collectors: list[Collector] = [
+            self._lag,
+            KeyStoreCollector(self._scrape.layout.keys),
+            LogHealthCollector(),
+            RequestsOverdueCollector(
+                self._scrape.store, lambda: self._scrape.catalogs, self._scrape.clock
+            ),
+        ]
         for collector in self._collectors:
             self.registry.register(collector)
         self._server: WSGIServer | None = None

@@ -12,17 +12,53 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from consumers.decode import decode
 from consumers.runner import DEFAULT_GROUP
+from ledger.contract.base import is_subject_id
 from ledger.contract.positions import LogPosition
 from ledger.errors import IntegrityError, NotFound
 from ledger.log.base import LogRecord, TopicPartition
+from ledger.service import views
 from ledger.service.backends import Backends
 from projections.base import Recorded
 from projections.basis import BasisFacts, BasisFactsProjection, basis_key
 from projections.lawfulness import BasisAnswer, Judgement, basis_at, judge
 from projections.subject_state import SubjectState, SubjectStateProjection
+
+
+def resolve_subject(ledger: Backends, typed: str, controller: str | None = None) -> str:
+    """The subject id of what a reader typed: the id itself, or a natural identifier (at
+    ``controller``, needed when several controllers know it; ``views.resolve_subject``)."""
+    if is_subject_id(typed):
+        return typed  # the key store need not open (a 0.1 store is refused on open)
+    return views.resolve_subject(ledger.keys, typed, controller)
+
+
+def subject_view(
+    ledger: Backends,
+    typed: str,
+    catch_up: bool = True,
+    at: datetime | None = None,
+    known_at: datetime | None = None,
+    controller: str | None = None,
+) -> dict[str, Any]:
+    """What is held on a subject (``typed`` as ``resolve_subject`` reads it), personal
+    values opened for the reader: now, or at ``at`` as known at ``known_at``. The
+    projections catch up first unless ``catch_up`` is False."""
+    subject_id = resolve_subject(ledger, typed, controller)
+    if catch_up:
+        ledger.catch_up()
+    if at is not None:
+        state = state_at(ledger, subject_id, at, known_at)
+        if not state.events:
+            raise NotFound(f"{subject_id}: no events recorded for this subject by then")
+        return views.disclose_subject(state, ledger.keys)
+    held = subject_state(ledger, subject_id)
+    if held is None:
+        raise NotFound(f"{subject_id}: no events recorded for this subject")
+    return views.disclose_subject(held, ledger.keys)
 
 
 def applied_positions(ledger: Backends) -> dict[TopicPartition, int]:

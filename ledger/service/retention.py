@@ -61,10 +61,29 @@ def schedule(ledger: Backends, now: datetime) -> list[Scheduled]:
     return sorted(found, key=lambda s: (s.due.due is None, s.due.due or now, s.due.subject_id))
 
 
-def carry_out(ledger: Backends, now: datetime) -> list[dict[str, Any]]:
-    """Erase every class due at ``now`` and not held; one report entry per class."""
+def carry_out(
+    ledger: Backends, by: datetime | None = None, *, dry_run: bool = False
+) -> list[dict[str, Any]]:
+    """Erase every class due by ``by`` (default: the ledger's clock) and not held; one
+    report entry per class.
+
+    The keys are destroyed now, by the ledger's clock, and the certificates say so: a
+    ``by`` in the past picks what was due by then and reports it late; a ``by`` in the
+    future is only for listing (``dry_run``), since nothing may be destroyed before it
+    is due."""
+    now = ledger.clock()
+    by = by or now
+    if dry_run:
+        return [_planned(item) for item in _due_by(schedule(ledger, by), by)]
+    if by > now:
+        raise Refused(
+            f"retention run: {by.isoformat()} is in the future (the ledger's clock says "
+            f"{now.isoformat()}); nothing is destroyed before it is due",
+            fix="list what will fall due with `pdl retention due --now T` or "
+            "`pdl retention run --dry-run --now T`; run without --now to erase what is due",
+        )
     run_processor(ledger)  # requests a killed run left behind go first
-    items = [s for s in schedule(ledger, now) if s.due.due is not None and s.due.due <= now]
+    items = _due_by(schedule(ledger, now), by)
     intake = ledger.intake()
     requested = []
     try:
@@ -103,7 +122,18 @@ def carry_out(ledger: Backends, now: datetime) -> list[dict[str, Any]]:
         entry["certificate"] = cert["sequence"] if cert else None
         entry["keys_destroyed"] = len(cert["erased"]["keys_destroyed"]) if cert else 0
         entry["retained"] = [r["retention_class"] for r in cert["retained"]] if cert else []
+        entry["erased_at"] = cert["erased_at"] if cert else None
+        entry["late_by"] = cert.get("late_by") if cert else None
         if outcome and outcome.problem:
             entry["problem"] = outcome.problem
         RETENTION_ACTIONS.labels(action="shred" if cert else "failed").inc()
     return [entries[id(item)] for item in items]
+
+
+def _due_by(items: list[Scheduled], by: datetime) -> list[Scheduled]:
+    return [s for s in items if s.due.due is not None and s.due.due <= by]
+
+
+def _planned(item: Scheduled) -> dict[str, Any]:
+    """A dry run's entry: what a run at that instant would do."""
+    return item.as_json() | {"action": "would be held" if item.held else "would be erased"}

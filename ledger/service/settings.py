@@ -11,6 +11,12 @@ setting                 variable              meaning
 ``topic_prefix``        ``PDL_TOPIC_PREFIX``  prefix of every topic name (``pdl.``)
 ``partitions``          ``PDL_PARTITIONS``    partitions of each event topic (3)
 ``metrics_port``        ``PDL_METRICS_PORT``  ``pdl run``'s metrics port; 0: none
+``log_timeout_s``       ``PDL_LOG_TIMEOUT``   seconds a log request may take before a
+                                              command gives up (10)
+``event_id_memory_days``  ``PDL_EVENT_ID_MEMORY_DAYS``  days an appended event_id is
+                                              remembered, so a retry appends nothing (30)
+``store_url``           ``PDL_STORE``         ``postgresql://...``: projections in
+                                              PostgreSQL; unset: SQLite in the data dir
 ``master_key``          ``PDL_MASTER_KEY``    32 bytes, hex or base64
 ``master_key_file``     ``PDL_MASTER_KEY_FILE``  a file holding the master key
 ``api_tokens``          ``PDL_API_TOKENS``    ``token=role`` entries for ``pdl serve``
@@ -43,6 +49,9 @@ VARIABLES: Mapping[str, str] = {
     "topic_prefix": "PDL_TOPIC_PREFIX",
     "partitions": "PDL_PARTITIONS",
     "metrics_port": "PDL_METRICS_PORT",
+    "log_timeout_s": "PDL_LOG_TIMEOUT",
+    "event_id_memory_days": "PDL_EVENT_ID_MEMORY_DAYS",
+    "store_url": "PDL_STORE",
     "master_key": "PDL_MASTER_KEY",
     "master_key_file": "PDL_MASTER_KEY_FILE",
     "api_tokens": "PDL_API_TOKENS",
@@ -51,6 +60,7 @@ VARIABLES: Mapping[str, str] = {
 
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]*")
 _KAFKA_URL = re.compile(r"kafka://([^/?#]+)/?")
+_STORE_SCHEMES = ("postgresql://", "postgres://")
 
 
 def default_data_dir(environ: Mapping[str, str]) -> Path:
@@ -68,6 +78,13 @@ class Settings:
     partitions: int = DEFAULT_PARTITIONS
     #: None: not set (``pdl run`` serves on its default port)
     metrics_port: int | None = None
+    #: how long one request to the log may take: a one-shot command fails after it;
+    #: ``pdl run`` reports the outage and retries
+    log_timeout_s: int = 10
+    #: how long intake remembers an appended event_id (``ledger.service.receipts``)
+    event_id_memory_days: int = 30
+    #: None: SQLite files in the data directory; else a libpq URL (may hold a password)
+    store_url: str | None = field(default=None, repr=False)
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
     api_tokens: str = field(default="", repr=False)
@@ -90,6 +107,24 @@ class Settings:
                 f"--metrics-port/PDL_METRICS_PORT {self.metrics_port} is not a port number",
                 fix="use 1 to 65535, or 0 to serve no metrics",
             )
+        if self.store_url is not None and not self.store_url.startswith(_STORE_SCHEMES):
+            # the URL is not quoted: it may carry a password
+            raise ConfigError(
+                "--store/PDL_STORE is not a PostgreSQL URL",
+                fix="use postgresql://USER@HOST:PORT/DATABASE, or leave it unset for the "
+                "SQLite store in the data directory",
+            )
+        if self.log_timeout_s < 1:
+            raise ConfigError(
+                f"PDL_LOG_TIMEOUT {self.log_timeout_s} is not a number of seconds",
+                fix="set it to 1 or more (default 10), or unset it",
+            )
+        if self.event_id_memory_days < 1:
+            raise ConfigError(
+                f"PDL_EVENT_ID_MEMORY_DAYS {self.event_id_memory_days} is not a number of days",
+                fix="set it to 1 or more (default 30): at least as long as a producer may "
+                "retry, or unset it",
+            )
 
     @classmethod
     def from_environment(
@@ -97,6 +132,7 @@ class Settings:
         log: str | None = None,
         data_dir: str | Path | None = None,
         metrics_port: int | None = None,
+        store: str | None = None,
         environ: Mapping[str, str] | None = None,
         fallback_data_dir: Callable[[], Path] | None = None,
     ) -> Settings:
@@ -109,6 +145,8 @@ class Settings:
             text["log_url"] = log
         if data_dir:
             text["data_dir"] = str(data_dir)
+        if store:
+            text["store_url"] = store
         if "data_dir" not in text:
             fallback = default_data_dir(env) if fallback_data_dir is None else fallback_data_dir()
             text["data_dir"] = str(fallback)
@@ -127,6 +165,8 @@ class Settings:
                 f"unknown setting {unknown[0]!r}", fix=f"use one of {', '.join(VARIABLES)}"
             )
         partitions = _whole_number(text, "partitions")
+        log_timeout_s = _whole_number(text, "log_timeout_s")
+        memory_days = _whole_number(text, "event_id_memory_days")
         data_dir = text.get("data_dir")
         if not data_dir:
             raise ConfigError("data_dir: no data directory given", fix="set PDL_DATA_DIR")
@@ -136,6 +176,9 @@ class Settings:
             topic_prefix=text.get("topic_prefix", DEFAULT_PREFIX),
             partitions=DEFAULT_PARTITIONS if partitions is None else partitions,
             metrics_port=_whole_number(text, "metrics_port"),
+            log_timeout_s=10 if log_timeout_s is None else log_timeout_s,
+            event_id_memory_days=30 if memory_days is None else memory_days,
+            store_url=None if text.get("store_url") in (None, "", "sqlite") else text["store_url"],
             master_key=text.get("master_key") or None,
             master_key_file=Path(text["master_key_file"]) if text.get("master_key_file") else None,
             api_tokens=text.get("api_tokens", ""),
@@ -174,6 +217,8 @@ class Settings:
 _NUMBER_RULES: Mapping[str, tuple[str, str]] = {
     "partitions": ("a partition count", "1 or more (default 3)"),
     "metrics_port": ("a port number, or 0", "a port such as 9465, or 0 for no metrics"),
+    "event_id_memory_days": ("a number of days", "1 or more (default 30)"),
+    "log_timeout_s": ("a number of seconds", "1 or more (default 10)"),
 }
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.contract.base import is_subject_id
 from ledger.contract.sealed import field_ad
+from ledger.errors import InvalidRequest, NotFound
 from ledger.keys.sealing import Unreadable, open_sealed
 from ledger.keys.store import KeyStore
+from ledger.service.intake import normalise_natural_id
 from projections.basis import Fact
 from projections.lawfulness import BasisAnswer, Judgement
 from projections.subject_state import Evidence, HeldValue, ScopedStatus, SubjectState
@@ -23,6 +26,40 @@ ERASED = "[erased]"
 def iso(value: datetime | None) -> str | None:
     """An instant as ISO 8601 in UTC, or None."""
     return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def resolve_subject(keys: KeyStore, typed: str, controller: str | None = None) -> str:
+    """The subject id of what a reader typed: a subject id itself, or a natural identifier
+    at ``controller``. A person has one subject id per controller and the ledger does not
+    join them for a reader: an identifier known to several controllers, with none named,
+    is answered with the controllers to choose from (docs/DPO.md, 'Controllers are
+    tenants')."""
+    if is_subject_id(typed):
+        return typed
+    natural = normalise_natural_id(typed)
+    if controller is not None:
+        found = keys.subject_for(natural, controller)
+        if found is None:
+            raise NotFound(
+                f"no subject is known by that identifier at controller {controller} (it "
+                "may have been erased)",
+                "check the identifier and the controller; without --controller the "
+                "controllers that know it are named",
+            )
+        return found
+    known = keys.subjects_known_as(natural)
+    if not known:
+        raise NotFound("no subject is known by that identifier (it may have been erased)")
+    if len(known) > 1:
+        raise InvalidRequest(
+            "controller: the identifier is known to controllers "
+            + ", ".join(sorted(known))
+            + ", each with a subject id of its own",
+            "name one with --controller",
+            field="controller",
+        )
+    (only,) = known.values()
+    return only
 
 
 def open_field(sealed: bytes, keys: KeyStore, subject_id: str, event_id: str, path: str) -> str:

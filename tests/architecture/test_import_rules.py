@@ -77,6 +77,12 @@ LAYERS = (
         "ledger.api: L0-L6; nothing outside ledger/cli imports ledger.cli",
     ),
     _layer(
+        "ledger.client",
+        "L7",
+        "",
+        "ledger.client (remote callers' HTTP client) imports nothing of the project",
+    ),
+    _layer(
         "ledger.cli",
         "L7",
         f"{_L0_L3} consumers ledger.service ledger.reports ledger.api",

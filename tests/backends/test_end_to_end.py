@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer
 
-from ledger.cli.state import subject_view
 from ledger.errors import Refused
 from ledger.log.base import OutgoingRecord
 from ledger.service.backends import Backends
+from ledger.service.queries import subject_view
 from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory, per_test_topics
 from tests.scenario import canary, collected, consent, doc_examples, lines, with_canaries

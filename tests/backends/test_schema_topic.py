@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 from consumers.schema_topic import published
-from ledger.cli.state import subject_view
 from ledger.contract.events import ConsentGiven
 from ledger.contract.wire import SchemaRegistry, schema_fingerprint
 from ledger.log.base import OutgoingRecord
+from ledger.service.queries import subject_view
 from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory, per_test_topics
 from tests.scenario import consent, lines

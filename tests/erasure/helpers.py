@@ -4,9 +4,6 @@ erasure tests share: the CLI as a subprocess, erasure in-process, opening raw re
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,6 +17,7 @@ from ledger.log.base import LogRecord
 from ledger.service.backends import Backends
 from ledger.service.erasure import run_processor
 from ledger.service.submission import submit_lines
+from tests.command import pdl as pdl  # the CLI as a subprocess, for the erasure tests
 from tests.scenario import canary
 
 CONTROLLER = "informatique70"
@@ -108,7 +106,7 @@ def informatique70_customer(ledger: Backends) -> Customer:
         },
     ]
     submit_lines(ledger.intake(), [json.dumps(e) for e in events])
-    found = ledger.keys.subject_for(customer.email, create=False)
+    found = ledger.keys.subject_for(customer.email, CONTROLLER)
     assert found is not None
     customer.subject_id = found
     return customer
@@ -159,19 +157,3 @@ def subject_raw_records(ledger: Backends, subject_id: str) -> list[LogRecord]:
     return [
         r for r in ledger.log.scan(ledger.topics.event_topics()) if r.key == subject_id.encode()
     ]
-
-
-def pdl(
-    *args: str, log_url: str | None = None, stdin: str = ""
-) -> subprocess.CompletedProcess[str]:
-    """The command line, as a user runs it (environment from the test's fixtures)."""
-    env = dict(os.environ, **({"PDL_LOG": log_url} if log_url else {}))
-    return subprocess.run(
-        [sys.executable, "-m", "ledger.cli.main", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )

@@ -88,7 +88,7 @@ def test_a_restored_key_store_backup_is_caught_and_shredded_again(
     customer = informatique70_customer(ledger)
     email = canary("email") + "@example.fr"
     submit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
-    gone = ledger.keys.subject_for(email, create=False)
+    gone = ledger.keys.subject_for(email, CONTROLLER)
     assert gone is not None
     ledger.close()  # the last connection folds the WAL into keys.sqlite
     data = tmp_path / "data"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from kafka import KafkaConsumer
 
-from ledger.cli.deadletters import dead_letters
 from ledger.contract.deadletter import DeadLetter
 from ledger.log.base import OutgoingRecord
+from ledger.service.deadletters import dead_letters
 from tests.conftest import LedgerFactory, per_test_topics
 from tests.erasure.helpers import informatique70_customer, opened_values, pdl, subject_raw_records
 

@@ -20,13 +20,13 @@ def test_full_erasure_fences_the_id_and_a_returning_person_is_new(
     ledger = make_ledger()
     email = canary("email") + "@example.fr"
     submit_lines(ledger.intake(), lines(collected(email, email), consent(email)))
-    old = ledger.keys.subject_for(email, create=False)
+    old = ledger.keys.subject_for(email, CONTROLLER)
     assert old is not None
     (outcome,) = request_erasure(ledger, old)
     cert = outcome.certificate
     assert cert is not None and cert["retained"] == []
     assert cert["erased"]["identity_mapping_destroyed"] is cert["erased"]["subject_fenced"] is True
-    assert ledger.keys.subject_for(email, create=False) is None
+    assert ledger.keys.subject_for(email, CONTROLLER) is None
     assert ledger.keys.is_erased_subject(old) and ledger.keys.keys_of(old) == []
     with pytest.raises(SubjectErased, match="fenced"):
         ledger.keys.data_key(old, "marketing")  # no key can be made for it again

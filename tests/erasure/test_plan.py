@@ -50,7 +50,7 @@ def test_an_obligation_that_has_run_out_keeps_nothing() -> None:
 def test_a_hold_naming_a_purpose_no_longer_declared_keeps_everything() -> None:
     assert CATALOG is not None
     assert held_classes("purpose:retired", CATALOG, {"marketing", "cctv"}) == {"marketing", "cctv"}
-    hold = ActiveHold("purpose:retired", True, "audit", None, None, "e", "p/0/1")
+    hold = ActiveHold("hold_1", "purpose:retired", True, "audit", None, None, "e", "p/0/1")
     plan = plan_erasure(
         SUBJECT, CATALOG, CATALOGS, NOTHING, {"purpose:retired": hold}, {"marketing"}, NOW
     )

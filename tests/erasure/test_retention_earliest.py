@@ -7,7 +7,7 @@ import json
 
 from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
-from tests.erasure.helpers import Customer, collected
+from tests.erasure.helpers import CONTROLLER, Customer, collected
 from tests.erasure.test_retention_run import classes, run_at
 from tests.scenario import canary
 
@@ -32,7 +32,7 @@ def test_two_recordings_fall_due_sixty_days_after_the_first(make_ledger: LedgerF
         ),
     ]
     submit_lines(ledger.intake(), [json.dumps(e) for e in events])
-    customer.subject_id = ledger.keys.subject_for(customer.email, create=False) or ""
+    customer.subject_id = ledger.keys.subject_for(customer.email, CONTROLLER) or ""
     assert run_at(ledger, "2024-05-03T14:29:59Z") == []
     assert run_at(ledger, "2024-05-03T14:30:00Z") == [
         (customer.subject_id, "purpose:call-recording", "erased")

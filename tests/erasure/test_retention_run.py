@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime
 
 from ledger.service.backends import Backends
+from ledger.service.holds import place_hold, release_hold
 from ledger.service.retention import carry_out
 from ledger.service.submission import submit_lines
 from tests.conftest import LedgerFactory
@@ -37,7 +38,7 @@ def customers(ledger: Backends) -> tuple[Customer, Customer]:
     ]
     submit_lines(ledger.intake(), [json.dumps(e) for e in events])
     for c in (a, b):
-        c.subject_id = ledger.keys.subject_for(c.email, create=False) or ""
+        c.subject_id = ledger.keys.subject_for(c.email, CONTROLLER) or ""
     return a, b
 
 
@@ -131,43 +132,23 @@ def test_retention_run_erases_exactly_what_is_due(
     assert run_at(ledger, "2040-01-01T00:00:00Z") == []  # nothing left: idempotent
 
 
-def test_a_legal_hold_stops_retention_until_released(
-    make_ledger: LedgerFactory, log_url: str | None
-) -> None:
-    ledger = make_ledger()
+def test_a_legal_hold_stops_retention_until_released(make_ledger: LedgerFactory) -> None:
+    ledger = fixed_clock(make_ledger(), at("2024-04-01T00:00:00Z"))
     a, _ = customers(ledger)
-    ledger.close()
-    placed = pdl(
-        "hold",
-        "place",
-        a.email,
-        "--scope",
-        "category:voice_recording",
-        "--reason",
+    hold = place_hold(
+        ledger,
+        a.subject_id,
+        {"kind": "category", "category": "voice_recording"},
         "complaint 2024-77",
-        "--until",
-        "2024-09-01T00:00:00Z",
-        log_url=log_url,
+        until=at("2024-09-01T00:00:00Z"),
     )
-    assert placed.returncode == 0, placed.stderr
-    ledger = make_ledger()
     assert ("purpose:call-recording", "held") in [
         (scope, action) for _, scope, action in run_at(ledger, "2024-05-03T14:30:00Z")
     ]
     assert "call-recording" in classes(ledger, a)
-    ledger.close()
-    released = pdl(
-        "hold",
-        "release",
-        a.email,
-        "--scope",
-        "category:voice_recording",
-        "--reason",
-        "complaint closed",
-        log_url=log_url,
+    release_hold(
+        fixed_clock(ledger, at("2024-05-03T20:00:00Z")), a.subject_id, hold.hold_id, "closed"
     )
-    assert released.returncode == 0, released.stderr
-    ledger = make_ledger()
     assert (a.subject_id, "purpose:call-recording", "erased") in run_at(
         ledger, "2024-05-04T00:00:00Z"
     )

@@ -89,7 +89,7 @@ def test_a_store_with_the_key_cached_stops_serving_it_once_another_shreds_it(
     master = secrets.token_bytes(32)
     path = tmp_path / "keys.sqlite"
     first, second, eraser = (SQLiteKeyStore(path, master) for _ in range(3))
-    subject = first.new_subject()
+    subject = first.assign_subject(first.new_subject(), "informatique70")
     key = first.data_key(subject, "marketing")
     ad = field_ad(subject, "e", "values[0].value")
     sealed = seal("newsletter address", key, ad)

@@ -29,6 +29,7 @@ _LEDGER_WRITTEN: dict[str, dict[str, Any]] = {
         "scope": {"kind": "purpose", "purpose": "newsletter"},
         "reason": "request",
         "keys_destroyed": ["8f14e45fceea167a5a36dedd4bea2543"],
+        "identity_mapping_destroyed": True,  # the subject's last key at the controller
     },
 }
 

@@ -14,11 +14,11 @@ import pytest
 
 from consumers.lag import LagProbe, PartitionLag
 from consumers.runner import ProjectionConsumer
-from ledger.cli.main import main
 from ledger.log.base import TopicPartition
 from ledger.service.backends import Backends
 from ledger.service.settings import Settings
 from projections.installed import all_projections
+from tests.command import pdl
 from tests.conftest import LedgerFactory, per_test_topics
 from tests.ops.support import (
     SUBJECT_ID,
@@ -91,9 +91,7 @@ def test_lag_is_end_minus_checkpoint_and_age_of_oldest_unapplied_record(
 
 
 @pytest.mark.kafka
-def test_lag_equals_kafka_consumer_groups_tool(
-    kafka_address: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_lag_equals_kafka_consumer_groups_tool(kafka_address: str, tmp_path: Path) -> None:
     url = f"kafka://{kafka_address}"
     ledger = Backends(Settings.from_environment(url, tmp_path / "data"))
     group = f"ops-{uuid.uuid4().hex[:8]}"
@@ -103,15 +101,15 @@ def test_lag_equals_kafka_consumer_groups_tool(
         partly_consumed(ledger, group)
         for phase in ("partly consumed", "caught up"):
             # no appends between our figures and Kafka's
-            capsys.readouterr()
-            assert main(["--log", url, "lag", "--group", group, "--json"]) == 0
+            lagging = pdl("--log", url, "lag", "--group", group, "--json")
+            assert lagging.returncode == 0, lagging.stderr
             ours = {
                 TopicPartition(x["topic"], x["partition"]): (
                     x["committed"],
                     x["end"],
                     x["lag_messages"],
                 )
-                for x in json.loads(capsys.readouterr().out)
+                for x in json.loads(lagging.stdout)
             }
             kafkas = {
                 tp: row
@@ -136,7 +134,7 @@ def test_lag_equals_kafka_consumer_groups_tool(
 
 
 def test_a_stopped_consumer_lags_and_a_running_one_catches_up_on_its_metrics(
-    log_url: str | None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    log_url: str | None, tmp_path: Path
 ) -> None:
     ledger = Backends(Settings.from_environment(log_url, tmp_path / "data"))
     try:
@@ -146,9 +144,9 @@ def test_a_stopped_consumer_lags_and_a_running_one_catches_up_on_its_metrics(
     topics = per_test_topics().event_topics()
 
     # nothing consumes yet: the backlog shows as lag
-    capsys.readouterr()
-    assert main([*(["--log", log_url] if log_url else []), "lag", "--json"]) == 0
-    before = json.loads(capsys.readouterr().out)
+    lagging = pdl("lag", "--json", log_url=log_url)
+    assert lagging.returncode == 0, lagging.stderr
+    before = json.loads(lagging.stdout)
     assert sum(x["lag_messages"] for x in before) >= appended
     assert all((x["lag_seconds"] > 0) == (x["lag_messages"] > 0) for x in before)
 

@@ -46,7 +46,7 @@ def test_basis_as_known_then_and_as_known_now(make_ledger: LedgerFactory) -> Non
     (used,) = append_at(ledger, day(42), processed(s, day(42)))
     (withdrawn,) = append_at(ledger, day(45), consent(s, False, when=day(40).isoformat()))
     ledger.runner().catch_up()
-    subject = ledger.keys.subject_for(s, create=False)
+    subject = ledger.keys.subject_for(s, "informatique70")
     assert subject is not None
 
     then, _ = basis_answer(ledger, subject, "newsletter", at=day(42), known_at=day(42))
@@ -76,7 +76,7 @@ def test_state_at_a_past_instant(make_ledger: LedgerFactory) -> None:
     append_at(ledger, day(0), consent(s, when=day(0).isoformat()))
     append_at(ledger, day(45), consent(s, False, when=day(40).isoformat()))
     ledger.runner().catch_up()
-    subject = ledger.keys.subject_for(s, create=False)
+    subject = ledger.keys.subject_for(s, "informatique70")
     assert subject is not None
     status = {n: state_at(ledger, subject, day(n)).consents for n in (10, 42)}
     assert [c.status for c in status[10].values()] == ["given"]

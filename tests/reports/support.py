@@ -7,12 +7,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ledger.cli.common import resolve_subject
-from ledger.cli.demo import SCENARIO_NOW, SUBJECT, play_scenario
+from ledger.contract.instants import parse_instant
 from ledger.reports.build import KINDS, ReportKind, ReportRequest, build_report
 from ledger.reports.render import ReportFormat, render
 from ledger.service.backends import Backends
+from ledger.service.demo import SCENARIO_NOW, SUBJECT, play_scenario
 from ledger.service.erasure import at_instant
+from ledger.service.queries import resolve_subject
 
 __all__ = ["AT", "CALL_RECORDING", "SUBJECT"]
 
@@ -30,7 +31,8 @@ def seeded(ledger: Backends) -> str:
 
 
 def instant(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
+    """An instant in UTC, as the command line and the API read it."""
+    return parse_instant(text, "instant").astimezone(UTC)
 
 
 def report(ledger: Backends, kind: str, **given: Any) -> dict[str, Any]:

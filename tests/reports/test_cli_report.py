@@ -25,6 +25,7 @@ DEMO_REPORTS = {
     "erasure-register.html",
     "retention.html",
     "transfers.html",
+    "requests-overdue.html",
 }
 
 

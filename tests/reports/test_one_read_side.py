@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from ledger.cli.main import main
 from ledger.service.backends import Backends
 from ledger.service.settings import Settings
+from tests.command import pdl
 from tests.reports.support import seeded
 from tests.reports.test_documented_schemas import documented, problems
 
@@ -34,30 +34,14 @@ def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return folder, subject_id
 
 
-def basis_json(
-    seeded_dir: tuple[Path, str],
-    capsys: pytest.CaptureFixture[str],
-    at: str,
-    known_at: str | None,
-) -> dict[str, Any]:
+def basis_json(seeded_dir: tuple[Path, str], at: str, known_at: str | None) -> dict[str, Any]:
     data_dir, subject_id = seeded_dir
     known = [] if known_at is None else ["--known-at", known_at]
-    code = main(
-        [
-            "--data-dir",
-            str(data_dir),
-            "basis",
-            subject_id,
-            "newsletter",
-            "--at",
-            at,
-            *known,
-            "--json",
-        ]
+    printed = pdl(
+        "--data-dir", str(data_dir), "basis", subject_id, "newsletter", "--at", at, *known, "--json"
     )
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
-    found: dict[str, Any] = json.loads(printed.out)
+    assert printed.returncode == 0, printed.stderr
+    found: dict[str, Any] = json.loads(printed.stdout)
     return found
 
 
@@ -66,31 +50,29 @@ def report_json(
 ) -> dict[str, Any]:
     data_dir, subject_id = seeded_dir
     known = [] if known_at is None else ["--known-at", known_at]
-    code = main(
-        [
-            "--data-dir",
-            str(data_dir),
-            "report",
-            "basis",
-            subject_id,
-            "--purpose",
-            "newsletter",
-            "--at",
-            at,
-            *known,
-            "--format",
-            "json",
-            "--out",
-            str(out),
-        ]
+    printed = pdl(
+        "--data-dir",
+        str(data_dir),
+        "report",
+        "basis",
+        subject_id,
+        "--purpose",
+        "newsletter",
+        "--at",
+        at,
+        *known,
+        "--format",
+        "json",
+        "--out",
+        str(out),
     )
-    assert code == 0
+    assert printed.returncode == 0, printed.stderr
     found: dict[str, Any] = json.loads(out.read_text("utf-8"))
     return found
 
 
 def test_basis_json_is_the_reports_entry_for_the_subject(
-    seeded_dir: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    seeded_dir: tuple[Path, str], tmp_path: Path
 ) -> None:
     first = report_json(seeded_dir, tmp_path / "first.json", T_NOW, None)
     consented = first["subjects"][0]["facts"][0]
@@ -100,7 +82,7 @@ def test_basis_json_is_the_reports_entry_for_the_subject(
     defs = schemas["defs"]["$defs"]
     answers = {}
     for at, known_at in ((T_NOW, None), (T_APRIL, None), (T_APRIL, before_withdrawal)):
-        cli = basis_json(seeded_dir, capsys, at, known_at)
+        cli = basis_json(seeded_dir, at, known_at)
         report = report_json(seeded_dir, tmp_path / "report.json", at, known_at)
         (entry,) = report["subjects"]
         assert set(cli) == {"at", "known_at", "positions", *report["parameters"], *entry}
@@ -116,12 +98,9 @@ def test_basis_json_is_the_reports_entry_for_the_subject(
     assert answers[T_APRIL, None] is None
 
 
-def test_basis_text_names_the_answer(
-    seeded_dir: tuple[Path, str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_basis_text_names_the_answer(seeded_dir: tuple[Path, str]) -> None:
     data_dir, subject_id = seeded_dir
-    code = main(["--data-dir", str(data_dir), "basis", subject_id, "newsletter", "--at", T_APRIL])
-    printed = capsys.readouterr()
-    assert code == 0, printed.err
-    assert "basis      none: consent withdrawn" in printed.out
-    assert "unlawful as known at K" in printed.out
+    printed = pdl("--data-dir", str(data_dir), "basis", subject_id, "newsletter", "--at", T_APRIL)
+    assert printed.returncode == 0, printed.stderr
+    assert "basis      none: consent withdrawn" in printed.stdout
+    assert "unlawful as known at K" in printed.stdout

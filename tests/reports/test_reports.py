@@ -197,7 +197,8 @@ def test_erasure_register_verifies_each_certificate_and_the_chain(
     earlier = report(ledger, "erasure", at=instant("2024-04-25T00:00:00Z"))
     assert earlier["certificates"] == []
     [pending] = earlier["pending_requests"]
-    assert pending["answer_due"] == "2024-05-20T09:00:00+00:00" and not pending["overdue"]
+    # one calendar month in the controller's zone: the end of 20 May in Paris
+    assert pending["answer_due"] == "2024-05-20T22:00:00+00:00" and not pending["overdue"]
 
 
 def test_retention_is_compliant_then_finds_the_call_recording_overdue(

@@ -8,13 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic_core import PydanticSerializationError
 
 from ledger.contract.events import SubjectEvent
 from ledger.contract.rejection import EventRejected
+from ledger.errors import Refused
 from ledger.service.backends import Backends
 from ledger.service.intake import Intake
 from ledger.service.settings import Settings
-from tests.scenario import canary, collected, consent
+from ledger.service.submission import submit_lines
+from tests.scenario import canary, collected, consent, lines
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 
@@ -32,11 +35,54 @@ def rejected(intake: Intake, event: dict[str, Any]) -> str:
     return str(caught.value)
 
 
-def test_valid_event_is_sealed(intake: Intake) -> None:
+def test_valid_event_is_sealed_on_append(intake: Intake) -> None:
     email = canary() + "@example.fr"
     event = intake.prepare(collected(email, email))
-    assert email not in repr(event) and email not in event.model_dump_json()
+    assert email not in repr(event)
+    with pytest.raises(PydanticSerializationError, match="PlaintextLeak"):
+        event.model_dump_json()  # prepared, not sealed yet: it cannot leave the process
     assert isinstance(event, SubjectEvent) and event.subject_id.startswith("sub_")
+    (receipt,) = intake.append([event])
+    assert receipt.key == event.subject_id  # a new person keeps the id prepare gave
+
+
+def test_a_rejected_batch_leaves_no_trace(tmp_path: Path) -> None:
+    """A file rejected as a whole writes no identity mapping and no data key: the key
+    store's bytes are unchanged, so nothing reveals that the identifier was submitted."""
+
+    def key_store_bytes() -> dict[str, bytes]:  # with the store closed: its files at rest
+        return {f.name: f.read_bytes() for f in sorted((tmp_path / "data").glob("keys.sqlite*"))}
+
+    def ledger() -> Backends:
+        return Backends(Settings.from_environment(None, tmp_path / "data"), clock=lambda: NOW)
+
+    first = ledger()
+    submit_lines(first.intake(), lines(consent("known@example.fr")))
+    first.close()
+    before = key_store_bytes()
+    email = canary() + "@example.fr"
+    bad = {**consent(email), "occurred_at": "2030-01-01T00:00:00Z"}  # in the future
+    second = ledger()
+    try:
+        with pytest.raises(Refused, match="nothing appended"):
+            submit_lines(second.intake(), lines(collected(email, email), bad))
+        assert second.keys.subjects_known_as(email) == {}
+    finally:
+        second.close()
+    assert key_store_bytes() == before
+
+
+def test_a_subject_id_is_refused_with_another_controller(intake: Intake) -> None:
+    (receipt,) = intake.append([intake.prepare(consent("camille@example.fr"))])
+    other = {
+        **consent("x@example.fr", purpose="marketing-consent"),
+        "controller": "laposte-digiposte",
+        "subject_id": receipt.key,
+    }
+    del other["subject"]
+    message = rejected(intake, other)
+    assert message.startswith("controller: ") and "belongs to controller informatique70" in message
+    assert "fix: submit the natural identifier as subject" in message
 
 
 @pytest.mark.parametrize(

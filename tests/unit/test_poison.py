@@ -14,11 +14,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ledger.cli.deadletters import dead_letters
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import EVENT_TYPES
 from ledger.log.base import OutgoingRecord
 from ledger.service.backends import Backends
+from ledger.service.deadletters import dead_letters
 from ledger.service.settings import Settings
 from ledger.service.submission import submit_lines
 from tests.golden import HERE, SUBJECT_ID

@@ -20,10 +20,21 @@ from ledger.keys.master import MasterKeyError
 from ledger.keys.sealing import Unreadable, open_sealed, seal
 from ledger.keys.sqlite_store import SQLiteKeyStore
 
+CONTROLLER = "informatique70"
+
 
 @pytest.fixture
 def keys(tmp_path: Path) -> SQLiteKeyStore:
-    return SQLiteKeyStore(tmp_path / "keys.sqlite", secrets.token_bytes(32))
+    store = SQLiteKeyStore(tmp_path / "keys.sqlite", secrets.token_bytes(32))
+    for digit in "ab":  # subjects of one controller: keys are made for recorded subjects
+        store.assign_subject("sub_" + digit * 32, CONTROLLER)
+    return store
+
+
+def known(keys: SQLiteKeyStore, natural_id: str) -> str:
+    """The person's subject id at CONTROLLER, recorded on first use (as the intake does)."""
+    found = keys.subject_for(natural_id, CONTROLLER)
+    return found or keys.assign_subject(keys.new_subject(), CONTROLLER, natural_id)
 
 
 def test_round_trip(keys: SQLiteKeyStore) -> None:
@@ -72,6 +83,7 @@ def test_keys_are_per_subject_and_retention_class(keys: SQLiteKeyStore) -> None:
 def test_key_store_is_durable_and_needs_the_master_key(tmp_path: Path) -> None:
     master = secrets.token_bytes(32)
     first = SQLiteKeyStore(tmp_path / "k.sqlite", master)
+    first.assign_subject("sub_" + "c" * 32, CONTROLLER)
     key = first.data_key("sub_" + "c" * 32, "marketing")
     first.close()
     again = SQLiteKeyStore(tmp_path / "k.sqlite", master)
@@ -83,11 +95,11 @@ def test_key_store_is_durable_and_needs_the_master_key(tmp_path: Path) -> None:
 
 
 def test_natural_identifiers_map_to_stable_pseudonyms(keys: SQLiteKeyStore, tmp_path: Path) -> None:
-    subject = keys.subject_for("camille@example.fr")
-    assert subject is not None and subject.startswith("sub_")
-    assert keys.subject_for("camille@example.fr") == subject
-    assert keys.subject_for("someone-else@example.fr") != subject
-    assert keys.subject_for("unknown@example.fr", create=False) is None
+    subject = known(keys, "camille@example.fr")
+    assert subject.startswith("sub_")
+    assert known(keys, "camille@example.fr") == subject
+    assert known(keys, "someone-else@example.fr") != subject
+    assert keys.subject_for("unknown@example.fr", CONTROLLER) is None
     keys.close()
     assert b"camille" not in (tmp_path / "keys.sqlite").read_bytes()
 
@@ -107,8 +119,7 @@ def test_unsealed_secret_cannot_be_serialised() -> None:
 
 
 def test_shredding_a_class_leaves_the_others_readable(keys: SQLiteKeyStore) -> None:
-    subject = keys.subject_for("camille@example.fr")
-    assert subject is not None
+    subject = known(keys, "camille@example.fr")
     marketing = keys.data_key(subject, "marketing")
     accounting = keys.data_key(subject, "accounting")
     ad = field_ad(subject, "e", "values[0].value")
@@ -121,21 +132,20 @@ def test_shredding_a_class_leaves_the_others_readable(keys: SQLiteKeyStore) -> N
     with pytest.raises(Unreadable, match="destroyed"):
         open_sealed(sealed, keys, ad)
     assert open_sealed(invoice, keys, ad) == "FA-2024-0311"
-    assert keys.subject_for("camille@example.fr", create=False) == subject
+    assert keys.subject_for("camille@example.fr", CONTROLLER) == subject
 
 
 def test_shredding_a_subject_destroys_keys_and_identity_durably(tmp_path: Path) -> None:
     master = secrets.token_bytes(32)
     store = SQLiteKeyStore(tmp_path / "keys.sqlite", master)
-    subject = store.subject_for("camille@example.fr")
-    assert subject is not None
+    subject = known(store, "camille@example.fr")
     key = store.data_key(subject, "marketing")
     wrapped = store._db.execute(  # the bytes that must not survive on disk
         "SELECT wrapped FROM data_keys WHERE key_id = ?", (key.key_id,)
     ).fetchone()[0]
     store.shred(subject)
     assert store.key_by_id(key.key_id) is None
-    assert store.subject_for("camille@example.fr", create=False) is None
+    assert store.subject_for("camille@example.fr", CONTROLLER) is None
     store.close()
     reopened = SQLiteKeyStore(tmp_path / "keys.sqlite", master)
     assert reopened.key_by_id(key.key_id) is None

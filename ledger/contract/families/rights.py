@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
 from ledger.contract.base import AwareDatetime, Label, Scope, SubjectEvent
 from ledger.contract.vocabulary import ErasureReason
+
+#: A legal hold's id: ``hold_`` and a UUID when the ledger names it, or the id of the
+#: ``LegalHoldPlaced`` for holds placed before holds had ids.
+HoldId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$", max_length=64)]
 
 
 class RestrictionApplied(SubjectEvent):
@@ -30,7 +34,8 @@ class RestrictionLifted(SubjectEvent):
 
 class ErasureRequested(SubjectEvent):
     """Erasure of the scope is asked for: by the subject (Art. 17) or by the ledger itself
-    when retention expires or consent is withdrawn."""
+    when retention expires or consent is withdrawn. ``controller`` is the controller whose
+    data is erased, and must be the subject id's controller."""
 
     topic_family: ClassVar[str] = "erasure"
 
@@ -40,7 +45,9 @@ class ErasureRequested(SubjectEvent):
 
 
 class DataErased(SubjectEvent):
-    """The scope's keys were destroyed: its personal fields are unreadable everywhere."""
+    """The scope's keys were destroyed: its personal fields are unreadable everywhere.
+    Only the keys of the subject id, and so of ``controller``, its one controller: other
+    controllers' data about the same person is untouched."""
 
     topic_family: ClassVar[str] = "erasure"
 
@@ -55,10 +62,19 @@ class DataErased(SubjectEvent):
     certificate: str | None = Field(
         default=None, description="The signed erasure certificate, as JSON text."
     )
+    identity_mapping_destroyed: bool = Field(
+        default=False,
+        description="Whether the controller's mapping of the natural identifier to this "
+        "subject id was destroyed: it goes with the subject's last key at the controller "
+        "(a full erasure, or the last class by retention or request). False in erasures "
+        "recorded before it was stated; the certificate says it too.",
+    )
 
 
 class LegalHoldPlaced(SubjectEvent):
-    """Data in the scope must survive erasure requests (Art. 17(3)) until released."""
+    """Data in the scope must survive erasure requests (Art. 17(3)) until this hold is
+    released or its ``until`` passes. Holds are individual: two holds on one scope (two
+    cases) each keep it until each is released."""
 
     topic_family: ClassVar[str] = "erasure"
 
@@ -66,6 +82,11 @@ class LegalHoldPlaced(SubjectEvent):
     reason: Label = Field(description="Why, e.g. 'litigation 2024-118', 'accounting'.")
     article: Label = Field(description="The exemption relied on, e.g. 'Art. 17(3)(b)'.")
     until: AwareDatetime | None = Field(default=None, description="When the hold lapses.")
+    hold_id: HoldId | None = Field(
+        default=None,
+        description="Names this hold among others on the same scope; its release names it. "
+        "Empty only in holds placed before holds had ids: the placing event's id names them.",
+    )
 
 
 class LegalHoldReleased(SubjectEvent):
@@ -75,3 +96,8 @@ class LegalHoldReleased(SubjectEvent):
 
     scope: Scope = Field(description="What is no longer held.")
     reason: Label = Field(description="Why the hold ends.")
+    hold_id: HoldId | None = Field(
+        default=None,
+        description="The hold released; the other holds on the scope stay. Empty only in "
+        "releases written before holds had ids, which released every hold on the scope.",
+    )

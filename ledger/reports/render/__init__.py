@@ -3,7 +3,8 @@
 JSON is canonical (``report_text`` in ``ledger/contract/canonical.py``: sorted keys, no
 spaces, UTF-8, one final newline), so the same report gives the same bytes. CSV is RFC
 4180 after a few ``#`` lines stating the report, T, K and the log positions; a report
-with several tables gets a first column ``table`` naming the table each row belongs to.
+with several tables gets a first column ``table`` naming the table each row belongs to;
+a cell that a spreadsheet could take for a formula gets a leading ``'`` (``csv_cell``).
 HTML needs nothing but itself: inline CSS and SVG, no script, no font, no network.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 from ledger.contract.canonical import report_text
 from ledger.reports.render.html import report_html
-from ledger.reports.render.tables import Table, cell, report_tables
+from ledger.reports.render.tables import Table, csv_cell, report_tables
 
 
 class ReportFormat(str, Enum):  # noqa: UP042 (str() of members must not change)
@@ -62,13 +63,13 @@ def report_csv(report: dict[str, Any]) -> str:
     if len(tables) == 1:
         writer.writerow(tables[0].columns)
         for row in tables[0].rows:
-            writer.writerow([cell(row.get(c)) for c in tables[0].columns])
+            writer.writerow([csv_cell(row.get(c)) for c in tables[0].columns])
         return out.getvalue()
     columns = _union(tables)
     writer.writerow(["table", *columns])
     for table in tables:
         for row in table.rows:
-            writer.writerow([table.name, *(cell(row.get(c)) for c in columns)])
+            writer.writerow([table.name, *(csv_cell(row.get(c)) for c in columns)])
     return out.getvalue()
 
 

@@ -30,6 +30,20 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+#: What a spreadsheet may take for the start of a formula (``=HYPERLINK(…)`` sent through
+#: a web form would otherwise become a live link in the DPO's spreadsheet).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A cell for CSV: ``cell``, with a leading ``'`` when the text could start a formula
+    (OWASP's advice; spreadsheets show the text, not a formula). Numbers stay numbers."""
+    text = cell(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _table(name: str, title: str, columns: str, rows: list[Row]) -> Table:
     return Table(name, title, tuple(columns.split()), rows)
 
@@ -230,12 +244,19 @@ def _transfers(r: dict[str, Any]) -> list[Table]:
     ]
 
 
+def _requests_overdue(r: dict[str, Any]) -> list[Table]:
+    columns = "controller request_id subject_id kind channel received_at due_at extended "
+    columns += "extension_reason identity position"
+    return [_table("requests", "Requests past their deadline", columns, r["requests"])]
+
+
 _TABLES: dict[str, Callable[[dict[str, Any]], list[Table]]] = {
     "record_of_processing": _ropa,
     "subject_access": _access,
     "legal_basis": _basis,
     "consent_proof": _consent,
     "erasure_register": _erasure,
+    "requests_overdue": _requests_overdue,
     "retention_compliance": _retention,
     "transfers_outside_eea": _transfers,
 }

@@ -1,0 +1,86 @@
+"""`pdl state` and `pdl dump` catch up without joining the daemon's consumer group: a
+running `pdl run`'s group sees no rebalance, as Kafka's ConsumerGroupCommand reports it."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from consumers.runner import DEFAULT_GROUP
+from tests.ops.support import KAFKA_LIB, TOOLS_LOG4J
+from tests.resilience.support import events_file, eventually, pdl_daemon, pdl_ok
+
+pytestmark = pytest.mark.kafka
+
+
+def members(bootstrap: str, group: str) -> list[tuple[str, str]]:
+    """(consumer id, client id) of each member, from ConsumerGroupCommand --members."""
+    result = subprocess.run(
+        [
+            "java",
+            "-cp",
+            f"{KAFKA_LIB}/*",
+            f"-Dlog4j2.configurationFile={TOOLS_LOG4J}",
+            "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+            "--bootstrap-server",
+            bootstrap,
+            "--describe",
+            "--members",
+            "--group",
+            group,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    found = []
+    header: list[str] | None = None
+    for line in result.stdout.splitlines():
+        cells = line.split()
+        if cells[:1] == ["GROUP"]:
+            header = cells
+        elif header and cells[:1] == [group]:
+            row = dict(zip(header, cells, strict=False))
+            found.append((row["CONSUMER-ID"], row["CLIENT-ID"]))
+    return found
+
+
+def test_reads_do_not_rebalance_the_running_group(kafka_address: str, tmp_path: Path) -> None:
+    url = f"kafka://{kafka_address}"
+    pdl_ok("emit", str(events_file(tmp_path / "a.jsonl", ["ana@example.fr"])), log_url=url)
+    daemon = pdl_daemon("run", "--no-erasure", "--metrics-port", "0", log_url=url)
+    try:
+        eventually(lambda: len(members(kafka_address, DEFAULT_GROUP)) >= 1, 90, every_s=2)
+        before = members(kafka_address, DEFAULT_GROUP)
+        seen: list[list[tuple[str, str]]] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                seen.append(members(kafka_address, DEFAULT_GROUP))
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            for _ in range(2):
+                pdl_ok(
+                    "emit", str(events_file(tmp_path / "b.jsonl", ["bo@example.fr"])), log_url=url
+                )
+                pdl_ok("state", "bo@example.fr", log_url=url)
+                pdl_ok("dump", log_url=url)
+        finally:
+            done.set()
+            watcher.join()
+        after = members(kafka_address, DEFAULT_GROUP)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, stderr = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0, stderr
+    assert seen, "ConsumerGroupCommand was never sampled"
+    assert all(sample == before for sample in seen), seen
+    assert after == before
