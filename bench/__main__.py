@@ -21,11 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import erasure, ingest, query, rebuild, rss
+from bench import erasure, http_ingest, ingest, query, rebuild, rss, scale_out
 from bench.common import FULL_SIZES, QUICK_SIZES, Context, Dataset, Result
 from bench.data import make_dataset
 
-BENCHMARKS = ("ingest", "rebuild", "rss", "query", "erasure")
+BENCHMARKS = ("ingest", "rebuild", "rss", "query", "erasure", "scale_out", "http_ingest")
 #: Which datasets each benchmark reads (created once, on first need, and shared).
 NEEDS = {
     "rebuild": ("medium", "small"),
@@ -54,7 +54,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--sizes",
         metavar="NAME=N,...",
         help="override sizes: ingest (events appended per round), small, medium, large "
-        f"(log sizes); full: {_show(FULL_SIZES)}; quick: {_show(QUICK_SIZES)}",
+        "(log sizes), scale_out (events caught up on), http (events submitted per side); "
+        f"full: {_show(FULL_SIZES)}; quick: {_show(QUICK_SIZES)}",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        help="postgresql://... for scale_out (default: PDL_TEST_POSTGRES; without one, "
+        "scale_out is reported as not measured)",
     )
     parser.add_argument("--out", metavar="FILE", help="also write the results as JSON")
     parser.add_argument("--only", metavar="NAME,...", help=f"a subset of {','.join(BENCHMARKS)}")
@@ -155,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--only: unknown {unknown}; choose from {','.join(BENCHMARKS)}")
     url = log_url(args.log)
     work = Path(tempfile.mkdtemp(prefix="pdl-bench-"))
-    ctx = Context(url, work, _sizes(args), args.quick)
+    store = args.store or os.environ.get("PDL_TEST_POSTGRES") or None
+    ctx = Context(url, work, _sizes(args), args.quick, store)
     if (bootstrap := ctx.kafka) is not None and (why := reachable(bootstrap)) is not None:
         print(
             f"bench: no Kafka broker reachable at {bootstrap} ({why}).\n  Start one "
@@ -189,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         "rss": lambda: rss.run(ctx, need("medium"), need("large")),
         "query": lambda: query.run(ctx, need("small"), need("large")),
         "erasure": lambda: erasure.run(ctx, need("small"), need("medium")),
+        "scale_out": lambda: scale_out.run(ctx),
+        "http_ingest": lambda: http_ingest.run(ctx),
     }
     explainers: dict[str, Callable[[list[Result]], list[str]]] = {
         "ingest": lambda r: ingest.explain(r[0]),

@@ -18,8 +18,24 @@ from ledger.service.backends import Backends
 from ledger.service.settings import Settings
 
 #: Sizes by name; ``--sizes name=N,...`` overrides them.
-FULL_SIZES = {"ingest": 20_000, "small": 10_000, "medium": 100_000, "large": 1_000_000}
-QUICK_SIZES = {"ingest": 1_000, "small": 1_000, "medium": 4_000, "large": 20_000}
+#: ``scale_out``: events of the log the consumers catch up on; ``http``: events submitted
+#: per side of the HTTP ingestion benchmark.
+FULL_SIZES = {
+    "ingest": 20_000,
+    "small": 10_000,
+    "medium": 100_000,
+    "large": 1_000_000,
+    "scale_out": 10_000,
+    "http": 2_000,
+}
+QUICK_SIZES = {
+    "ingest": 1_000,
+    "small": 1_000,
+    "medium": 4_000,
+    "large": 20_000,
+    "scale_out": 2_000,
+    "http": 600,
+}
 
 
 @dataclass
@@ -30,6 +46,8 @@ class Context:
     work: Path
     sizes: dict[str, int]
     quick: bool
+    #: a PostgreSQL URL for the benchmarks that need a server store (``--store``), or None
+    store_url: str | None = None
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     prefixes: list[str] = field(default_factory=list)
 

@@ -33,7 +33,14 @@ from bench.common import (
     topics,
 )
 from bench.data import ingest_dicts
-from ledger.log.base import EventLog, LogConsumer, LogRecord, OutgoingRecord, StartOffsets
+from ledger.log.base import (
+    EventLog,
+    LogConsumer,
+    LogRecord,
+    OutgoingRecord,
+    StartOffsets,
+    TopicSettings,
+)
 from ledger.log.base import TopicPartition as TP
 from ledger.service.intake import Intake
 
@@ -69,6 +76,9 @@ class Recording(EventLog):
     def ensure_topics(self, topics: Mapping[str, int], compacted: Iterable[str] = ()) -> None:
         self.inner.ensure_topics(topics, compacted)
 
+    def topic_settings(self, topics: Iterable[str]) -> dict[str, TopicSettings]:
+        return self.inner.topic_settings(topics)
+
     def append(self, records: Sequence[OutgoingRecord]) -> None:
         self.batches.append(list(records))
         self.inner.append(records)
@@ -78,6 +88,9 @@ class Recording(EventLog):
 
     def start_offsets(self, topics: Iterable[str]) -> dict[TP, int]:
         return self.inner.start_offsets(topics)
+
+    def committed(self, group: str, partitions: Iterable[TP]) -> dict[TP, int]:
+        return self.inner.committed(group, partitions)
 
     def delete_records(self, before: Mapping[TP, int]) -> None:
         self.inner.delete_records(before)

@@ -8,8 +8,10 @@ directory so the certificate chain never forks:
 1. catch up: pending requests and the head of the certificate chain;
 2. catch the subject-state projection up (holds, anchors, values);
 3. for each pending request: plan it (``ledger.erasure.plan``), write an *intent* (the
-   keys about to be destroyed, ids and fingerprints only), shred, fence the subject on
-   a full erasure, sign the certificate chained to the head, append ``DataErased``,
+   keys about to be destroyed, ids and fingerprints only), shred (and, on a full
+   erasure, fence the subject in the same transaction; a shredding whose keys may still
+   be in the store's write-ahead log fails, and the request waits for the next pass),
+   sign the certificate chained to the head, append ``DataErased``,
    drop the intent. A pass killed after shredding finds the intent next time, so the
    certificate still lists keys it destroyed before the crash;
 4. catch up again, so the answered requests leave the queue.
@@ -46,7 +48,8 @@ from ledger.erasure.records import SubjectRecord, subject_records
 from ledger.erasure.retention import SubjectFacts
 from ledger.erasure.scope import ScopeError, parse_scope
 from ledger.erasure.signing import SigningKey
-from ledger.keys.store import KeyStore, ShreddedKey
+from ledger.keys.backup import BackupSchedule
+from ledger.keys.store import KeyStore, KeyStoreError, ShreddedKey
 from ledger.log.base import EventLog, TopicPartition
 from ledger.policy.catalog import Catalogs
 from ledger.policy.deadlines import answer_due, controller_zone
@@ -114,6 +117,7 @@ class ErasureProcessor:
         signer: SigningKey,
         clock: Callable[[], datetime],
         files: ErasureFiles,
+        backups: BackupSchedule | None = None,
     ) -> None:
         """``queue`` folds the erasure topic into ``queue_store`` (group ``pdl-erasure``);
         ``projections`` keeps ``projection_store`` (subject state) current; ``catalogs``
@@ -132,6 +136,7 @@ class ErasureProcessor:
         self._signer = signer
         self._clock = clock
         self._files = files
+        self._backups = backups
 
     def pending(self) -> list[ErasureRequest]:
         """Requests not answered yet, oldest first (as of the last catch-up)."""
@@ -225,15 +230,21 @@ class ErasureProcessor:
         earlier = self._read_intent(request.event_id)
         self._write_intent(request, [*earlier, *planned])
         mapped = keys.has_identity(subject)
-        destroyed = (
-            keys.shred(subject)  # every key, and the natural-identifier mapping (here)
-            if plan.full
-            else keys.shred(subject, plan.erase)
-            if planned
-            else []
-        )
-        if plan.full:
-            keys.fence_erased_subject(subject)
+        try:
+            # a full erasure fences the subject in the shredding's own transaction; the
+            # shredding returns only once no copy is left in the store's files
+            destroyed = (
+                keys.shred(subject, fence=True)  # every key, and the identifier mapping
+                if plan.full
+                else keys.shred(subject, plan.erase)
+                if planned
+                else []
+            )
+        except KeyStoreError as exc:
+            # no certificate until the keys are gone from the files too; the intent
+            # keeps what was destroyed, so the retry's certificate still lists it
+            log.warning("erasure request %s stays pending: %s", request.event_id, exc)
+            return ErasureOutcome(request, problem=str(exc)), head
         still = {k.key_id for k in keys.keys_of(subject)}
         gone = {k.key_id: k for k in [*earlier, *planned, *destroyed] if k.key_id not in still}
         event_id = new_event_id()
@@ -265,6 +276,7 @@ class ErasureProcessor:
             records=records,
             catalog=catalog,
             mapping_destroyed=(mapping_destroyed := mapped and not keys.has_identity(subject)),
+            backups_unreadable_by=self._backups.unreadable_by(now) if self._backups else None,
         )
         text = sign(body, self._signer)
         self._append(

@@ -30,6 +30,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
+from consumers.erasure_totals import erasure_families
+from consumers.group_lag import group_lag_families
 from consumers.lag import LagProbe, PartitionLag
 from consumers.observe import Observer
 from consumers.outage import LOOPS, LogHealth
@@ -376,4 +378,6 @@ def exported_names() -> set[str]:
     families = [f for metric in _METRICS for f in metric.describe()]
     families += [*_lag_families([]), _keystore_family(), *_health_families()]
     families.append(_requests_overdue_family())
+    families += group_lag_families()  # served by `pdl lag --serve`, not `pdl run`
+    families += erasure_families()  # served by `pdl lag --serve`, not `pdl run`
     return {f.name + suffix for f in families for suffix in suffixes.get(f.type, ("",))}

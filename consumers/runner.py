@@ -24,6 +24,7 @@ from ledger.contract.events import SubjectEvent
 from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry
 from ledger.errors import Unavailable
+from ledger.keys.store import KeyStore
 from ledger.log.base import (
     EventLog,
     LogConsumer,
@@ -65,6 +66,7 @@ class ProjectionConsumer:
         consumed: Sequence[str] | None = None,
         observer: Observer | None = None,
         grouped: bool = True,
+        keys: KeyStore | None = None,
     ) -> None:
         self._log = log_
         self._store = store
@@ -82,6 +84,10 @@ class ProjectionConsumer:
         #: alone so it never waits on rebalances, yet checkpoints under ``group`` so that
         #: ``pdl run`` resumes from the rebuilt store.
         self.grouped = grouped
+        #: with the key store, personal fields must be sealed under a key of their own
+        #: subject and controller; without it (a rebuild on a host with no keys), only
+        #: well-formed (consumers/decode.py)
+        self._keys = keys
 
     def open_consumer(self) -> LogConsumer:
         """A consumer starting at the store's checkpoints; ``RecordsLost`` if the log no
@@ -120,7 +126,7 @@ class ProjectionConsumer:
 
     def _decode(self, records: list[LogRecord]) -> list[tuple[LogRecord, Recorded | str]]:
         # a newer writer's schema is learned by the registry itself (its writer source)
-        return [(r, decode(r, self._registry)) for r in records]
+        return [(r, decode(r, self._registry, self._keys)) for r in records]
 
     def caught_up(self, ends: Mapping[TopicPartition, int] | None = None) -> bool:
         """Whether the store has applied everything up to ``ends`` (default: now)."""

@@ -91,6 +91,17 @@ class Share(BaseModel):
     last_event_id: str
 
 
+class SealedNote(BaseModel):
+    """The free-text ``note`` of a restriction or hold event, sealed like a collected
+    value: only a reader with the subject's keys opens it, and shredding them erases it."""
+
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
+    sealed: bytes
+    #: the event whose ``note`` it is: with the subject id, the sealing's associated data
+    event_id: str
+
+
 class ScopedStatus(BaseModel):
     """A restriction or legal hold on a scope: active or not, latest event wins."""
 
@@ -99,6 +110,7 @@ class ScopedStatus(BaseModel):
     scope: str
     active: bool
     reason: str
+    note: SealedNote | None = None
     article: str | None = None
     until: datetime | None = None
     evidence: Evidence
@@ -296,6 +308,7 @@ def _restriction(state: SubjectState, recorded: Recorded) -> SubjectState:
         scope=event.scope.label(),
         active=isinstance(event, ev.RestrictionApplied),
         reason=event.reason,
+        note=_note(event),
         evidence=Evidence.of(recorded),
     )
     current: dict[str, BaseModel] = dict(state.restrictions)
@@ -319,6 +332,7 @@ def _hold_placed(state: SubjectState, recorded: Recorded) -> SubjectState:
         scope=scope,
         active=released is None,
         reason=event.reason,
+        note=_note(event),
         article=event.article,
         until=event.until,
         evidence=_latest(evidence, released),
@@ -347,6 +361,7 @@ def _hold_released(state: SubjectState, recorded: Recorded) -> SubjectState:
                 scope=scope,
                 active=False,
                 reason=event.reason,
+                note=_note(event),
                 evidence=evidence,
             )
         ]
@@ -362,6 +377,15 @@ def _hold_released(state: SubjectState, recorded: Recorded) -> SubjectState:
             }
         )
     return state.model_copy(update={"holds": holds, "scope_releases": scope_releases})
+
+
+def _note(
+    event: ev.RestrictionApplied | ev.RestrictionLifted | ev.LegalHoldPlaced | ev.LegalHoldReleased,
+) -> SealedNote | None:
+    if event.note is None:
+        return None
+    assert event.note.sealed is not None, "projections only ever see sealed values"
+    return SealedNote(sealed=event.note.sealed, event_id=event.event_id)
 
 
 def _latest(a: Evidence, b: Evidence | None) -> Evidence:

@@ -18,7 +18,7 @@ import pytest
 
 from ledger.contract.topics import Topics
 from ledger.service.backends import Backends
-from ledger.service.settings import Settings
+from ledger.service.settings import VARIABLES, Settings
 
 # the contract suites shipped in the package: show values when their assertions fail
 pytest.register_assert_rewrite(
@@ -59,6 +59,45 @@ def kafka_address() -> str:
     return require_kafka()
 
 
+# Secured Kafka: the broker's TLS and SASL_SSL listeners. ``infra/kafka/kafka.sh start``
+# with KAFKA_SSL_PORT and KAFKA_SASL_SSL_PORT writes ``tls/client.env`` in its data dir,
+# which sets these variables; unset, the tests skip (under CI, or with
+# ``PDL_REQUIRE_KAFKA=1``, they fail).
+SECURED_HELP = (
+    "start the broker with KAFKA_SSL_PORT and KAFKA_SASL_SSL_PORT set and source the "
+    "tls/client.env it writes (infra/README.md, Secured listeners)"
+)
+
+
+def require_secured_kafka(protocol: str) -> dict[str, str]:
+    """The ``PDL_*`` settings of a client of the broker's ``SSL`` (client certificate) or
+    ``SASL_SSL`` (SCRAM user) listener."""
+    ssl = protocol == "SSL"
+    address = "PDL_TEST_KAFKA_SSL" if ssl else "PDL_TEST_KAFKA_SASL_SSL"
+    credentials = (
+        ["PDL_TEST_KAFKA_CLIENT_CERT", "PDL_TEST_KAFKA_CLIENT_KEY"]
+        if ssl
+        else ["PDL_TEST_KAFKA_USER", "PDL_TEST_KAFKA_PASSWORD_FILE"]
+    )
+    missing = [v for v in [address, "PDL_TEST_KAFKA_CA", *credentials] if not os.environ.get(v)]
+    if missing:
+        problem = f"{', '.join(missing)} not set ({SECURED_HELP})"
+        if os.environ.get("PDL_REQUIRE_KAFKA") == "1" or os.environ.get("CI"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    env = {
+        "PDL_LOG": f"kafka+{protocol.lower()}://{os.environ[address]}",
+        "PDL_KAFKA_CA_FILE": os.environ["PDL_TEST_KAFKA_CA"],
+    }
+    if ssl:
+        env["PDL_KAFKA_CERT_FILE"] = os.environ["PDL_TEST_KAFKA_CLIENT_CERT"]
+        env["PDL_KAFKA_KEY_FILE"] = os.environ["PDL_TEST_KAFKA_CLIENT_KEY"]
+    else:
+        env["PDL_KAFKA_USER"] = os.environ["PDL_TEST_KAFKA_USER"]
+        env["PDL_KAFKA_PASSWORD_FILE"] = os.environ["PDL_TEST_KAFKA_PASSWORD_FILE"]
+    return env
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Every test gets its own topics, master key and data directory (through the
@@ -67,6 +106,9 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     monkeypatch.setenv("PDL_MASTER_KEY", secrets.token_hex(32))
     monkeypatch.setenv("PDL_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("PDL_LOG", raising=False)
+    for variable in VARIABLES.values():
+        if variable.startswith("PDL_KAFKA_"):  # a developer's secured cluster stays out
+            monkeypatch.delenv(variable, raising=False)
 
 
 def per_test_topics() -> Topics:

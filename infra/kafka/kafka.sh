@@ -38,9 +38,17 @@ Environment (defaults in brackets):
   KAFKA_HEAP             broker JVM heap flags                  [-Xms256m -Xmx512m]
   KAFKA_START_TIMEOUT    seconds to wait for readiness          [90]
   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM          [30]
+  KAFKA_SSL_PORT         also listen with TLS, client certificate required [unset: no]
+  KAFKA_SASL_SSL_PORT    also listen with SASL (SCRAM-SHA-512/256, PLAIN) over TLS [unset: no]
+  KAFKA_SASL_USER        the SASL user created for clients      [pdl]
+
+With KAFKA_SSL_PORT or KAFKA_SASL_SSL_PORT, start also writes (once) a CA, a broker
+certificate (SAN IP:$HOST, DNS:localhost), a client certificate, the SASL user's password,
+and tls/client.env: the PDL_TEST_KAFKA_* variables a client (or the test suite) needs.
 
 Files in KAFKA_DATA_DIR: server.properties, kafka.pid, kafka.out (stdout/stderr),
-logs/server.log (log4j2, INFO), kraft-logs/ (partitions + metadata), cluster.id.
+logs/server.log (log4j2, INFO), kraft-logs/ (partitions + metadata), cluster.id,
+tls/ (secured listeners only: ca.pem, client.pem, client.key, sasl.password, client.env).
 Wipe all state:  infra/kafka/kafka.sh stop && rm -rf "\${KAFKA_DATA_DIR:-infra/kafka/.data}"
 EOF
 }
@@ -83,6 +91,66 @@ load_settings() {
     CLUSTER_ID_FILE="$KAFKA_DATA_DIR/cluster.id"
     PROBE_PROPS="$KAFKA_DATA_DIR/probe.properties"
     PROBE_LOG="$KAFKA_DATA_DIR/probe.log"
+
+    KAFKA_SSL_PORT="${KAFKA_SSL_PORT:-}"
+    KAFKA_SASL_SSL_PORT="${KAFKA_SASL_SSL_PORT:-}"
+    KAFKA_SASL_USER="${KAFKA_SASL_USER:-pdl}"
+    [[ -z "$KAFKA_SSL_PORT" ]] || valid_port "$KAFKA_SSL_PORT" || die "KAFKA_SSL_PORT must be a TCP port number, got '$KAFKA_SSL_PORT'"
+    [[ -z "$KAFKA_SASL_SSL_PORT" ]] || valid_port "$KAFKA_SASL_SSL_PORT" || die "KAFKA_SASL_SSL_PORT must be a TCP port number, got '$KAFKA_SASL_SSL_PORT'"
+    [[ "$KAFKA_SASL_USER" =~ ^[A-Za-z0-9._-]+$ ]] || die "KAFKA_SASL_USER must be letters, digits, '.', '_' or '-', got '$KAFKA_SASL_USER'"
+    TLS_DIR="$KAFKA_DATA_DIR/tls"
+}
+
+secured() { [[ -n "$KAFKA_SSL_PORT$KAFKA_SASL_SSL_PORT" ]]; }
+
+# The certificates and the SASL password, made once per data dir (kept across restarts, so
+# clients keep trusting the same CA).  The broker reads PKCS12 (keystore) and PEM (truststore):
+# openssl alone makes both, no keytool needed.
+ensure_tls_material() {
+    [[ -s "$TLS_DIR/broker.p12" && -s "$TLS_DIR/sasl.password" ]] && return 0
+    command -v openssl >/dev/null 2>&1 || die "openssl not found on PATH; it makes the certificates of the secured listeners"
+    say "writing a CA, broker and client certificates and a SASL password into $TLS_DIR"
+    rm -rf "$TLS_DIR"
+    mkdir -p "$TLS_DIR"
+    chmod 700 "$TLS_DIR"
+    (
+        set -e
+        cd "$TLS_DIR"
+        umask 077
+        openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=pdl local test CA" \
+            -keyout ca.key -out ca.pem
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr
+        printf 'subjectAltName=IP:%s,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' "$HOST" >broker.ext
+        openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 \
+            -extfile broker.ext -out broker.pem
+        openssl rand -hex 16 >broker.p12.password
+        openssl pkcs12 -export -in broker.pem -inkey broker.key -certfile ca.pem -name broker \
+            -passout "file:broker.p12.password" -out broker.p12
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=$KAFKA_SASL_USER" -keyout client.key -out client.csr
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 \
+            -extfile client.ext -out client.pem
+        openssl rand -hex 24 >sasl.password
+        rm -f broker.csr client.csr broker.ext client.ext
+    ) >"$LOG_DIR/tls-material.log" 2>&1 || {
+        tail -n 20 "$LOG_DIR/tls-material.log" >&2
+        rm -rf "$TLS_DIR"
+        die "openssl could not make the certificates (full log: $LOG_DIR/tls-material.log)"
+    }
+}
+
+# For clients and tests: where to connect and which files to use (no secret in the file itself).
+write_client_env() {
+    {
+        echo "# Written by infra/kafka/kafka.sh start: clients of the secured listeners (set -a; . this)."
+        [[ -z "$KAFKA_SSL_PORT" ]] || echo "PDL_TEST_KAFKA_SSL=$HOST:$KAFKA_SSL_PORT"
+        [[ -z "$KAFKA_SASL_SSL_PORT" ]] || echo "PDL_TEST_KAFKA_SASL_SSL=$HOST:$KAFKA_SASL_SSL_PORT"
+        echo "PDL_TEST_KAFKA_CA=$TLS_DIR/ca.pem"
+        echo "PDL_TEST_KAFKA_CLIENT_CERT=$TLS_DIR/client.pem"
+        echo "PDL_TEST_KAFKA_CLIENT_KEY=$TLS_DIR/client.key"
+        echo "PDL_TEST_KAFKA_USER=$KAFKA_SASL_USER"
+        echo "PDL_TEST_KAFKA_PASSWORD_FILE=$TLS_DIR/sasl.password"
+    } >"$TLS_DIR/client.env"
 }
 
 check_java() {
@@ -185,17 +253,21 @@ ensure_lib() {
 }
 
 write_props() {
+    local listeners="PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT"
+    local protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+    [[ -z "$KAFKA_SSL_PORT" ]] || { listeners+=",SSL://$HOST:$KAFKA_SSL_PORT"; protocols+=",SSL:SSL"; }
+    [[ -z "$KAFKA_SASL_SSL_PORT" ]] || { listeners+=",SASL_SSL://$HOST:$KAFKA_SASL_SSL_PORT"; protocols+=",SASL_SSL:SASL_SSL"; }
     cat >"$PROPS" <<EOF
 # Generated by infra/kafka/kafka.sh on every start - edits here are overwritten.
 # Single-node KRaft: this JVM is both broker and (sole) controller.
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=$HOST:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+listeners=$listeners
+advertised.listeners=$listeners
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
 
 log.dirs=$KRAFT_DIR
 num.network.threads=3
@@ -219,6 +291,52 @@ group.initial.rebalance.delay.ms=0
 
 log.retention.hours=168
 EOF
+    secured || return 0
+    cat >>"$PROPS" <<EOF
+
+# Secured listeners (KAFKA_SSL_PORT / KAFKA_SASL_SSL_PORT); material in $TLS_DIR.
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_DIR/broker.p12
+ssl.keystore.password=$(cat "$TLS_DIR/broker.p12.password")
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_DIR/ca.pem
+# SSL: the client proves itself with a certificate from the CA (mutual TLS).
+listener.name.ssl.ssl.client.auth=required
+# SASL_SSL: the client proves itself with user and password; TLS protects the wire.
+listener.name.sasl_ssl.ssl.client.auth=none
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$(cat "$TLS_DIR/sasl.password")";
+EOF
+}
+
+# SCRAM credentials live in the KRaft metadata: added at format time (fresh storage), or
+# through the plaintext listener once the broker runs (storage formatted before).
+scram_arguments() {
+    local password mech
+    password="$(cat "$TLS_DIR/sasl.password")"
+    for mech in SCRAM-SHA-512 SCRAM-SHA-256; do
+        printf -- '--add-scram\n%s=[name=%s,password=%s]\n' "$mech" "$KAFKA_SASL_USER" "$password"
+    done
+}
+
+ensure_scram_users() {
+    [[ -n "$KAFKA_SASL_SSL_PORT" ]] || return 0
+    [[ -f "$TLS_DIR/scram.$KAFKA_SASL_USER" ]] && return 0
+    local password mech
+    password="$(cat "$TLS_DIR/sasl.password")"
+    : >"$LOG_DIR/scram-users.log"
+    # one mechanism per request: the broker refuses two changes of one user in a request
+    for mech in SCRAM-SHA-512 SCRAM-SHA-256; do
+        java_tool kafka.admin.ConfigCommand --bootstrap-server "$HOST:$KAFKA_PORT" --alter \
+            --entity-type users --entity-name "$KAFKA_SASL_USER" \
+            --add-config "$mech=[password=$password]" >>"$LOG_DIR/scram-users.log" 2>&1 || {
+            tail -n 20 "$LOG_DIR/scram-users.log" | sed "s/$password/<password>/g" >&2
+            die "could not create the SCRAM user $KAFKA_SASL_USER (the broker runs; log: $LOG_DIR/scram-users.log)"
+        }
+    done
+    : >"$TLS_DIR/scram.$KAFKA_SASL_USER"
 }
 
 java_tool() {   # java_tool <main class> [args...]  -- run a Kafka CLI class from the jars
@@ -240,8 +358,14 @@ format_storage() {
     say "formatting KRaft storage in $KRAFT_DIR (cluster id $cid, standalone controller quorum)"
     # --standalone: a one-voter *dynamic* quorum (KIP-853), the Kafka 4 way for a single node;
     # it requires controller.quorum.bootstrap.servers (and no controller.quorum.voters).
+    local scram=()
+    if [[ -n "$KAFKA_SASL_SSL_PORT" ]]; then
+        mapfile -t scram < <(scram_arguments)
+        : >"$TLS_DIR/scram.$KAFKA_SASL_USER"
+    fi
     if ! java_tool kafka.tools.StorageTool format --config "$PROPS" --cluster-id "$cid" --standalone \
-        >"$LOG_DIR/storage-format.log" 2>&1; then
+        "${scram[@]}" >"$LOG_DIR/storage-format.log" 2>&1; then
+        rm -f "$TLS_DIR/scram.$KAFKA_SASL_USER"
         tail -n 20 "$LOG_DIR/storage-format.log" >&2 || true
         die "formatting storage failed (output above, full log: $LOG_DIR/storage-format.log)"
     fi
@@ -314,7 +438,7 @@ cmd_start() {
     fi
 
     local port
-    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" $KAFKA_SSL_PORT $KAFKA_SASL_SSL_PORT; do
         if port_open "$port"; then
             {
                 echo "$PROG: error: port $HOST:$port is already in use by another process:"
@@ -326,6 +450,7 @@ cmd_start() {
     done
 
     ensure_lib
+    if secured; then ensure_tls_material; write_client_env; fi
     write_props
     format_storage
     cat >"$PROBE_PROPS" <<EOF
@@ -379,8 +504,12 @@ EOF
         sleep 0.5
     done
     trap - INT TERM
+    ensure_scram_users
     say "Kafka $(kafka_version) is ready on $HOST:$KAFKA_PORT (pid $pid, controller $HOST:$KAFKA_CONTROLLER_PORT) after $(elapsed_since "$t0")s"
     say "data dir $KAFKA_DATA_DIR, log $SERVER_LOG"
+    [[ -z "$KAFKA_SSL_PORT" ]] || say "TLS (client certificate required) on $HOST:$KAFKA_SSL_PORT"
+    [[ -z "$KAFKA_SASL_SSL_PORT" ]] || say "SASL_SSL (SCRAM-SHA-512/256, PLAIN; user $KAFKA_SASL_USER) on $HOST:$KAFKA_SASL_SSL_PORT"
+    if secured; then say "client files and variables: $TLS_DIR/client.env"; fi
 }
 
 cmd_stop() {

@@ -25,14 +25,12 @@ from types import TracebackType
 from typing import Any
 
 from ledger.contract.base import is_subject_id
-from ledger.erasure.chain import read_register
-from ledger.errors import NotFound, Refused
+from ledger.errors import NotFound
 from ledger.reports.build import ReportKind, ReportRequest, build_report
 from ledger.reports.legal_basis import one_subject
 from ledger.reports.reading import Audience
 from ledger.service.backends import Backends
-from ledger.service.erasure import append_one, controller_for, run_processor
-from ledger.service.erasure import subject_state as erasure_subject_state
+from ledger.service.erasure import carry_out, erasure_scope, request_erasure
 from ledger.service.intake import Appended
 from ledger.service.queries import subject_state
 from ledger.service.settings import Settings
@@ -145,38 +143,9 @@ class LocalLedger:
         ``pdl erase`` does, and return the signed certificate."""
         ledger = self._backends
         subject_id = self.subject_id(subject, controller)
-        state = erasure_subject_state(ledger, subject_id)
-        scope = (
-            {"kind": "purpose", "purpose": purpose}
-            if purpose
-            else {"kind": "category", "category": category}
-            if category
-            else {"kind": "subject"}
-        )
-        request = append_one(
-            ledger,
-            {
-                "type": "ErasureRequested",
-                "subject_id": subject_id,
-                "controller": controller_for(state, controller),
-                "occurred_at": ledger.clock().isoformat(),
-                "scope": scope,
-                "reason": reason,
-                **({"channel": channel} if channel else {}),
-            },
-        )
-        outcomes = [o for o in run_processor(ledger) if o.request.event_id == request.event_id]
-        certificate = outcomes[0].certificate if outcomes else None
-        if certificate is not None:
-            return certificate
-        for stored in read_register(ledger.log, ledger.registry, ledger.topics):
-            if stored.request_event_id == request.event_id:  # a concurrent pass did it
-                certificate = stored.document()
-                break
-        if certificate is not None:
-            return certificate
-        why = outcomes[0].problem if outcomes else "no certificate found for it"
-        raise Refused(f"erasure request {request.event_id} not carried out: {why}")
+        scope = erasure_scope(purpose, category)
+        request = request_erasure(ledger, subject_id, reason, scope, controller, channel)
+        return dict(carry_out(ledger, request))
 
     def close(self) -> None:
         self._backends.close()

@@ -44,7 +44,12 @@ class ReportService:
             # catalogs published (`pdl catalog publish`) since the last report count too:
             # drop the cached set so the policy topic is read again
             ledger.__dict__.pop("catalogs", None)
-            built: dict[str, Any] = build_report(ledger, request)
+            try:
+                built: dict[str, Any] = build_report(ledger, request)
+            finally:
+                # no raw key outlives the request: a subject erased meanwhile by another
+                # process leaves nothing of its keys in this long-running one
+                ledger.keys.forget()
         return render(built, fmt), MEDIA_TYPES[fmt], str(built["report"])
 
     def subject_for(self, identifier: str, controller: str | None = None) -> str | None:

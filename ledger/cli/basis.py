@@ -95,9 +95,9 @@ def render(v: dict[str, Any]) -> str:
     ] or ["  -"]
     lines.append("processing")
     lines += [
-        f"  {j['occurred_at']} {j['position']} by {j['system']}: "
+        f"  {j['occurred_at']} {j['position']} {j['kind']} by {j['system'] or j['recipient']}: "
         f"{j['verdict_then']} as known then, {j['verdict_now']} as known at K "
-        f"({j['reason_now']})" + (f"; {j['note']}" if j["note"] else "")
+        f"({'; '.join(j['breaches_now']) or j['reason_now']})"
         for j in v["processing"]
     ] or ["  -"]
     return "\n".join(lines)

@@ -11,15 +11,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
 from ledger.cli.terminal import printable_tree
 from ledger.erasure.certificate import render
-from ledger.erasure.chain import read_register, reapply, verify_register
+from ledger.erasure.chain import reapply
 from ledger.erasure.signing import (
     SigningKeyError,
-    load_public_key,
     public_key_from_pem,
     public_key_id,
     public_key_pem,
 )
 from ledger.errors import IntegrityError, InvalidRequest
+from ledger.service import certificates
 from ledger.service.backends import Backends
 
 DESCRIPTION = """\
@@ -30,8 +30,12 @@ JSON) signed with the ledger's Ed25519 key and chained to the previous one by SH
   show        every certificate, for people (--subject to pick one subject's)
   verify      check every signature, that each certificate agrees with its event, and
               the chain (no gap, no duplicate, each previous_sha256 right); exit 1
-              naming each bad certificate. --public-key FILE verifies against an
-              exported key instead of the one in the data directory.
+              naming each bad certificate. The key: --public-key FILE, else the one
+              pinned in PDL_PINNED_PUBLIC_KEY_FILE, else (with a warning) the one in
+              the data directory. --expect-head HASH --expect-count N (a head noted
+              earlier, e.g. from a report) also fail a register whose tail was removed.
+  head        print the register's head: the last certificate's SHA-256 and the count
+              (note it: `verify --expect-head/--expect-count` checks against it)
   reapply     after restoring a key-store backup: verify the register, then destroy
               again every key it says was destroyed and re-fence fully erased
               subjects (a backup taken before an erasure holds the old keys)
@@ -43,6 +47,8 @@ EXAMPLES = """\
   pdl certificates verify
   pdl certificates public-key > ledger-signing.pem
   pdl certificates verify --public-key ledger-signing.pem
+  pdl certificates head
+  pdl certificates verify --expect-head 3f1c…e9 --expect-count 12
   pdl certificates show --subject sub_5f0c8a1e9b2d4c6f8a0b1c2d3e4f5a6b
   pdl certificates list --json
   pdl certificates export > register.jsonl
@@ -59,7 +65,7 @@ def register(subparsers: Subparsers) -> None:
         EXAMPLES,
     )
     parser.add_argument(
-        "action", choices=["list", "show", "verify", "reapply", "export", "public-key"]
+        "action", choices=["list", "show", "verify", "head", "reapply", "export", "public-key"]
     )
     parser.add_argument(
         "--subject", help="only this subject id's certificates (list, show, export)"
@@ -71,7 +77,18 @@ def register(subparsers: Subparsers) -> None:
         metavar="PEM",
         help="verify against this exported public key (repeatable)",
     )
-    parser.add_argument("--json", action="store_true", help="print JSON (list, show)")
+    parser.add_argument(
+        "--expect-head",
+        metavar="SHA256",
+        help="verify: fail unless the register still holds this head certificate",
+    )
+    parser.add_argument(
+        "--expect-count",
+        type=int,
+        metavar="N",
+        help="verify: fail if the register holds fewer than N certificates",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON (list, show, head)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,18 +97,25 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "public-key":
             print(public_key_pem(ledger.signing_key.public), end="")
             return 0
+        if args.action == "head":
+            found = certificates.head(ledger)
+            if args.json:
+                print(json.dumps(found.as_json(), sort_keys=True))
+            else:
+                print(f"head sha256 {found.sha256}\ncount {found.count}")
+            return 0
         if args.action in ("verify", "reapply"):
-            code = verify(ledger, args.public_key)  # reapply trusts a verified register only
+            # reapply trusts a verified register only
+            code = verify(ledger, args.public_key, args.expect_head, args.expect_count)
             if args.action == "reapply":
-                register = read_register(ledger.log, ledger.registry, ledger.topics)
-                again = reapply(register, ledger.keys)
+                again = reapply(certificates.stored_register(ledger), ledger.keys)
                 for key in again:
                     print(f"destroyed again: {key.retention_class} key {key.key_id}")
                 say(f"pdl certificates reapply: {len(again)} restored key(s) destroyed again")
             return code
         stored = [
             s
-            for s in read_register(ledger.log, ledger.registry, ledger.topics)
+            for s in certificates.stored_register(ledger)
             if args.subject is None or s.subject_id == args.subject
         ]
     finally:
@@ -115,7 +139,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def verify(ledger: Backends, pem_files: list[Path] | None) -> int:
+def verify(
+    ledger: Backends,
+    pem_files: list[Path] | None,
+    expect_head: str | None = None,
+    expect_count: int | None = None,
+) -> int:
     keys: dict[str, Ed25519PublicKey] = {}
     if pem_files:
         for path in pem_files:
@@ -129,10 +158,11 @@ def verify(ledger: Backends, pem_files: list[Path] | None) -> int:
                 raise InvalidRequest(f"--public-key {path}: {exc}", field="--public-key") from None
             keys[public_key_id(key)] = key
     else:
-        own = load_public_key(ledger.layout.signing_key)
-        if own is not None:
-            keys[public_key_id(own)] = own
-    report = verify_register(read_register(ledger.log, ledger.registry, ledger.topics), keys)
+        trusted = certificates.register_keys(ledger)
+        if trusted.warning:
+            say(f"warning: {trusted.warning}")
+        keys = trusted.keys
+    report = certificates.verify(ledger, keys, expect_head, expect_count)
     if not report.ok:
         raise IntegrityError(
             "\n".join(

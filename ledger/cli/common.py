@@ -49,6 +49,7 @@ def settings_of(
         metrics_port=getattr(args, "metrics_port", None),
         store=getattr(args, "store", None),
         fallback_data_dir=fallback_data_dir,
+        config=getattr(args, "config", None),
     )
     settings.layout.make_private()
     return settings

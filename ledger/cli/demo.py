@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.cli.common import Subparsers, add_command, open_ledger, say
+from ledger.cli.common import Subparsers, add_command, say, settings_of
 from ledger.cli.state import render
 from ledger.reports.build import KINDS, ReportRequest, build_report
 from ledger.reports.render import ReportFormat
 from ledger.reports.render import render as render_report
 from ledger.service.backends import Backends
-from ledger.service.demo import DEMO_PURPOSE, SCENARIO_NOW, SUBJECT, play_scenario
+from ledger.service.demo import (
+    DEMO_PURPOSE,
+    SCENARIO_NOW,
+    SUBJECT,
+    claim_for_demo,
+    play_scenario,
+    retention_story,
+)
 from ledger.service.erasure import at_instant
 from ledger.service.queries import resolve_subject, subject_view
 
@@ -32,7 +39,12 @@ It prints what the ledger now holds on {SUBJECT} (the e-mail is pseudonymised: o
 the key store maps it to a subject id), and writes the HTML reports — record of
 processing, subject access, legal basis, consent proof, erasure register, retention,
 transfers — as of the scenario's present, {SCENARIO_NOW.isoformat()}, to --reports
-(default: <data dir>/reports)."""
+(default: <data dir>/reports).
+
+The data goes where every other command looks (--data-dir, PDL_DATA_DIR, the settings
+file, else ~/.local/share/pdl), so `pdl state {SUBJECT}` works next; the demo
+refuses a directory holding a ledger it did not create. It says what the retention
+rules make of her data today: the demo never runs retention itself."""
 
 EXAMPLES = """\
   pdl demo
@@ -56,8 +68,9 @@ def register(subparsers: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # a fresh directory unless one is named: the demo must not add to a real ledger
-    ledger = open_ledger(args, lambda: Path(tempfile.mkdtemp(prefix="pdl-demo-")))
+    settings = settings_of(args)
+    claim_for_demo(settings)  # never mixes the scenario into a real ledger
+    ledger = Backends(settings)
     at_instant(ledger, SCENARIO_NOW)
     data_dir = ledger.settings.data_dir
     reports = Path(args.reports or ledger.layout.reports).resolve()
@@ -66,11 +79,16 @@ def run(args: argparse.Namespace) -> int:
         say(f"pdl demo: appended {appended} events to {_where(ledger)}")
         print(render(subject_view(ledger, SUBJECT)))
         write_reports(ledger, reports, resolve_subject(ledger, SUBJECT))
+        today = datetime.now(UTC)
+        story = retention_story(ledger, today)
     finally:
         ledger.close()
+    if story:
+        say(f"\npdl demo: retention of her data as of today ({today.date().isoformat()}):")
+        say("\n".join(story))
     say(
         f"\npdl demo: data in {Path(data_dir).resolve()}; look again with\n"
-        f"  PDL_DATA_DIR={Path(data_dir).resolve()} pdl state {SUBJECT} --json\n"
+        f"  {_again(args, Path(data_dir).resolve())} state {SUBJECT}\n"
         f"pdl demo: HTML reports as of {SCENARIO_NOW.isoformat()} in {reports}"
     )
     return 0
@@ -93,6 +111,18 @@ def write_reports(ledger: Backends, folder: Path, subject_id: str) -> list[Path]
         path.write_bytes(render_report(report, ReportFormat.html))
         written.append(path)
     return written
+
+
+def _again(args: argparse.Namespace, data_dir: Path) -> str:
+    """The command line that reads the same ledger again (data directory and log)."""
+    words = ["pdl"]
+    if args.config:
+        words += ["--config", args.config]
+    if args.log:
+        words += ["--log", args.log]
+    if args.data_dir:
+        words += ["--data-dir", str(data_dir)]
+    return " ".join(words)
 
 
 def _where(ledger: Backends) -> str:

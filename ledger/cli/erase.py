@@ -6,13 +6,9 @@ import argparse
 import json
 
 from ledger.cli.common import Subparsers, add_command, open_ledger, resolve_subject, say
-from ledger.contract.events import LedgerEvent
 from ledger.contract.vocabulary import ErasureReason
-from ledger.erasure.certificate import Certificate, render
-from ledger.erasure.chain import read_register
-from ledger.errors import Refused
-from ledger.service.backends import Backends
-from ledger.service.erasure import request_erasure, run_processor
+from ledger.erasure.certificate import render
+from ledger.service.erasure import carry_out, erasure_scope, request_erasure
 
 DESCRIPTION = """\
 Erase a subject's data, or one purpose's or one category's, by destroying the keys it
@@ -75,13 +71,7 @@ def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         subject_id = resolve_subject(ledger, args.subject, args.controller)
-        scope = (
-            {"kind": "purpose", "purpose": args.purpose}
-            if args.purpose
-            else {"kind": "category", "category": args.category}
-            if args.category
-            else {"kind": "subject"}
-        )
+        scope = erasure_scope(args.purpose, args.category)
         request = request_erasure(
             ledger, subject_id, args.reason, scope, args.controller, args.channel
         )
@@ -89,22 +79,8 @@ def run(args: argparse.Namespace) -> int:
         if args.no_wait:
             print(request.event_id)
             return 0
-        outcome = next(
-            (o for o in run_processor(ledger) if o.request.event_id == request.event_id), None
-        )
-        cert = outcome.certificate if outcome else answered_by_another_pass(ledger, request)
+        cert = carry_out(ledger, request)
     finally:
         ledger.close()
-    if cert is None:
-        why = outcome.problem if outcome else "no certificate found for it"
-        raise Refused(f"pdl erase: request {request.event_id} not carried out: {why}")
     print(json.dumps(cert, indent=2, sort_keys=True) if args.json else render(cert))
     return 0
-
-
-def answered_by_another_pass(ledger: Backends, request: LedgerEvent) -> Certificate | None:
-    """The certificate a concurrent pass (another process) wrote for the request."""
-    for stored in read_register(ledger.log, ledger.registry, ledger.topics):
-        if stored.request_event_id == request.event_id:
-            return stored.document()
-    return None

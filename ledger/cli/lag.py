@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 
 from consumers.lag import LagProbe, PartitionLag
 from consumers.runner import DEFAULT_GROUP
-from ledger.cli.common import Subparsers, add_command, open_ledger
+from ledger.cli.common import Subparsers, add_command, open_ledger, settings_of
+from ledger.cli.rebuild import stop_on_signals
+from ledger.errors import Unavailable
+from ledger.service.lag_exporter import DEFAULT_EXPORTER_PORT, LagExporter
 
 DESCRIPTION = """\
 Show, for each partition of the event topics, the group's committed offset (its
@@ -16,12 +20,18 @@ offset, and the lag: in messages (end - committed) and in seconds (now minus the
 time of the oldest record not yet applied; 0 when caught up). These are the figures
 `pdl run` exports as pdl_consumer_* metrics, and, on Kafka, the ones
 kafka-consumer-groups.sh --describe shows (pdl run commits its checkpoints to the
-group after each batch). Exit status 0, whatever the lag."""
+group after each batch). Exit status 0, whatever the lag.
+
+With --serve it becomes the lag exporter: a long-running process serving, on
+http://127.0.0.1:9467/metrics, the lag of every group the ledger runs (projections and
+erasure) read from the offsets each group committed to the log (pdl_group_* metrics).
+Run it apart from `pdl run`: its figures keep rising while the consumers are down."""
 
 EXAMPLES = """\
   pdl lag
   pdl --log kafka://127.0.0.1:9092 lag --group pdl-projections
-  pdl lag --json | jq 'map(.lag_messages) | add'"""
+  pdl lag --json | jq 'map(.lag_messages) | add'
+  pdl --config /etc/pdl/pdl.toml lag --serve --port 9467"""
 
 COLUMNS = ("topic", "partition", "committed", "end", "lag_messages", "lag_seconds")
 
@@ -39,9 +49,25 @@ def register(subparsers: Subparsers) -> None:
         "--group", default=DEFAULT_GROUP, help=f"consumer group (default: {DEFAULT_GROUP})"
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep running as the lag exporter of every group (Prometheus metrics)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_EXPORTER_PORT,
+        help=f"the exporter's port (default: {DEFAULT_EXPORTER_PORT})",
+    )
+    parser.add_argument(
+        "--addr", default="127.0.0.1", help="the exporter's address (default: 127.0.0.1)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.serve:
+        return serve(args)
     ledger = open_ledger(args)
     try:
         probe = LagProbe(ledger.log, ledger.store)
@@ -83,3 +109,26 @@ def table(lags: list[PartitionLag]) -> str:
         ).rstrip()
         for row in rows
     )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """The exporter: serves until SIGTERM or Ctrl-C."""
+    stop: threading.Event = stop_on_signals("pdl lag --serve")
+    exporter = LagExporter(settings_of(args))
+    try:
+        try:
+            exporter.serve(args.addr, args.port)
+        except OSError as exc:
+            raise Unavailable(
+                f"pdl lag --serve: cannot listen on {args.addr}:{args.port}: {exc.strerror}",
+                "choose another --port, or stop what uses it",
+            ) from None
+        groups = ", ".join(exporter.groups)
+        print(
+            f"pdl lag --serve: lag of {groups} on http://{args.addr}:{args.port}/metrics",
+            flush=True,
+        )
+        stop.wait()
+    finally:
+        exporter.close()
+    return 0

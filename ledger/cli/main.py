@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
@@ -14,10 +13,13 @@ from ledger.cli import (
     certificates,
     deadletters,
     demo,
+    doctor,
     emit,
     erase,
     hold,
+    keys,
     lag,
+    logs,
     rebuild,
     report,
     requests,
@@ -73,7 +75,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="postgresql://USER@HOST:PORT/DB: projections in PostgreSQL, shared by every "
         "consumer of a group on any host (default: PDL_STORE, else SQLite in the data dir)",
     )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (TOML; default: PDL_CONFIG); flags and the environment win "
+        "over it (docs/OPERATORS.md lists every setting)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    parser.add_argument(
+        "--log-format",
+        choices=logs.FORMATS,
+        default="text",
+        help="text (default) or json: one JSON object per line, for a log collector",
+    )
+    parser.add_argument(
+        "--kafka-log-level",
+        metavar="LEVEL",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        help="kafka-python's own log level (default: WARNING with -v, else silent)",
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in (
         demo,
@@ -82,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
         basis,
         run,
         lag,
+        doctor,
         rebuild,
         deadletters,
         catalog,
@@ -92,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         retention,
         certificates,
         verify_erasure,
+        keys,
         report,
         serve,
     ):
@@ -103,10 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_private()  # keys, projections and decrypted reports: for this user only
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(args.verbose, args.log_format, args.kafka_log_level)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2

@@ -21,6 +21,7 @@ from ledger.cli.rebuild import stop_on_signals
 from ledger.errors import LedgerError, Unavailable
 from ledger.service.backends import Backends
 from ledger.service.erasure import erasure_processor
+from ledger.service.keys import sweep_backup_keys
 from ledger.service.monitoring import Monitoring
 from ledger.service.settings import Settings
 
@@ -37,7 +38,9 @@ hand is committed (--until-caught-up too). Bad records go to the dead-letter top
 the loop keeps going. Erasure requests (from `pdl erase`, `pdl emit` or `pdl retention
 run`) are carried out by the erasure processor running beside it (--no-erasure leaves
 them to `pdl erase`); if it fails, `pdl run` stops with an error rather than leave
-requests unanswered.
+requests unanswered. At start and then hourly it destroys the expired backup keys (`pdl
+keys prune-backup-keys`), which keeps the date certificates state as
+backups_unreadable_by.
 
 An outage of the log does not stop it: both loops retry with capped exponential backoff,
 log the outage, report it in pdl_log_reachable and pdl_log_seconds_since_success, and
@@ -103,18 +106,21 @@ def run(args: argparse.Namespace) -> int:
             progress = runner.catch_up(stop=stop)
             if eraser is not None and not stop.is_set():
                 eraser.process_pending()
+            _sweep_backup_keys(ledger)
             if stop.is_set():
                 say(f"pdl run: stopped before catching up; applied {progress.applied}")
                 return INTERRUPTED
         else:
             say(f"pdl run: consuming {', '.join(runner.consumed)} as group {runner.group}")
             failed, erasing = _carry_out_erasures(eraser, stop)
+            sweeping = _sweep_backup_keys_hourly(_own(stack, ledger), stop)
             try:
                 progress = runner.run(stop, health=LogHealth(runner.group))
             finally:
                 stop.set()  # the erasure processor too, before the adapters close
                 if erasing is not None:
                     erasing.join(ERASURE_STOP_WAIT_S)
+                sweeping.join(ERASURE_STOP_WAIT_S)
             if failed:
                 if isinstance(failed[0], LedgerError):
                     raise failed[0]
@@ -170,6 +176,41 @@ def _carry_out_erasures(
     thread = threading.Thread(target=carry_out, name="pdl-erasure", daemon=True)
     thread.start()
     return failed, thread
+
+
+#: seconds between two sweeps of expired backup keys: a backup key outlives the date
+#: certificates state as ``backups_unreadable_by`` by at most this long
+BACKUP_KEY_SWEEP_EVERY_S = 3600.0
+#: seconds before a failed sweep is tried again
+BACKUP_KEY_SWEEP_RETRY_S = 60.0
+
+
+def _sweep_backup_keys(ledger: Backends) -> bool:
+    """Destroy the expired backup keys (``sweep_backup_keys`` logs their ids). A failure
+    is logged, not fatal: stopping `pdl run` would stop erasures too, and the next sweep
+    retries."""
+    try:
+        sweep_backup_keys(ledger)
+    except LedgerError as exc:
+        log.error("pdl run: sweeping expired backup keys failed: %s", exc)
+        return False
+    return True
+
+
+def _sweep_backup_keys_hourly(ledger: Backends, stop: threading.Event) -> threading.Thread:
+    """Sweep at once, then every ``BACKUP_KEY_SWEEP_EVERY_S`` (after a failure, every
+    ``BACKUP_KEY_SWEEP_RETRY_S``) until ``stop`` is set, whether or not this process
+    carries out erasures: the bound the certificates state holds only if someone
+    destroys the keys on time."""
+
+    def sweep() -> None:
+        while not stop.is_set():
+            swept = _sweep_backup_keys(ledger)
+            stop.wait(BACKUP_KEY_SWEEP_EVERY_S if swept else BACKUP_KEY_SWEEP_RETRY_S)
+
+    thread = threading.Thread(target=sweep, name="pdl-backup-keys", daemon=True)
+    thread.start()
+    return thread
 
 
 def metrics_port(settings: Settings) -> tuple[int, bool]:

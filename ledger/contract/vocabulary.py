@@ -66,3 +66,36 @@ class ConsentType(str, Enum):  # noqa: UP042
 
     explicit = "explicit"
     implicit = "implicit"
+
+
+class LabelCode(str, Enum):  # noqa: UP042
+    """Codes for the ``reason`` of restrictions, holds and rectifications and the
+    ``grounds`` of objections. These fields are clear text read by regulators and
+    certificates, so they hold only a code; anything said about the person goes in the
+    event's sealed ``note``. On the wire the fields stay strings (records written before
+    the vocabulary hold free text), so this list can grow without a schema release."""
+
+    accuracy_contested = "accuracy_contested"  # Art. 18(1)(a)
+    unlawful_processing = "unlawful_processing"  # Art. 18(1)(b)
+    legal_claims = "legal_claims"  # Art. 18(1)(c), Art. 17(3)(e)
+    objection_pending = "objection_pending"  # Art. 18(1)(d)
+    litigation = "litigation"
+    accounting = "accounting"
+    legal_obligation = "legal_obligation"  # Art. 17(3)(b)
+    subject_request = "subject_request"
+    data_quality_check = "data_quality_check"
+    particular_situation = "particular_situation"  # Art. 21(1)
+    direct_marketing = "direct_marketing"  # Art. 21(2)
+    resolved = "resolved"
+    expired = "expired"
+    other = "other"
+
+
+def label_code(text: str) -> LabelCode | None:
+    """The code a label names, tolerant of case, spaces and hyphens ('Accuracy contested'),
+    or None when the label is free text."""
+    normalised = "_".join(text.strip().lower().replace("-", " ").split())
+    try:
+        return LabelCode(normalised)
+    except ValueError:
+        return None

@@ -3,6 +3,11 @@
 ``read_register`` scans the raw erasure topic (no projection involved);
 ``verify_register`` is pure: it checks each certificate's form, signature and agreement
 with its event, then the hash chain, and names every certificate that fails.
+
+A chain shows a certificate removed from its middle, not one removed from its end: the
+register's head (``register_head``: the last certificate's SHA-256 and the count), noted
+elsewhere (a regulator's copy of a report, an operator's log) and passed back as
+``expect_head``/``expect_count``, shows that too.
 """
 
 from __future__ import annotations
@@ -49,6 +54,33 @@ class StoredCertificate:
         except ValueError:
             return None
         return doc if isinstance(doc, dict) else None
+
+
+@dataclass(frozen=True)
+class RegisterHead:
+    """The end of the register: its last certificate's SHA-256 (``GENESIS`` when there is
+    none) and how many certificates it holds."""
+
+    sha256: str = GENESIS
+    count: int = 0
+
+    def as_json(self) -> dict[str, object]:
+        return {"head_sha256": self.sha256, "count": self.count}
+
+
+def register_head(stored: list[StoredCertificate]) -> RegisterHead:
+    """The head of the register as stored: the certificate with the highest sequence
+    (signatures are not checked here: ``verify_register`` does that)."""
+    last: tuple[int, str] | None = None
+    count = 0
+    for item in stored:
+        doc = item.document()
+        if item.text is None or doc is None or not isinstance(doc.get("sequence"), int):
+            continue
+        count += 1
+        if last is None or doc["sequence"] > last[0]:
+            last = (doc["sequence"], certificate_sha256(item.text))
+    return RegisterHead(GENESIS if last is None else last[1], count)
 
 
 @dataclass
@@ -113,9 +145,14 @@ def name_of(stored: StoredCertificate, doc: Certificate | None) -> str:
 
 
 def verify_register(
-    stored: list[StoredCertificate], public_keys: Mapping[str, Ed25519PublicKey]
+    stored: list[StoredCertificate],
+    public_keys: Mapping[str, Ed25519PublicKey],
+    expect_head: str | None = None,
+    expect_count: int | None = None,
 ) -> RegisterReport:
-    """Check every certificate and the chain; each problem names the certificate."""
+    """Check every certificate and the chain; each problem names the certificate. With
+    ``expect_head``/``expect_count`` (a head noted earlier), a register that no longer
+    reaches that head — its tail removed — is a problem too."""
     report = RegisterReport(checked=len(stored))
     by_sequence: dict[int, list[tuple[StoredCertificate, Certificate]]] = {}
     for item in stored:
@@ -128,7 +165,34 @@ def verify_register(
         assert doc is not None
         by_sequence.setdefault(doc["sequence"], []).append((item, doc))
     _check_chain(by_sequence, report)
+    _check_expected_head(stored, by_sequence, report, expect_head, expect_count)
     return report
+
+
+def _check_expected_head(
+    stored: list[StoredCertificate],
+    by_sequence: dict[int, list[tuple[StoredCertificate, Certificate]]],
+    report: RegisterReport,
+    expect_head: str | None,
+    expect_count: int | None,
+) -> None:
+    head = register_head(stored)
+    if expect_count is not None and head.count < expect_count:
+        report.problems.append(
+            f"the register holds {head.count} certificate(s), fewer than the {expect_count} "
+            "expected: certificates were removed from its end — fix: restore the erasure "
+            "topic from a backup"
+        )
+    if expect_head is None or expect_head == GENESIS:
+        return
+    texts = {certificate_sha256(item.text or "") for e in by_sequence.values() for item, _ in e}
+    if expect_head not in texts:
+        report.problems.append(
+            f"the expected head {expect_head} is not in the register (its head is now "
+            f"{head.sha256}, {head.count} certificate(s)): the certificate it names, and "
+            "any after it, were removed or altered — fix: restore the erasure topic from a "
+            "backup"
+        )
 
 
 def _certificate_problem(
@@ -233,8 +297,7 @@ def reapply(stored: list[StoredCertificate], keys: KeyStore) -> list[ShreddedKey
         subject = str(doc.get("subject_id"))
         if erased.get("subject_fenced"):
             if keys.keys_of(subject) or not keys.is_erased_subject(subject):
-                again += keys.shred(subject)  # the identifier mapping too
-                keys.fence_erased_subject(subject)
+                again += keys.shred(subject, fence=True)  # the identifier mapping too
             continue
         for key in erased.get("keys_destroyed", []):
             if keys.key_by_id(str(key["key_id"])) is not None:

@@ -138,7 +138,9 @@ def hold_grounds(
                     key_class,
                     "legal_hold",
                     hold.article or LEGAL_CLAIMS_ARTICLE,
-                    f"legal hold {hold.hold_id} on {hold.scope}: {hold.reason}",
+                    # the hold's id and article, never its free-text reason: certificates
+                    # and reports outlive the erasure, and a reason may name the person
+                    f"legal hold {hold.hold_id} on {hold.scope}",
                     hold.until,
                     f"LegalHoldPlaced {hold.event_id} at {hold.position}",
                 )

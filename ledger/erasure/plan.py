@@ -129,6 +129,7 @@ def certificate_body(
     records: list[SubjectRecord],
     catalog: Catalog,
     mapping_destroyed: bool = False,
+    backups_unreadable_by: datetime | None = None,
 ) -> dict[str, Any]:
     """The certificate before signing. ``retained_keys``: key id → class of kept keys;
     ``erased_at`` is the ledger's clock when the keys were destroyed, ``due_at`` when
@@ -163,6 +164,11 @@ def certificate_body(
         # when it was due, and how late it was done when late (ledger.erasure.lateness)
         "due_at": due_at.isoformat() if due_at else None,
         "late_by": iso_duration(late) if (late := late_by(due_at, erased_at)) else None,
+        # when the last backup key that could open a backup holding the destroyed keys is
+        # destroyed (ledger.keys.backup): the bound on copies in `pdl keys backup` files
+        "backups_unreadable_by": (
+            backups_unreadable_by.isoformat() if backups_unreadable_by else None
+        ),
         "erased": {
             "retention_classes": sorted(plan.erase),
             "purposes": list(plan.purposes),

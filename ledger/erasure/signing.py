@@ -112,6 +112,39 @@ def signing_key(path: Path, master_key: bytes) -> SigningKey:
     return SigningKey(Ed25519PrivateKey.from_private_bytes(raw))
 
 
+def rewrap_signing_key(path: Path, old_master_key: bytes, new_master_key: bytes) -> bool:
+    """Rewrap the private key in ``path`` from the old master key to the new (``pdl keys
+    rotate-master``), replacing the file atomically. False if there is no key file; a
+    file already under the new key is left as it is, so an interrupted rotation resumes."""
+    doc = _read(path)
+    if doc is None:
+        return False
+    public = _public_key(doc).public_bytes(*_RAW)
+    wrapped = _b64(doc, "wrapped_private_key")
+    try:
+        AESGCM(new_master_key).decrypt(wrapped[:12], wrapped[12:], _ad(public))
+        return True  # rewrapped already
+    except InvalidTag:
+        pass
+    raw = signing_key(path, old_master_key).private.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    nonce = os.urandom(12)
+    rewrapped = nonce + AESGCM(new_master_key).encrypt(nonce, raw, _ad(public))
+    doc["wrapped_private_key"] = base64.b64encode(rewrapped).decode("ascii")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".signing-")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as out:
+            json.dump(doc, out, sort_keys=True)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return True
+
+
 def _ad(public: bytes) -> bytes:
     return _FORMAT.encode() + b"\x00" + public
 

@@ -3,13 +3,19 @@
 ``secure_delete`` is on so that shredded keys are overwritten in the database file,
 not merely unlinked from the b-tree.
 
-Schema version 2 (``PRAGMA user_version``): controllers are tenants. ``subjects``
+Schema version 3 (``PRAGMA user_version``): controllers are tenants. ``subjects``
 records the one controller of each subject id; ``identities`` maps an HMAC of
 (controller, natural identifier) to a subject id, so one person has one id per
 controller and the ids of two controllers cannot be joined without the master key;
-``data_keys`` rows carry their controller, which the wrapping binds too. A store written
-by pdl 0.1 (version 0: keys per subject, lookups of the identifier alone) is refused:
-see ``KeyStoreVersionError``.
+``data_keys`` rows carry their controller, which the wrapping binds too. ``master`` records the
+id of the master key that wraps every key (``ledger.keys.wrapping``): a store is opened
+only with that key, never silently with another. The identity lookups are keyed by a
+random lookup secret kept wrapped in ``master``, not by the master key itself, so that
+rotating the master key (``rotate_master``) rewraps the secret and every lookup still
+finds its subject — lookups cannot be recomputed, as the store never holds the natural
+identifiers. A version 2 store is upgraded on open, its lookup secret being the one
+version 2 derived from the master key. A store written by pdl 0.1 (version 0: keys per
+subject, lookups of the identifier alone) is refused: see ``KeyStoreVersionError``.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import hmac
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -39,13 +46,22 @@ from ledger.keys.store import (
     SubjectOfAnotherController,
     UnknownSubject,
 )
+from ledger.keys.wrapping import MasterWrap, wrong_master_key
 
 #: The schema this code reads and writes (``PRAGMA user_version``); 0.1 wrote none (0).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
-# one transaction: another process opening the store meanwhile sees all of it or none
+_MASTER_TABLE = """
+CREATE TABLE IF NOT EXISTS master (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    master_key_id TEXT NOT NULL,   -- the key-check value: which master key wraps the keys
+    wrapped_lookup_secret BLOB NOT NULL
+);
+"""
+#: the label of data keys' wrapping, and of the lookup secret's
+_DATA_KEY, _LOOKUP_SECRET = "pdl-wrap-v3", "pdl-lookup-secret-v3"
+# run in one transaction: another process opening the store meanwhile sees all or none
 _SCHEMA = f"""
-BEGIN IMMEDIATE;
 CREATE TABLE IF NOT EXISTS subjects (
     subject_id TEXT PRIMARY KEY,  -- pseudonymous; belongs to one controller for ever
     controller TEXT NOT NULL
@@ -67,8 +83,8 @@ CREATE TABLE IF NOT EXISTS data_keys (
 CREATE TABLE IF NOT EXISTS erased_subjects (
     subject_id TEXT PRIMARY KEY   -- the erasure fence: pseudonymous ids only
 ) WITHOUT ROWID;
+{_MASTER_TABLE}
 PRAGMA user_version = {SCHEMA_VERSION};
-COMMIT;
 """
 
 _KEY_COLUMNS = "key_id, subject_id, controller, retention_class, wrapped"
@@ -79,6 +95,10 @@ _FIX = (
     "stop that program; if the file is damaged, restore it from backup, then run "
     "`pdl certificates reapply`"
 )
+_UPGRADED_FROM = 2
+#: seconds an unwrapped key stays in memory unused by a new read: a key shredded by
+#: another process is dropped within this bound even if nothing here asks for it again
+CACHE_SECONDS = 60.0
 P = ParamSpec("P")
 R = TypeVar("R")
 _Row = tuple[str, str, str, str, bytes]
@@ -117,30 +137,138 @@ def _reported(
 
 
 class SQLiteKeyStore(KeyStore):
+    #: seconds a shred waits for readers holding an old snapshot before it fails
+    checkpoint_wait_s = 5.0
+
     @_reported
     def __init__(self, path: Path, master_key: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        self._wrap = MasterWrap(master_key)
+        # key id -> (unwrapped key, monotonic instant it expires)
+        self._cache: dict[str, tuple[DataKey, float]] = {}
+        self._lock = threading.Lock()
         try:
             self._db.execute("PRAGMA secure_delete = ON")
-            new = self._is_new()  # before anything writes to the file
+            version = self._version()  # before anything writes to the file
             self._db.execute("PRAGMA journal_mode = WAL")
-            if new:
-                self._db.executescript(_SCHEMA)
+            if version != SCHEMA_VERSION:
+                self._create_or_upgrade(master_key)
+            self._lookup_key = self._open_lookup_secret()
         except BaseException:
             self._db.close()
             raise
-        self._wrap = AESGCM(master_key)
-        self._lookup_key = hmac.new(master_key, b"pdl-identity-lookup", hashlib.sha256).digest()
-        self._cache: dict[str, DataKey] = {}
-        self._lock = threading.Lock()
 
-    def _is_new(self) -> bool:
-        """Whether the store is new (empty); one of another schema version is refused."""
+    def _create_or_upgrade(self, master_key: bytes) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._version()  # again: another process may have been first
+            if version == 0:
+                self._run(_SCHEMA)
+                secret = os.urandom(32)
+            elif version == _UPGRADED_FROM:
+                self._run(_MASTER_TABLE)
+                secret = hmac.new(master_key, b"pdl-identity-lookup", hashlib.sha256).digest()
+                self._rewrap_legacy_keys()
+            if version != SCHEMA_VERSION:
+                self._db.execute(
+                    "INSERT INTO master(one, master_key_id, wrapped_lookup_secret) "
+                    "VALUES (1, ?, ?)",
+                    (self._wrap.key_id, self._wrap.wrap(secret, _LOOKUP_SECRET)),
+                )
+                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _run(self, script: str) -> None:
+        """Each statement of ``script`` in the open transaction (``executescript`` would
+        commit it first)."""
+        statement = ""
+        for line in script.splitlines(keepends=True):
+            statement += line
+            if sqlite3.complete_statement(statement):
+                self._db.execute(statement)
+                statement = ""
+
+    def _rewrap_legacy_keys(self) -> None:
+        """Schema 2's keys (no master key id in the format) rewrapped in schema 3's; a
+        master key that opens none of them is refused before anything is written."""
+        for row in self._db.execute(f"SELECT {_KEY_COLUMNS} FROM data_keys").fetchall():
+            key_id, subject_id, controller, retention_class, wrapped = row
+            context = (str(key_id), str(subject_id), str(controller), str(retention_class))
+            ad = "\x00".join(("pdl-wrap-v2", *context)).encode()
+            try:
+                material = self._wrap.unwrap_legacy(bytes(wrapped), ad)
+            except InvalidTag:
+                raise MasterKeyError(
+                    f"the master key does not open the keys of {self.path} (schema 2, being "
+                    "upgraded): nothing was changed",
+                    "set PDL_MASTER_KEY (or PDL_MASTER_KEY_FILE) to the key the store was "
+                    "created with",
+                ) from None
+            self._db.execute(
+                "UPDATE data_keys SET wrapped = ? WHERE key_id = ?",
+                (self._wrap.wrap(material, _DATA_KEY, *context), key_id),
+            )
+
+    def _open_lookup_secret(self) -> bytes:
+        row = self._db.execute(
+            "SELECT master_key_id, wrapped_lookup_secret FROM master WHERE one = 1"
+        ).fetchone()
+        if row is None:
+            raise KeyStoreError(f"the key store {self.path} has no master key record", _FIX)
+        if str(row[0]) != self._wrap.key_id:
+            raise wrong_master_key(f"the key store {self.path}", str(row[0]), self._wrap.key_id)
+        return self._wrap.unwrap(bytes(row[1]), f"the key store {self.path}", _LOOKUP_SECRET)
+
+    @property
+    def master_key_id(self) -> str:
+        """The id of the master key that wraps this store's keys."""
+        return self._wrap.key_id
+
+    @_reported
+    def rotate_master(self, new_master_key: bytes) -> None:
+        new = MasterWrap(new_master_key)
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                rows = self._db.execute(f"SELECT {_KEY_COLUMNS} FROM data_keys").fetchall()
+                for key_id, subject_id, controller, retention_class, wrapped in rows:
+                    context = (str(key_id), str(subject_id), str(controller), str(retention_class))
+                    material = self._wrap.unwrap(
+                        bytes(wrapped), str(self.path), _DATA_KEY, *context
+                    )
+                    self._db.execute(
+                        "UPDATE data_keys SET wrapped = ? WHERE key_id = ?",
+                        (new.wrap(material, _DATA_KEY, *context), key_id),
+                    )
+                self._db.execute(
+                    "UPDATE master SET master_key_id = ?, wrapped_lookup_secret = ?",
+                    (new.key_id, new.wrap(self._lookup_key, _LOOKUP_SECRET)),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            # the old wrapping is overwritten in the file (secure_delete); fold the WAL in
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._wrap = new
+
+    @_reported
+    def snapshot(self, into: Path) -> None:
+        """A consistent copy of the store written to ``into`` (``VACUUM INTO``), for a
+        backup; the keys in it stay wrapped by the master key."""
+        with self._lock:
+            self._db.execute("VACUUM INTO ?", (str(into),))
+
+    def _version(self) -> int:
+        """The store's schema version (0: new); one this code cannot read is refused."""
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        if version == SCHEMA_VERSION:
-            return False
+        if version in (SCHEMA_VERSION, _UPGRADED_FROM):
+            return int(version)
         if version > SCHEMA_VERSION:
             raise KeyStoreVersionError(
                 f"the key store {self.path} has schema version {version}, newer than this "
@@ -150,7 +278,7 @@ class SQLiteKeyStore(KeyStore):
         tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
         if "data_keys" in tables or "identities" in tables:
             raise _refuse_0_1(self.path)
-        return True
+        return 0
 
     def _lookup(self, natural_id: str, controller: str) -> bytes:
         # one lookup per (controller, identifier): the same person at two controllers
@@ -237,11 +365,17 @@ class SQLiteKeyStore(KeyStore):
                 key_id = uuid.uuid4().hex
                 material = AESGCM.generate_key(bit_length=256)
                 wrapped = self._wrap_key(key_id, subject_id, controller, retention_class, material)
+                # the fence is checked again in the insert itself, which runs under the
+                # write lock: a shred-and-fence committed since the check above wins
                 self._db.execute(
-                    f"INSERT OR IGNORE INTO data_keys({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                    (key_id, subject_id, controller, retention_class, wrapped),
+                    f"INSERT OR IGNORE INTO data_keys({_KEY_COLUMNS}) "
+                    "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS "
+                    "(SELECT 1 FROM erased_subjects WHERE subject_id = ?)",
+                    (key_id, subject_id, controller, retention_class, wrapped, subject_id),
                 )
                 row = self._select_key(where, (subject_id, retention_class))
+                if row is None and self._fenced(subject_id):
+                    raise SubjectErased(subject_id)
         assert row is not None
         return self._unwrap(row)
 
@@ -260,7 +394,19 @@ class SQLiteKeyStore(KeyStore):
     def keys_of(self, subject_id: str) -> list[DataKey]:
         with self._lock:
             rows = self._select_keys(subject_id)
+            # keys shredded elsewhere since they were cached leave memory now
+            held = {row[0] for row in rows}
+            self._drop(lambda key: key.subject_id == subject_id and key.key_id not in held)
         return [self._unwrap(row) for row in rows]
+
+    def forget(self, subject_id: str | None = None) -> None:
+        """Drop the subject's unwrapped keys from memory (every subject's with None)."""
+        with self._lock:
+            self._drop(lambda key: subject_id is None or key.subject_id == subject_id)
+
+    def _drop(self, doomed: Callable[[DataKey], bool]) -> None:
+        for key_id in [i for i, (key, _) in self._cache.items() if doomed(key)]:
+            del self._cache[key_id]
 
     @_reported
     def has_identity(self, subject_id: str) -> bool:
@@ -290,10 +436,22 @@ class SQLiteKeyStore(KeyStore):
 
     @_reported
     def shred(
-        self, subject_id: str, retention_classes: Collection[str] | None = None
+        self,
+        subject_id: str,
+        retention_classes: Collection[str] | None = None,
+        *,
+        fence: bool = False,
     ) -> list[ShreddedKey]:
         with self._lock:
             with self._db:
+                # the write lock first: no key can be made for the subject between the
+                # shredding and the fence (they commit together)
+                self._db.execute("BEGIN IMMEDIATE")
+                if fence:
+                    self._db.execute(
+                        "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)",
+                        (subject_id,),
+                    )
                 rows = self._select_keys(subject_id)
                 doomed = [r for r in rows if retention_classes is None or r[3] in retention_classes]
                 destroyed = []
@@ -305,14 +463,35 @@ class SQLiteKeyStore(KeyStore):
                 if retention_classes is None or (doomed and len(doomed) == len(rows)):
                     # no key left: the identity goes with them
                     self._db.execute("DELETE FROM identities WHERE subject_id = ?", (subject_id,))
-            # secure_delete overwrote the rows in the database file; the WAL still holds
-            # the old pages until checkpointed, so fold it in and truncate it
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._fold_wal()
         return destroyed
+
+    def _fold_wal(self) -> None:
+        """secure_delete overwrote the shredded rows in the database file, but the WAL
+        still holds the old pages until checkpointed: fold it in and truncate it. A
+        reader holding an old snapshot stops the checkpoint short, and the keys would
+        remain in the WAL: that is refused, so the erasure fails (no certificate) and is
+        retried, and the retry's checkpoint folds what this one could not."""
+        # wait for readers a bounded time, not the connection's 30 s write timeout
+        self._db.execute(f"PRAGMA busy_timeout = {int(self.checkpoint_wait_s * 1000)}")
+        try:
+            checkpoint = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        finally:
+            self._db.execute("PRAGMA busy_timeout = 30000")
+        busy, logged, folded = checkpoint
+        if busy or logged != folded:
+            raise KeyStoreError(
+                f"the key store {self.path}: the write-ahead log could not be folded into "
+                f"the database ({folded} of {logged} page(s); busy={busy}), so destroyed "
+                "keys may still be in it",
+                "another process is holding a read transaction on the key store: let it "
+                "finish (or stop it), then retry — `pdl erase` retries the request",
+            )
 
     @_reported
     def close(self) -> None:
-        self._cache.clear()
+        with self._lock:
+            self._cache.clear()
         self._db.close()
 
     def _select_keys(self, subject_id: str) -> list[_Row]:
@@ -332,32 +511,27 @@ class SQLiteKeyStore(KeyStore):
 
     def _unwrap(self, row: _Row) -> DataKey:
         key_id, subject_id, controller, retention_class, wrapped = row
+        now = time.monotonic()
         cached = self._cache.get(key_id)
-        if cached is not None:
-            return cached
-        ad = _wrap_ad(key_id, subject_id, controller, retention_class)
-        try:
-            material = self._wrap.decrypt(wrapped[:12], wrapped[12:], ad)
-        except InvalidTag:
-            raise MasterKeyError(
-                "the master key does not open this key store's keys: set PDL_MASTER_KEY "
-                "(or PDL_MASTER_KEY_FILE) to the key the store was created with"
-            ) from None
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        self._drop_expired(now)
+        context = (key_id, subject_id, controller, retention_class)
+        material = self._wrap.unwrap(wrapped, str(self.path), _DATA_KEY, *context)
         key = DataKey(key_id, subject_id, controller, retention_class, material)
-        self._cache[key_id] = key
+        self._cache[key_id] = (key, now + CACHE_SECONDS)
         return key
+
+    def _drop_expired(self, now: float) -> None:
+        for key_id in [i for i, (_, expires) in self._cache.items() if expires <= now]:
+            del self._cache[key_id]
 
     def _wrap_key(
         self, key_id: str, subject_id: str, controller: str, retention_class: str, material: bytes
     ) -> bytes:
-        nonce = os.urandom(12)
-        ad = _wrap_ad(key_id, subject_id, controller, retention_class)
-        return nonce + self._wrap.encrypt(nonce, material, ad)
-
-
-def _wrap_ad(key_id: str, subject_id: str, controller: str, retention_class: str) -> bytes:
-    # the controller is bound too: a row moved to another controller does not open
-    return "\x00".join(("pdl-wrap-v2", key_id, subject_id, controller, retention_class)).encode()
+        # the controller is bound too: a row moved to another controller does not open
+        context = (key_id, subject_id, controller, retention_class)
+        return self._wrap.wrap(material, _DATA_KEY, *context)
 
 
 def _new_subject_id() -> str:

@@ -129,14 +129,27 @@ class KeyStore(ABC):
 
     @abstractmethod
     def shred(
-        self, subject_id: str, retention_classes: Collection[str] | None = None
+        self,
+        subject_id: str,
+        retention_classes: Collection[str] | None = None,
+        *,
+        fence: bool = False,
     ) -> list[ShreddedKey]:
         """Destroy the subject's keys durably: all of them when ``retention_classes`` is
         None, else those classes'. When no key of the subject remains afterwards (a full
         erasure, or its last class erased by retention or request), its natural-identifier
         mapping is destroyed too: nothing outlives its purpose, the identity included.
-        Returns what was destroyed; no copy may remain recoverable from the store's
-        files."""
+        With ``fence`` (a full erasure) the subject is fenced in the same transaction, so
+        no key can be made for it between the shredding and the fence. Returns what was
+        destroyed only once no copy remains recoverable from the store's files; if that
+        cannot be ensured yet (a reader holds an old snapshot), raises
+        ``KeyStoreError`` and the caller retries (the keys are gone from the store)."""
+
+    @abstractmethod
+    def forget(self, subject_id: str | None = None) -> None:
+        """Drop every unwrapped key of the subject (of every subject with None) this
+        process holds in memory: the next use reads the store again, so a key shredded
+        by another process is no longer at hand here."""
 
     @abstractmethod
     def has_identity(self, subject_id: str) -> bool:
@@ -155,6 +168,19 @@ class KeyStore(ABC):
     @abstractmethod
     def is_erased_subject(self, subject_id: str) -> bool:
         """Whether the subject id is behind the erasure fence."""
+
+    @property
+    @abstractmethod
+    def master_key_id(self) -> str:
+        """The id of the master key that wraps the store's keys (``master_key_id``). A
+        store is opened only with that master key: any other is refused with
+        ``MasterKeyError``, never answered with "unknown subject"."""
+
+    @abstractmethod
+    def rotate_master(self, new_master_key: bytes) -> None:
+        """Rewrap every wrapped key (and the identity lookups' secret) by
+        ``new_master_key``, all or nothing; from then on the store opens with the new key
+        only, and every lookup and key still answers as before."""
 
     @abstractmethod
     def close(self) -> None:

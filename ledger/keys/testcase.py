@@ -10,6 +10,7 @@ suite only through a subclass.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from ledger.contract.base import SubjectId
+from ledger.keys.master import MasterKeyError, master_key_id
 from ledger.keys.store import (
     DataKey,
     KeyStore,
@@ -35,10 +37,14 @@ def _classes(keys: list[DataKey]) -> dict[str, str]:
 
 
 class KeyStoreTestCase(ABC):
+    #: the master key ``make_store`` opens the store with (a test may change it)
+    master_key: bytes
+
     @abstractmethod
     def make_store(self) -> KeyStore:
         """A key store on the same storage each call (a second call is a process restart,
-        or another process on the same store while the first is open)."""
+        or another process on the same store while the first is open), opened with
+        ``self.master_key``."""
 
     @pytest.fixture
     def keys(self) -> Iterator[KeyStore]:
@@ -239,6 +245,24 @@ class KeyStoreTestCase(ABC):
         returning = self.known(keys, "camille@example.fr")  # a returning person is new
         assert returning != subject
 
+    def test_shred_and_fence_are_one_operation(self, keys: KeyStore) -> None:
+        subject = self.known(keys, "camille@example.fr")
+        key = keys.data_key(subject, "marketing")
+        shredded = keys.shred(subject, fence=True)
+        assert [k.key_id for k in shredded] == [key.key_id]
+        assert keys.is_erased_subject(subject)
+        assert not keys.has_identity(subject)
+        with pytest.raises(SubjectErased):
+            keys.data_key(subject, "marketing")
+        assert keys.shred(subject, fence=True) == []  # again: harmless
+
+    def test_forgotten_keys_are_read_again(self, keys: KeyStore) -> None:
+        subject = self.known(keys, "camille@example.fr")
+        key = keys.data_key(subject, "marketing")
+        keys.forget(subject)
+        keys.forget()
+        assert keys.key_by_id(key.key_id) == key
+
     # restart
 
     def test_a_restarted_store_keeps_everything(self, keys: KeyStore) -> None:
@@ -266,3 +290,41 @@ class KeyStoreTestCase(ABC):
                 again.data_key(erased, "marketing")
         finally:
             again.close()
+
+    # the master key
+
+    def test_another_master_key_is_refused_not_answered(self, keys: KeyStore) -> None:
+        subject = self.known(keys, "camille@example.fr")
+        keys.data_key(subject, "marketing")
+        assert keys.master_key_id == master_key_id(self.master_key)
+        right = self.master_key
+        self.master_key = secrets.token_bytes(32)
+        with pytest.raises(MasterKeyError):
+            self.make_store()  # never "no such subject", never a new key
+        self.master_key = right
+        again = self.make_store()
+        try:
+            assert again.subject_for("camille@example.fr", self.A) == subject
+        finally:
+            again.close()
+
+    def test_after_rotation_keys_open_with_the_new_master_key_only(self, keys: KeyStore) -> None:
+        subject = self.known(keys, "camille@example.fr")
+        marketing = keys.data_key(subject, "marketing")
+        old, new = self.master_key, secrets.token_bytes(32)
+        keys.rotate_master(new)
+        assert keys.master_key_id == master_key_id(new)
+        assert keys.key_by_id(marketing.key_id) == marketing
+        keys.close()
+        with pytest.raises(MasterKeyError):
+            self.make_store()  # the old key opens nothing any more
+        self.master_key = new
+        again = self.make_store()
+        try:
+            assert again.subject_for("camille@example.fr", self.A) == subject
+            assert again.key_by_id(marketing.key_id) == marketing
+            assert again.data_key(subject, "marketing") == marketing
+            assert again.keys_of(subject) == [marketing]
+        finally:
+            again.close()
+        assert old != new

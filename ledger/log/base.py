@@ -14,11 +14,12 @@ from ledger.errors import IntegrityError, Unavailable
 
 @dataclass(frozen=True)
 class OutgoingRecord:
+    """A record to append. It carries no time: record time is the log's, stamped when it
+    appends (Kafka's LogAppendTime), so no producer can choose it."""
+
     topic: str
     key: bytes
     value: bytes
-    #: Record time to stamp, in ms since the epoch; None lets the log's clock decide.
-    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -42,9 +43,52 @@ class TopicPartition:
 #: Where a consumer starts on each partition it is assigned: the next offset to read.
 StartOffsets = Callable[[TopicPartition], int]
 
+#: The topic contract (docs/OPERATORS.md, "Topics"): every ledger topic keeps its records
+#: forever and takes the broker's time. These are Kafka's topic configuration names.
+RETENTION_MS = "retention.ms"
+RETENTION_BYTES = "retention.bytes"
+TIMESTAMP_TYPE = "message.timestamp.type"
+CLEANUP_POLICY = "cleanup.policy"
+MIN_INSYNC_REPLICAS = "min.insync.replicas"
+LOG_APPEND_TIME = "LogAppendTime"
+
+
+def ledger_topic_config(compacted: bool) -> dict[str, str]:
+    """What a ledger topic is created with: compaction only where designed (the latest
+    record per key is the whole truth there), deletion never."""
+    return {
+        CLEANUP_POLICY: "compact" if compacted else "delete",
+        RETENTION_MS: "-1",
+        RETENTION_BYTES: "-1",
+        TIMESTAMP_TYPE: LOG_APPEND_TIME,
+    }
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    """A topic's configuration as the log reports it: the effective value of each contract
+    setting (``ledger_topic_config``, ``min.insync.replicas``) and its replication."""
+
+    topic: str
+    config: Mapping[str, str]
+    replication_factor: int
+
 
 class LogError(Unavailable):
     """The log could not do what was asked (broker unreachable, append failed)."""
+
+
+class AppendOutcomeUnknown(LogError):
+    """An append whose commit was neither acknowledged nor aborted: the broker failed or
+    the wait ran out mid-commit. Nothing or all of the batch may be committed."""
+
+    def __init__(self, where: str, cause: str) -> None:
+        super().__init__(
+            f"append to {where}: outcome unknown ({cause}): nothing or all of the batch may "
+            "be committed",
+            "re-run the same command once the log is reachable; appends are idempotent by "
+            "event_id, so what was committed is not appended twice",
+        )
 
 
 class RecordsLost(IntegrityError):
@@ -112,8 +156,16 @@ class EventLog(ABC):
         and readers of a compacted topic take the latest per key anyway)."""
 
     @abstractmethod
+    def topic_settings(self, topics: Iterable[str]) -> dict[str, TopicSettings]:
+        """How each of ``topics`` is configured now (a missing topic is absent): what the
+        topic contract (``ledger.service.topic_contract``) is checked against."""
+
+    @abstractmethod
     def append(self, records: Sequence[OutgoingRecord]) -> None:
-        """Append all records or none. Records with the same key keep their order."""
+        """Append all records or none, stamped with the log's time. Records with the same
+        key keep their order. Returns only once the whole batch is committed; raises
+        ``LogError`` when nothing was, and ``AppendOutcomeUnknown`` when the log could
+        not say (the caller must re-run: appends are idempotent by event_id)."""
 
     @abstractmethod
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
@@ -123,6 +175,14 @@ class EventLog(ABC):
     def start_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         """The oldest offset still held on each partition: everything before it was
         deleted (or never existed). 0 on a log that lost nothing."""
+
+    @abstractmethod
+    def committed(
+        self, group: str, partitions: Iterable[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        """The next offset ``group`` last committed to the log on each of ``partitions``
+        (``LogConsumer.commit``); a partition the group never committed is absent. Read
+        from the log, not from any consumer, so it stays true while the group is down."""
 
     @abstractmethod
     def delete_records(self, before: Mapping[TopicPartition, int]) -> None:

@@ -3,7 +3,9 @@
 Chosen over a hand-rolled segment file because SQLite gives atomic multi-record
 appends, crash safety and concurrent readers for free; see docs/ARCHITECTURE.md.
 Keys are spread over partitions with Kafka's own partitioner (murmur2), so a subject's
-records land in the same partition number on both backends.
+records land in the same partition number on both backends. Record time is stamped by
+the log's clock at append, as Kafka's LogAppendTime does; the clock is injectable for
+tests that need records recorded "days ago".
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from kafka.partitioner import murmur2
 
 from ledger.log.base import (
+    MIN_INSYNC_REPLICAS,
     EventLog,
     LogConsumer,
     LogError,
@@ -27,6 +30,8 @@ from ledger.log.base import (
     RecordsLost,
     StartOffsets,
     TopicPartition,
+    TopicSettings,
+    ledger_topic_config,
     lost_records,
 )
 
@@ -122,11 +127,19 @@ class EmbeddedEventLog(EventLog):
                     raise LogError(f"topic {record.topic!r} does not exist")
                 partition = partition_for(record.key, count)
                 (next_offset,) = self._db.execute(_END, (record.topic, partition)).fetchone()
-                stamp = now_ms if record.timestamp_ms is None else record.timestamp_ms
                 self._db.execute(
                     "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.topic, partition, next_offset, record.key, record.value, stamp),
+                    (record.topic, partition, next_offset, record.key, record.value, now_ms),
                 )
+
+    @_reported
+    def topic_settings(self, topics: Iterable[str]) -> dict[str, TopicSettings]:
+        """The embedded log keeps every record (only ``delete_records`` removes any),
+        compacts nothing and stamps its own time: it meets the contract by construction."""
+        with self._lock:
+            present = self._partition_counts()
+        config = {**ledger_topic_config(compacted=False), MIN_INSYNC_REPLICAS: "1"}
+        return {t: TopicSettings(t, config, 1) for t in topics if t in present}
 
     @_reported
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
@@ -219,6 +232,18 @@ class EmbeddedEventLog(EventLog):
                 (tp.topic, tp.partition, from_offset, limit),
             ).fetchall()
         return [LogRecord(tp.topic, tp.partition, o, bytes(k), bytes(v), t) for o, k, v, t in rows]
+
+    @_reported
+    def committed(
+        self, group: str, partitions: Iterable[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        wanted = set(partitions)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT topic, partition, next_offset FROM group_offsets WHERE grp = ?", (group,)
+            ).fetchall()
+        found = {TopicPartition(str(t), int(p)): int(o) for t, p, o in rows}
+        return {tp: offset for tp, offset in found.items() if tp in wanted}
 
     @_reported
     def commit_group(self, group: str, next_offsets: Mapping[TopicPartition, int]) -> None:

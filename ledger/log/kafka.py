@@ -2,25 +2,35 @@
 
 Appends go through a transactional, idempotent producer (``acks=all``), so a batch
 from ``pdl emit`` is all-or-nothing on the broker too; consumers read committed
-records only. Topics are created with explicit partition counts.
+records only. An append returns only once its commit was acknowledged, within bounded
+waits: an error before the commit aborts (``LogError``: nothing committed), an error or a
+time-out during it is ``AppendOutcomeUnknown``. A transaction its producer abandoned (a
+killed ``pdl emit``) is aborted by the broker after ``transaction_timeout_ms``, which the
+ledger sets short, so readers behind it wait seconds, not the client's default minute.
+
+Topics are created with explicit partition counts and the topic contract
+(``ledger_topic_config``): nothing expires, record time is the broker's (LogAppendTime).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTP
-from kafka.admin import NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
 from ledger.log.base import (
+    MIN_INSYNC_REPLICAS,
+    AppendOutcomeUnknown,
     EventLog,
     LogConsumer,
     LogError,
@@ -29,8 +39,11 @@ from ledger.log.base import (
     RecordsLost,
     StartOffsets,
     TopicPartition,
+    TopicSettings,
+    ledger_topic_config,
     lost_records,
 )
+from ledger.log.kafka_security import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +76,20 @@ class KafkaEventLog(EventLog):
         self,
         bootstrap: str,
         *,
-        replication_factor: int = 1,
+        replication_factor: int | None = None,
+        min_insync_replicas: int | None = None,
+        transaction_timeout_ms: int = 20_000,
         request_timeout_ms: int = 30_000,
         max_block_ms: int = 60_000,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         _quiet_unless_verbose()
         self.bootstrap = bootstrap
+        self._security = security
+        # None: the cluster's broker count, up to 3 (``_replication_of``)
         self._replication = replication_factor
+        self._min_insync = min_insync_replicas
+        self._transaction_timeout_ms = transaction_timeout_ms
         self._timeout_ms = request_timeout_ms
         self._max_block_ms = max_block_ms
         self._producer: Any = None
@@ -81,15 +101,19 @@ class KafkaEventLog(EventLog):
         admin = self._admin()
         try:
             existing = set(admin.list_topics())
+            absent = {name: n for name, n in topics.items() if name not in existing}
+            replication, min_insync = self._replication_of(admin) if absent else (1, 1)
             missing = [
                 NewTopic(
                     name,
                     num_partitions=n,
-                    replication_factor=self._replication,
-                    topic_configs={"cleanup.policy": "compact"} if name in compact else {},
+                    replication_factor=replication,
+                    topic_configs={
+                        **ledger_topic_config(name in compact),
+                        MIN_INSYNC_REPLICAS: str(min_insync),
+                    },
                 )
-                for name, n in topics.items()
-                if name not in existing
+                for name, n in absent.items()
             ]
             if missing:
                 # another process may create one between list and create
@@ -100,21 +124,98 @@ class KafkaEventLog(EventLog):
         finally:
             admin.close()
 
+    def _replication_of(self, admin: Any) -> tuple[int, int]:
+        """The replication factor and min.insync.replicas new topics get: the settings,
+        else the cluster's broker count up to 3, and one less (at least 1)."""
+        replication = self._replication
+        if replication is None:
+            brokers = admin.describe_cluster().get("brokers") or [None]
+            replication = min(3, len(brokers))
+        return replication, self._min_insync or max(1, replication - 1)
+
+    def topic_settings(self, topics: Iterable[str]) -> dict[str, TopicSettings]:
+        wanted = set(topics)
+        admin = self._admin()
+        try:
+            with _reported(self.bootstrap, "reading topic configurations"):
+                present = sorted(set(admin.list_topics()) & wanted)
+                if not present:
+                    return {}
+                described = admin.describe_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, name) for name in present],
+                    config_filter="all",  # effective values, broker defaults included
+                )
+                replicas = {
+                    t["name"]: min(len(p["replica_nodes"]) for p in t["partitions"])
+                    for t in admin.describe_topics(present)
+                }
+        finally:
+            admin.close()
+        configs = described.get("topic", {}) if isinstance(described, dict) else {}
+        names = [*ledger_topic_config(compacted=False), MIN_INSYNC_REPLICAS]
+        return {
+            topic: TopicSettings(
+                topic,
+                {n: str(configs[topic][n]["value"]) for n in names if n in configs.get(topic, {})},
+                replicas.get(topic, 0),
+            )
+            for topic in present
+        }
+
     def append(self, records: Sequence[OutgoingRecord]) -> None:
-        producer = self._transactional_producer()
+        try:
+            producer = self._transactional_producer()
+        except LogError as exc:
+            raise LogError(
+                f"append to {self.bootstrap} failed, nothing committed: {exc.message}", exc.fix
+            ) from exc
         try:
             producer.begin_transaction()
-            for r in records:
-                producer.send(r.topic, key=r.key, value=r.value, timestamp_ms=r.timestamp_ms)
-            producer.commit_transaction()
-        except KafkaError as exc:
-            try:
-                producer.abort_transaction()
-            except KafkaError:
-                self._reset_producer()
+            sent = [producer.send(r.topic, key=r.key, value=r.value) for r in records]
+            # every record acknowledged before the commit is asked for: until then any
+            # error, the client library's own state errors included, can still abort
+            self._within("delivering the batch", producer.flush)
+            for delivery in sent:
+                delivery.get(timeout=0)
+        except Exception as exc:  # whatever failed, nothing was committed
+            self._abort(producer)
             raise LogError(
-                f"append to {self.bootstrap} failed, nothing committed: {exc}", _FIX
+                f"append to {self.bootstrap} failed, nothing committed: {_cause(exc)}", _FIX
             ) from exc
+        try:
+            self._within("committing the batch", producer.commit_transaction)
+        except Exception as exc:  # the commit may or may not have happened
+            self._discard_producer()
+            raise AppendOutcomeUnknown(self.bootstrap, _cause(exc)) from exc
+
+    def _within(self, doing: str, call: Callable[[], object]) -> None:
+        """``call()``, or ``LogError`` once ``max_block_ms`` and a request time-out
+        passed: the client's own waits for a flush or a commit are unbounded while the
+        broker is away, and its own errors, when it has any, come first."""
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                call()
+            except BaseException as exc:  # re-raised in the caller's thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, name=f"pdl {doing}", daemon=True)
+        worker.start()
+        waited_s = (self._max_block_ms + self._timeout_ms) / 1000
+        worker.join(waited_s)
+        if worker.is_alive():
+            raise LogError(f"{doing} on {self.bootstrap}: no answer in {waited_s:.0f} s", _FIX)
+        if failure:
+            raise failure[0]
+
+    def _abort(self, producer: Any) -> None:
+        """Abort the open transaction, or drop the producer: a transaction never asked to
+        commit is aborted by the broker after the transaction timeout."""
+        try:
+            self._within("aborting the batch", producer.abort_transaction)
+        except Exception:  # the producer is unusable; a new one starts clean
+            self._discard_producer()
 
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         reader = self._reader()
@@ -139,6 +240,34 @@ class KafkaEventLog(EventLog):
             tps = [KafkaTP(topic, p) for topic in topics for p in self._partitions(reader, topic)]
             starts = reader.beginning_offsets(tps) if tps else {}
         return {TopicPartition(tp.topic, tp.partition): int(o) for tp, o in starts.items()}
+
+    def committed(
+        self, group: str, partitions: Iterable[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        wanted = [KafkaTP(tp.topic, tp.partition) for tp in partitions]
+        if not wanted:
+            return {}
+        admin = self._admin()
+        deadline = time.monotonic() + self._timeout_ms / 1000
+        try:
+            with _reported(self.bootstrap, f"reading the offsets of group {group}"):
+                while True:
+                    try:
+                        offsets = admin.list_group_offsets({group: wanted}).get(group, {})
+                        break
+                    except KafkaError as exc:
+                        # a new cluster creates its offsets topic (the coordinator) lazily
+                        if not exc.retriable or time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.2)
+        finally:
+            admin.close()
+        # -1: the group has no offset on that partition
+        return {
+            TopicPartition(tp.topic, tp.partition): int(meta.offset)
+            for tp, meta in offsets.items()
+            if meta.offset >= 0
+        }
 
     def delete_records(self, before: Mapping[TopicPartition, int]) -> None:
         admin = self._admin()
@@ -187,6 +316,7 @@ class KafkaEventLog(EventLog):
             try:
                 self._times_consumer = KafkaConsumer(
                     bootstrap_servers=self.bootstrap,
+                    **self._security.client_options(),
                     client_id="pdl-lag",
                     request_timeout_ms=self._timeout_ms,
                     bootstrap_timeout_ms=self._timeout_ms,
@@ -198,7 +328,7 @@ class KafkaEventLog(EventLog):
                 )
             except KafkaError as exc:
                 raise LogError(
-                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX
+                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
                 ) from exc
         return self._times_consumer
 
@@ -214,6 +344,7 @@ class KafkaEventLog(EventLog):
     def _scan(self, ends: Mapping[KafkaTP, int]) -> Iterator[LogRecord]:
         reader = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            **self._security.client_options(),
             client_id="pdl-scan",
             request_timeout_ms=self._timeout_ms,
             bootstrap_timeout_ms=self._timeout_ms,
@@ -241,8 +372,12 @@ class KafkaEventLog(EventLog):
     ) -> LogConsumer:
         if group is None:
             tps = [KafkaTP(tp.topic, tp.partition) for tp in self.end_offsets(topics)]
-            return KafkaLogConsumer(self.bootstrap, None, tps, start, self._timeout_ms)
-        return KafkaLogConsumer(self.bootstrap, group, topics, start, self._timeout_ms)
+            return KafkaLogConsumer(
+                self.bootstrap, None, tps, start, self._timeout_ms, self._security
+            )
+        return KafkaLogConsumer(
+            self.bootstrap, group, topics, start, self._timeout_ms, self._security
+        )
 
     def close(self) -> None:
         if self._producer is not None:
@@ -259,18 +394,22 @@ class KafkaEventLog(EventLog):
         try:
             return KafkaAdminClient(
                 bootstrap_servers=self.bootstrap,
+                **self._security.client_options(),
                 client_id="pdl-admin",
                 request_timeout_ms=self._timeout_ms,
                 bootstrap_timeout_ms=self._timeout_ms,
             )
         except KafkaError as exc:
-            raise LogError(f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX) from exc
+            raise LogError(
+                f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
+            ) from exc
 
     def _transactional_producer(self) -> Any:
         if self._producer is None:
             try:
                 producer = KafkaProducer(
                     bootstrap_servers=self.bootstrap,
+                    **self._security.client_options(),
                     client_id="pdl-producer",
                     acks="all",
                     enable_idempotence=True,
@@ -279,19 +418,26 @@ class KafkaEventLog(EventLog):
                     request_timeout_ms=self._timeout_ms,
                     bootstrap_timeout_ms=self._timeout_ms,
                     max_block_ms=self._max_block_ms,
+                    # a record not acknowledged by then fails its batch (the client
+                    # needs more than linger_ms + request_timeout_ms)
+                    delivery_timeout_ms=self._timeout_ms + 1_000,
+                    transaction_timeout_ms=self._transaction_timeout_ms,
                 )
                 producer.init_transactions()
             except KafkaError as exc:
                 raise LogError(
-                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX
+                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
                 ) from exc
             self._producer = producer
         return self._producer
 
-    def _reset_producer(self) -> None:
-        if self._producer is not None:
-            self._producer.close(timeout=5)
-        self._producer = None
+    def _discard_producer(self) -> None:
+        """Drop a producer whose transaction state is unknown; the next append starts a
+        new one, under a new transactional id."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(Exception):
+                producer.close(timeout=0)
 
     def _reader(self) -> Any:
         if self._offsets_reader is None:
@@ -302,6 +448,7 @@ class KafkaEventLog(EventLog):
                 # the high watermark once every transaction before it has resolved.
                 self._offsets_reader = KafkaConsumer(
                     bootstrap_servers=self.bootstrap,
+                    **self._security.client_options(),
                     client_id="pdl-offsets",
                     request_timeout_ms=self._timeout_ms,
                     bootstrap_timeout_ms=self._timeout_ms,
@@ -310,9 +457,13 @@ class KafkaEventLog(EventLog):
                 )
             except KafkaError as exc:
                 raise LogError(
-                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", _FIX
+                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
                 ) from exc
         return self._offsets_reader
+
+
+def _cause(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _record(m: Any) -> LogRecord:
@@ -342,6 +493,7 @@ class KafkaLogConsumer(LogConsumer):
         topics: Sequence[str] | Sequence[KafkaTP],
         start: StartOffsets,
         request_timeout_ms: int = 30_000,
+        security: KafkaSecurity = PLAINTEXT,
     ) -> None:
         self._grouped = group is not None
         self._group = group
@@ -349,6 +501,7 @@ class KafkaLogConsumer(LogConsumer):
         try:
             self._consumer = KafkaConsumer(
                 bootstrap_servers=bootstrap,
+                **security.client_options(),
                 group_id=group,
                 client_id=f"pdl-{group or 'ungrouped'}",
                 enable_auto_commit=False,
@@ -360,7 +513,9 @@ class KafkaLogConsumer(LogConsumer):
                 bootstrap_timeout_ms=request_timeout_ms,
             )
         except KafkaError as exc:
-            raise LogError(f"no Kafka broker reachable at {bootstrap}: {exc}", _FIX) from exc
+            raise LogError(
+                f"no Kafka broker reachable at {bootstrap}: {exc}", security.fix()
+            ) from exc
         with _reported(bootstrap, "joining the topics"):
             if group is None:
                 partitions = [tp for tp in topics if isinstance(tp, KafkaTP)]

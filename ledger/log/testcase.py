@@ -18,6 +18,11 @@ from collections.abc import Iterator
 import pytest
 
 from ledger.log.base import (
+    CLEANUP_POLICY,
+    LOG_APPEND_TIME,
+    RETENTION_BYTES,
+    RETENTION_MS,
+    TIMESTAMP_TYPE,
     EventLog,
     LogConsumer,
     LogError,
@@ -44,6 +49,7 @@ class EventLogTestCase(ABC):
     topic: str
     other: str
     missing: str
+    compacted: str
 
     @pytest.fixture
     def log(self) -> Iterator[EventLog]:
@@ -52,6 +58,7 @@ class EventLogTestCase(ABC):
         prefix = f"contract-{uuid.uuid4().hex[:12]}."
         self.topic, self.other = prefix + "events", prefix + "other"
         self.missing = prefix + "no-such-topic"
+        self.compacted = prefix + "compacted"
         log = self.make_log()
         log.ensure_topics({self.topic: 3, self.other: 1})
         yield log
@@ -80,14 +87,26 @@ class EventLogTestCase(ABC):
         after = log.end_offsets([self.other])
         assert sum(after.values()) >= before + 3  # Kafka adds a transaction marker
 
-    def test_record_time_is_stamped(self, log: EventLog) -> None:
-        log.append([OutgoingRecord(self.other, b"k", b"stamped", timestamp_ms=1_700_000_000_000)])
+    def test_record_time_is_the_logs_append_time(self, log: EventLog) -> None:
+        before_ms = time.time() * 1000
         log.append([OutgoingRecord(self.other, b"k", b"now")])
         consumer = log.consumer("time-group", [self.other], lambda tp: 0)
-        got = {r.value: r.timestamp_ms for r in drain(consumer, 2)}
+        (got,) = drain(consumer, 1)
         consumer.close()
-        assert got[b"stamped"] == 1_700_000_000_000
-        assert abs(got[b"now"] - time.time() * 1000) < 120_000
+        assert before_ms - 5_000 <= got.timestamp_ms <= time.time() * 1000 + 5_000
+
+    def test_topics_keep_everything_and_take_the_logs_time(self, log: EventLog) -> None:
+        log.ensure_topics({self.compacted: 1}, compacted=[self.compacted])
+        settings = log.topic_settings([self.topic, self.other, self.compacted, self.missing])
+        assert sorted(settings) == sorted([self.topic, self.other, self.compacted])
+        for name, found in settings.items():
+            assert found.topic == name and found.replication_factor >= 1
+            assert found.config[TIMESTAMP_TYPE] == LOG_APPEND_TIME
+            policy = found.config[CLEANUP_POLICY]
+            if "delete" in policy:
+                assert found.config[RETENTION_MS] == found.config[RETENTION_BYTES] == "-1"
+            if name != self.compacted:
+                assert policy == "delete"
 
     def test_durable_across_restart(self, log: EventLog) -> None:
         log.append([OutgoingRecord(self.topic, b"sub_durable", b"kept")])
@@ -146,17 +165,28 @@ class EventLogTestCase(ABC):
         alone.close()
         assert sorted(r.value for r in got) == sorted(b"%d" % i for i in range(9))
 
+    def test_committed_offsets_outlive_the_consumer(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.other, b"k", b"%d" % i) for i in range(4)])
+        group = f"committed-{uuid.uuid4().hex[:8]}"
+        partition = next(iter(log.end_offsets([self.other])))
+        assert log.committed(group, [partition]) == {}
+        consumer = log.consumer(group, [self.other], lambda tp: 0)
+        drain(consumer, 4)
+        consumer.commit({partition: 3})
+        consumer.close()
+        assert log.committed(group, [partition]) == {partition: 3}
+        assert log.committed(group, []) == {}
+
     def test_first_record_times_from_an_offset(self, log: EventLog) -> None:
-        log.append(
-            [
-                OutgoingRecord(self.other, b"k", b"%d" % i, timestamp_ms=1_700_000_000_000 + i)
-                for i in range(3)
-            ]
-        )
+        for i in range(3):
+            log.append([OutgoingRecord(self.other, b"k", b"%d" % i)])
         ends = log.end_offsets([self.other])
         (tp,) = ends
-        assert log.first_record_times({tp: 1}, ends) == {tp: 1_700_000_000_001}
-        assert log.first_record_times({tp: 3}, ends) == {}  # only the marker (Kafka) is left
+        times = {r.offset: r.timestamp_ms for r in log.scan([self.other])}
+        second = sorted(times)[1]
+        assert log.first_record_times({tp: second}, ends) == {tp: times[second]}
+        past_last = max(times) + 1
+        assert log.first_record_times({tp: past_last}, ends) == {}  # only a marker (Kafka)
 
     def test_deleted_records_move_the_start_and_stop_readers(self, log: EventLog) -> None:
         log.append([OutgoingRecord(self.other, b"k", b"%d" % i) for i in range(5)])

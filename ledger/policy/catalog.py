@@ -210,6 +210,32 @@ class Controller(Entry):
         return zone_named(self.time_zone)
 
 
+class Contact(Entry):
+    """How to reach the controller and its DPO (Art. 13(1)(a)-(b), 30(1)(a))."""
+
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    dpo: str | None = Field(default=None, description="The DPO, when the notice names one.")
+
+
+class DataSubjects(Entry):
+    """A category of data subjects (Art. 30(1)(c)): customers, prospects, employees..."""
+
+    id: Slug
+    title: str
+    purposes: list[Slug] = Field(default=[], description="Purposes concerning them; [] = all.")
+
+
+class Authority(Entry):
+    """The supervisory authority a subject may complain to (Art. 15(1)(f), 77)."""
+
+    name: str
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+    address: str
+    website: str | None = None
+
+
 class Declaration(Entry):
     """A commitment the notice makes about all its processing."""
 
@@ -244,6 +270,16 @@ class Catalog(BaseModel):
     unresolved: list[Entry] = Field(
         default=[], description="Processing named without the basis or retention a purpose needs."
     )
+    # Art. 30(1)(a), (c), (g) and Art. 15(1)(f): left out of the canonical text when absent,
+    # so catalogs not using them keep their digest.
+    contact: Contact | None = Field(default=None, exclude_if=lambda v: v is None)
+    data_subjects: list[DataSubjects] = Field(default=[], exclude_if=lambda v: not v)
+    security: Entry | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="The notice's description of its security measures (Art. 30(1)(g)).",
+    )
+    complaint_authority: Authority | None = Field(default=None, exclude_if=lambda v: v is None)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalog:
@@ -259,6 +295,10 @@ class Catalog(BaseModel):
             other = p.retention.anchor_purpose
             if other is not None and other not in {q.id for q in self.purposes}:
                 raise ValueError(f"purpose {p.id}: anchor_purpose {other} is not declared")
+        for s in self.data_subjects:
+            for pid in s.purposes:
+                if self.purpose(pid) is None:
+                    raise ValueError(f"data_subjects {s.id}: purpose {pid} is not declared")
         if self.effective_from.tzinfo is None:
             raise ValueError("effective_from needs a time zone, e.g. 2023-08-01T00:00:00Z")
         return self

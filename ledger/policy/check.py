@@ -1,10 +1,12 @@
 """Judge an event against the catalog in force at its valid time. Pure: no I/O.
 
 Facts that may turn out unlawful (processing on the wrong basis) are accepted and
-judged later by the lawfulness projection: refusing them would hide them. What is
-refused here is what the catalog cannot make sense of: unknown purposes, categories
-or recipients, consent for a purpose that does not rest on consent, a transfer outside
-the EEA without a safeguard.
+judged later by the lawfulness projection: refusing them would hide them. That covers
+processing on a withdrawn consent or during a restriction, a claimed basis other than the
+declared one, and a transfer outside the EEA without a safeguard or on an adequacy
+decision that does not exist (docs/REGULATORS.md). What is refused here is what the
+catalog cannot make sense of: unknown purposes, categories or recipients, consent for a
+purpose that does not rest on consent.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ledger.contract import events as ev
 from ledger.contract.families.requests import RequestEvent
 from ledger.contract.rejection import Rejection
 from ledger.contract.vocabulary import LegalBasis
-from ledger.policy.catalog import EEA, Catalog, Catalogs, Purpose
+from ledger.policy.catalog import Catalog, Catalogs, Purpose
 from ledger.policy.publish import check_publication
 from ledger.policy.requests import REQUESTS_KEY_CLASS
 
@@ -41,11 +43,35 @@ def check(event: ev.LedgerEvent, catalogs: Catalogs, now: datetime) -> list[Reje
         ]
     if isinstance(event, ev.PolicyPublished):
         return check_publication(event)
+    held = _hold_identity(event, now)
+    if held:
+        return held
     catalog = catalogs.in_force(event.controller, event.occurred_at)
     if catalog is None:
         return [_no_catalog(event, catalogs)]
+    undeclared = _undeclared_processor(event, catalog)
+    if undeclared:
+        return undeclared
     rule = _RULES.get(type(event))
     return [] if rule is None else rule(event, catalog)
+
+
+def _undeclared_processor(event: ev.LedgerEvent, catalog: Catalog) -> list[Rejection]:
+    """A processor acting for the controller must be one its catalog declares (Art. 28,
+    30(1)(d)): otherwise the record of processing would name a stranger."""
+    processor = getattr(event, "processor", None)
+    declared = {r.id for r in catalog.recipients if r.role == "processor"}
+    if processor is None or processor in declared:
+        return []
+    return [
+        Rejection(
+            "processor",
+            f"{processor!r} is not a processor declared in catalog "
+            f"{catalog.controller.id} {catalog.version}",
+            f"use one of: {', '.join(sorted(declared)) or 'none declared'}, or declare it in "
+            'the catalog\'s recipients with role = "processor" and publish the catalog',
+        )
+    ]
 
 
 def retention_class(event: ev.LedgerEvent, catalogs: Catalogs) -> str:
@@ -55,11 +81,20 @@ def retention_class(event: ev.LedgerEvent, catalogs: Catalogs) -> str:
     if isinstance(event, ev.DataCollected | ev.DataRectified):
         (only,) = {p.key_class for p in catalog.purposes if p.id in event.purposes}
         return only
-    if isinstance(event, ev.ConsentGiven):
+    if isinstance(event, ev.ConsentGiven | ev.ObjectionRaised):
         purpose = catalog.purpose(event.purpose)
         assert purpose is not None
         return purpose.key_class
-    if isinstance(event, RequestEvent):
+    # the free-text notes of restrictions and holds are about handling the person's
+    # rights, like a request's details: erased with the subject
+    if isinstance(
+        event,
+        RequestEvent
+        | ev.RestrictionApplied
+        | ev.RestrictionLifted
+        | ev.LegalHoldPlaced
+        | ev.LegalHoldReleased,
+    ):
         return REQUESTS_KEY_CLASS
     raise TypeError(f"{type(event).__name__} has no personal fields to seal")
 
@@ -231,15 +266,8 @@ def _shared(event: ev.DataShared, catalog: Catalog) -> list[Rejection]:
                     "correct the country, or the catalog",
                 )
             )
-    if event.country not in EEA and event.safeguard is None:
-        found.append(
-            Rejection(
-                "safeguard",
-                f"{event.country} is outside the EEA: a transfer "
-                "needs a safeguard (GDPR Chapter V)",
-                "set safeguard: adequacy, scc, bcr or derogation",
-            )
-        )
+    # A transfer outside the EEA without a valid safeguard is recorded, then judged
+    # unlawful (projections.lawfulness): refusing it would leave it unrecorded.
     return found
 
 
@@ -257,6 +285,31 @@ def _scoped(event: Any, catalog: Catalog) -> list[Rejection]:
             )
         )
     return found
+
+
+def _hold_identity(event: ev.LedgerEvent, now: datetime) -> list[Rejection]:
+    """Holds are individual: a release names the hold it ends (one case's release must not
+    end another's), and a hold that has lapsed before it is placed protects nothing."""
+    if isinstance(event, ev.LegalHoldReleased) and event.hold_id is None:
+        return [
+            Rejection(
+                "hold_id",
+                "a release must name the hold it ends; without it every hold on the scope "
+                "would end",
+                "give the hold_id that LegalHoldPlaced carried (`pdl hold list` shows them)",
+            )
+        ]
+    if isinstance(event, ev.LegalHoldPlaced):
+        until = event.until
+        if until is not None and until <= max(now, event.occurred_at):
+            return [
+                Rejection(
+                    "until",
+                    "lies in the past: the hold would protect nothing",
+                    "give an until in the future, or none (the hold lasts until released)",
+                )
+            ]
+    return []
 
 
 def _anchor(event: ev.RetentionAnchorRecorded, catalog: Catalog) -> list[Rejection]:

@@ -4,6 +4,7 @@ request into the catalog version in force at T (or a ``ReportRequestError``)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
@@ -141,3 +142,91 @@ def purpose_in_force(
             "one of: " + ", ".join(p.id for p in catalog.purposes),
         )
     return catalog, found
+
+
+_UNITS = {
+    "en": {
+        "Y": ("year", "years"),
+        "M": ("month", "months"),
+        "W": ("week", "weeks"),
+        "D": ("day", "days"),
+        "H": ("hour", "hours"),
+    },
+    "fr": {
+        "Y": ("an", "ans"),
+        "M": ("mois", "mois"),
+        "W": ("semaine", "semaines"),
+        "D": ("jour", "jours"),
+        "H": ("heure", "heures"),
+    },
+}
+
+_ANCHORS = {
+    "en": {
+        "collection": "collection",
+        "last_contact": "the last contact",
+        "contract_start": "the start of the contract",
+        "contract_end": "the end of the contract",
+        "transaction": "the transaction",
+        "request_closed": "the closing of the request",
+        "app_connection": "the last connection to the app",
+        "consent_withdrawn": "the withdrawal of consent",
+        "settlement": "settlement",
+        "event": "the event",
+        "termination": "termination",
+        "user_deletion": "your deletion request",
+        "contest_end": "the end of the contest",
+        "request_received": "receipt of the request",
+        "last_order": "the last order",
+    },
+    "fr": {
+        "collection": "la collecte",
+        "last_contact": "le dernier contact",
+        "contract_start": "le début du contrat",
+        "contract_end": "la fin du contrat",
+        "transaction": "la transaction",
+        "request_closed": "la clôture de la demande",
+        "app_connection": "la dernière connexion à l'application",
+        "consent_withdrawn": "le retrait du consentement",
+        "settlement": "le règlement",
+        "event": "l'événement",
+        "termination": "la résiliation",
+        "user_deletion": "votre demande de suppression",
+        "contest_end": "la fin du jeu",
+        "request_received": "la réception de la demande",
+        "last_order": "la dernière commande",
+    },
+}
+
+
+def _duration_words(duration: str, language: str) -> str:
+    # catalogs use hours after T and never minutes, so T can be dropped
+    parts = re.findall(r"(\d+)([YMWDH])", duration.replace("T", ""))
+    words = [f"{int(n)} {_UNITS[language][u][0 if int(n) == 1 else 1]}" for n, u in parts if int(n)]
+    return " ".join(words)
+
+
+def retention_words(rule: RetentionRule, language: str = "en") -> str:
+    """A retention rule as a sentence for people, e.g. "3 years from the last contact, or
+    until the withdrawal of consent if sooner; then erased"."""
+    anchors = _ANCHORS[language]
+    span = _duration_words(rule.duration, language)
+    anchor = anchors.get(rule.anchor, rule.anchor)
+    if language == "fr":
+        text = f"{span} à compter de {anchor}" if span else f"jusqu'à {anchor}"
+        if rule.ends_early_on:
+            text += (
+                f", ou jusqu'à {anchors.get(rule.ends_early_on, rule.ends_early_on)} si plus tôt"
+            )
+        text += ", puis " + ("effacées" if rule.action == "erase" else "anonymisées")
+    else:
+        text = f"{span} from {anchor}" if span else f"until {anchor}"
+        if rule.ends_early_on:
+            text += f", or until {anchors.get(rule.ends_early_on, rule.ends_early_on)} if sooner"
+        text += ", then " + ("erased" if rule.action == "erase" else "anonymised")
+    if rule.then is not None:
+        text += "; " + retention_words(rule.then, language)
+    if language == "fr":  # French contracts "de le" and "à le"
+        text = text.replace(" de le ", " du ").replace(" à le ", " au ")
+        text = text.replace("jusqu'à le ", "jusqu'au ")
+    return text

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ledger.contract import events as ev
 from ledger.contract.certificate_chain import certificate_sha256
-from ledger.contract.positions import LogPosition
-from ledger.erasure.chain import StoredCertificate, name_of, read_register, verify_register
-from ledger.erasure.signing import load_public_key, public_key_id
+from ledger.erasure.chain import StoredCertificate, name_of, verify_register
 from ledger.erasure.verify import verify_erasure
-from ledger.log.base import TopicPartition
 from ledger.policy.deadlines import answer_due, controller_zone
 from ledger.reports.journal import subject_events
-from ledger.reports.reading import Reading, envelope, iso
+from ledger.reports.reading import Reading, certificates_within, envelope, iso
+from ledger.service.certificates import register_keys
 from ledger.service.queries import subject_ids
 
 REPORT = "erasure_register"
@@ -47,14 +43,18 @@ def erasure_register(reading: Reading, controller: str | None = None) -> dict[st
             elif isinstance(event, ev.DataErased):
                 erased_ids.add(event.event_id)
                 answered.add(event.request_event_id or "")
-    stored = [s for s in _within_positions(reading) if s.event_id in erased_ids or s.problem]
-    verification = verify_register(stored, _public_keys(reading))
+    stored = [s for s in certificates_within(reading) if s.event_id in erased_ids or s.problem]
+    trusted = register_keys(reading.ledger)
+    verification = verify_register(stored, trusted.keys)
     certificates = [_certificate(s, verification.problems) for s in stored]
     body = {
         "certificates": certificates,
         "register": {
             "certificates": len(stored),
             "intact": verification.ok,
+            # False: verified against the data directory's own key, which whoever can
+            # write that directory can replace (set PDL_PINNED_PUBLIC_KEY_FILE)
+            "public_key_pinned": trusted.pinned,
             "head_sequence": verification.head_sequence,
             "head_sha256": verification.head_sha256,
             "problems": list(verification.problems),
@@ -70,20 +70,6 @@ def erasure_register(reading: Reading, controller: str | None = None) -> dict[st
         ],
     }
     return envelope(reading, REPORT, TITLE, ARTICLE, {"controller": controller}, body)
-
-
-def _within_positions(reading: Reading) -> list[StoredCertificate]:
-    found = []
-    for stored in read_register(reading.ledger.log, reading.ledger.registry, reading.ledger.topics):
-        at = LogPosition.parse(stored.position)
-        if at.offset < reading.positions.get(TopicPartition(at.topic, at.partition), 0):
-            found.append(stored)
-    return found
-
-
-def _public_keys(reading: Reading) -> dict[str, Ed25519PublicKey]:
-    own = load_public_key(reading.ledger.layout.signing_key)
-    return {} if own is None else {public_key_id(own): own}
 
 
 def _certificate(stored: StoredCertificate, problems: list[str]) -> dict[str, Any]:

@@ -3,8 +3,9 @@ subject with facts for it — as of T and as known at K.
 
 For each subject: the basis at T with its interval and evidence, the basis over valid
 time (merged intervals, each naming the events it rests on), the facts, and every
-processing judged as known when it was recorded and as known at K
-(``projections.lawfulness.judge``); then every processing found unlawful either way.
+processing and disclosure judged as known when it was recorded and as known at K
+(``projections.lawfulness.judge``); then every one found unlawful either way, and the
+catalog versions published on the log, retroactive ones marked.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from ledger.reports.catalog_views import catalog_ref, purpose_in_force, purpose_view
 from ledger.reports.journal import basis_facts, purpose_basis_facts
-from ledger.reports.reading import Reading, SubjectNotFound, envelope
+from ledger.reports.reading import Reading, SubjectNotFound, envelope, iso
 from ledger.reports.timeline import basis_timeline, first_fact_at, judgements_as_of, unlawful
 from ledger.service.queries import controllers_with_facts, subject_state
 from ledger.service.views import basis_answer_view, fact_view, judgement_view
@@ -50,6 +51,7 @@ def legal_basis(
     body = {
         "purpose": purpose_view(declared, catalog),
         "catalog": catalog_ref(catalog),
+        "policy_changes": policy_changes(reading, owner),
         "subjects": subjects,
         "unlawful": unlawful(judged),
         "summary": {
@@ -62,6 +64,22 @@ def legal_basis(
     }
     parameters = {"subject_id": subject_id, "purpose": declared.id, "controller": owner}
     return envelope(reading, REPORT, TITLE, ARTICLE, parameters, body)
+
+
+def policy_changes(reading: Reading, controller: str) -> list[dict[str, Any]]:
+    """Every version of the controller's catalog published on the log by K, with its
+    record time; ``retroactive`` when it took effect before it was recorded, so that what
+    the ledger believed about that stretch of the past changed at ``recorded_at``."""
+    return [
+        {
+            "version": p.catalog.version,
+            "effective_from": iso(p.catalog.effective_from),
+            "recorded_at": iso(p.recorded_at),
+            "retroactive": p.retroactive,
+        }
+        for p in reading.ledger.catalogs.publications(controller)
+        if p.recorded_at is not None and p.recorded_at <= reading.horizon
+    ]
 
 
 def _subject(reading: Reading, facts: BasisFacts) -> dict[str, Any]:

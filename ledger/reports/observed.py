@@ -133,3 +133,39 @@ def tally(events: Iterable[tuple[str, Recorded]]) -> dict[str, ControllerTally]:
         event = recorded.event
         found.setdefault(event.controller, ControllerTally()).add(subject_id, event)
     return found
+
+
+@dataclass
+class ServedTally:
+    """Processing a processor did on behalf of one controller (Art. 30(2)): the events
+    naming it as ``processor``, with what they were (categories of processing)."""
+
+    subjects: set[str] = field(default_factory=set)
+    events: int = 0
+    purposes: set[str] = field(default_factory=set)
+    kinds: set[str] = field(default_factory=set)
+    first_at: datetime | None = None
+    last_at: datetime | None = None
+
+    def add(self, subject_id: str, event: ev.LedgerEvent) -> None:
+        self.subjects.add(subject_id)
+        self.events += 1
+        self.purposes.update(event_purposes(event))
+        self.kinds.add(type(event).__name__)
+        at = event.occurred_at
+        self.first_at = at if self.first_at is None else min(self.first_at, at)
+        self.last_at = at if self.last_at is None else max(self.last_at, at)
+
+
+def served(events: Iterable[tuple[str, Recorded]]) -> dict[str, dict[str, ServedTally]]:
+    """Per processor id, per controller id served: what the processor did for others.
+    An event a controller records about its own processing (processor = itself, or none)
+    is not processing on another's behalf."""
+    found: dict[str, dict[str, ServedTally]] = {}
+    for subject_id, recorded in events:
+        event = recorded.event
+        if event.processor is None or event.processor == event.controller:
+            continue
+        per_controller = found.setdefault(event.processor, {})
+        per_controller.setdefault(event.controller, ServedTally()).add(subject_id, event)
+    return found

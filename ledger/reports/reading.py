@@ -3,8 +3,12 @@ positions the projections had reached, and whether personal fields are opened.
 
 A report states its positions (the projection store's checkpoints after catch-up), so
 anyone holding the same log can rebuild the projections to those positions and get the
-same report, byte for byte. No wall-clock time goes into a report: when K is not given
-the report is "as known at the stated positions" and says ``known_at: null``.
+same report, byte for byte. It states the erasure register's head at those positions
+too (the last certificate's SHA-256 and the count): a regulator who keeps a report can
+later check that no certificate was removed from the register's end
+(``pdl certificates verify --expect-head --expect-count``). No wall-clock time goes
+into a report: when K is not given the report is "as known at the stated positions" and
+says ``known_at: null``.
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from ledger.contract.positions import LogPosition
+from ledger.erasure.chain import StoredCertificate, register_head
 from ledger.errors import InvalidRequest, NotFound
 from ledger.log.base import TopicPartition
 from ledger.service.backends import Backends
+from ledger.service.certificates import stored_register
 from ledger.service.queries import applied_positions
 from ledger.service.views import iso as iso_utc
 from ledger.service.views import open_field, open_value
@@ -107,6 +114,16 @@ def iso(value: datetime | None) -> str | None:
     return None if value == EVERYTHING else iso_utc(value)
 
 
+def certificates_within(reading: Reading) -> list[StoredCertificate]:
+    """The register's records below the report's positions (what the report may see)."""
+    found = []
+    for stored in stored_register(reading.ledger):
+        at = LogPosition.parse(stored.position)
+        if at.offset < reading.positions.get(TopicPartition(at.topic, at.partition), 0):
+            found.append(stored)
+    return found
+
+
 def envelope(
     reading: Reading,
     report: str,
@@ -126,6 +143,7 @@ def envelope(
             f"{tp.topic}/{tp.partition}": n for tp, n in sorted(reading.positions.items())
         },
         "personal_fields": "decrypted" if reading.decrypts else "withheld",
+        "register_head": register_head(certificates_within(reading)).as_json(),
         "parameters": dict(parameters),
         **body,
     }

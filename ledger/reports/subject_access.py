@@ -13,6 +13,13 @@ from typing import Any
 
 from ledger.contract import events as ev
 from ledger.policy.catalog import Catalogs
+from ledger.reports.access_parts import (
+    controllers_info,
+    held_values,
+    recipients,
+    retention_by_category,
+    transfers,
+)
 from ledger.reports.journal import SubjectHistory, basis_facts, subject_history
 from ledger.reports.observed import event_purposes
 from ledger.reports.reading import Reading, SubjectNotFound, envelope, iso
@@ -27,7 +34,7 @@ from ledger.service.views import (
     scoped_view,
 )
 from projections.lawfulness import basis_at
-from projections.subject_state import SubjectState
+from projections.subject_state import ScopedStatus, SubjectState
 
 REPORT = "subject_access"
 TITLE = "Subject access"
@@ -39,32 +46,27 @@ def subject_access(reading: Reading, subject_id: str) -> dict[str, Any]:
     if not history.events:
         raise SubjectNotFound(f"{subject_id}: no events recorded for this subject by then")
     state, catalogs = history.state, reading.ledger.catalogs
+    purposes = _purposes(reading, history)
     body = {
         "subject_id": subject_id,
         "events": len(history.events),
         "controllers": sorted({r.event.controller for r in history.events}),
         "categories": _categories(state, catalogs, reading.at),
-        "values": [
-            held_value_view(v, reading.held_value(v)) for _, v in sorted(state.values.items())
-        ],
-        "purposes": _purposes(reading, history),
-        "recipients": [
-            {
-                "recipient": s.recipient,
-                "name": _recipient_name(catalogs, s.recipient, reading.at),
-                "role": s.role,
-                "country": s.country,
-                "safeguard": s.safeguard,
-                "purposes": list(s.purposes),
-                "first_at": iso(s.first_at),
-                "last_at": iso(s.last_at),
-            }
-            for _, s in sorted(state.recipients.items())
-        ],
+        "values": [held_value_view(v, reading.held_value(v)) for v in held_values(history)],
+        "purposes": purposes,
+        "recipients": recipients(history, catalogs, reading.at, purposes),
+        "transfers": transfers(history),
         "retention": retention_entries(reading, history),
+        "retention_by_category": retention_by_category(history, catalogs, reading.at),
+        "controllers_info": controllers_info(history, catalogs, reading.at),
         "sources": _sources(history),
-        "restrictions": [scoped_view(s) for _, s in sorted(state.restrictions.items())],
-        "holds": [scoped_view(s) for _, s in sorted(state.holds.items())],
+        "restrictions": [
+            scoped_view(s, _note(reading, subject_id, s))
+            for _, s in sorted(state.restrictions.items())
+        ],
+        "holds": [
+            scoped_view(s, _note(reading, subject_id, s)) for _, s in sorted(state.holds.items())
+        ],
         "erasures": [
             {
                 "scope": e.scope,
@@ -87,14 +89,6 @@ def _categories(state: SubjectState, catalogs: Catalogs, at: datetime) -> list[d
         titles = [c.title for c in (catalog.categories if catalog else []) if c.id == category]
         out.append({"controller": controller, "id": category, "title": next(iter(titles), None)})
     return out
-
-
-def _recipient_name(catalogs: Catalogs, recipient: str, at: datetime) -> str | None:
-    for catalog in (catalogs.in_force(c, at) for c in catalogs.controllers()):
-        for r in catalog.recipients if catalog else []:
-            if r.id == recipient:
-                return r.name
-    return None
 
 
 def _purposes(reading: Reading, history: SubjectHistory) -> list[dict[str, Any]]:
@@ -166,3 +160,10 @@ def _sources(history: SubjectHistory) -> list[dict[str, Any]]:
         entry["collections"] += 1
         entry["last_at"] = at  # events are in valid-time order
     return [found[k] for k in sorted(found)]
+
+
+def _note(reading: Reading, subject_id: str, s: ScopedStatus) -> str | None:
+    """A restriction's or hold's free-text note for this audience."""
+    if s.note is None:
+        return None
+    return reading.personal(s.note.sealed, subject_id, s.note.event_id, "note")

@@ -8,6 +8,7 @@ projection consumers and the intake; everything else asks a ``Backends`` for the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -24,6 +25,8 @@ from ledger.contract.events import PolicyPublished
 from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry, UndecodableMessage
 from ledger.erasure.signing import SigningKey, signing_key
+from ledger.keys.backup import BackupSchedule
+from ledger.keys.backup_keys import SQLiteBackupKeys
 from ledger.keys.master import load_master_key
 from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.log.base import EventLog
@@ -34,6 +37,7 @@ from ledger.service.intake import Clock, Intake, utc_now
 from ledger.service.layout import DataDirectory
 from ledger.service.receipts import EventIdMemory
 from ledger.service.settings import Settings
+from ledger.service.topic_contract import TopicReport, check_topics, refuse_broken
 from projections.erasure_queue import ErasureRequestsProjection, RegisterHeadProjection
 from projections.installed import all_projections
 
@@ -45,6 +49,9 @@ class Backends:
     settings: Settings
     clock: Clock = utc_now
     _opened: list[object] = field(default_factory=list)
+    #: the embedded log's clock, which stamps record time (tests that need records
+    #: recorded in the past); None: the system clock. Kafka's record time is the broker's.
+    log_clock: Callable[[], float] | None = None
 
     @property
     def topics(self) -> Topics:
@@ -56,16 +63,41 @@ class Backends:
 
     @cached_property
     def log(self) -> EventLog:
+        """The log, once its topics meet the topic contract: a command refuses to run on
+        topics that can expire or take the producer's time (``topic_contract``)."""
+        opened = self.opened_log
+        refuse_broken(self.topic_report(), self.settings.kafka_bootstrap)
+        return opened
+
+    def topic_report(self) -> TopicReport:
+        """The topic contract checked against the log's topics (``pdl doctor``)."""
+        settings = self.settings
+        return check_topics(
+            self.opened_log, self.topics, settings.replication_factor, settings.min_insync_replicas
+        )
+
+    @cached_property
+    def opened_log(self) -> EventLog:
+        """The log with the ledger's missing topics created, not yet checked."""
         bootstrap = self.settings.kafka_bootstrap
         opened: EventLog
         if bootstrap is None:
-            opened = EmbeddedEventLog(self.layout.log)
+            if self.log_clock is None:
+                opened = EmbeddedEventLog(self.layout.log)
+            else:
+                opened = EmbeddedEventLog(self.layout.log, self.log_clock)
         else:
             from ledger.log.kafka import KafkaEventLog
 
             timeout_ms = self.settings.log_timeout_s * 1000
             opened = KafkaEventLog(
-                bootstrap, request_timeout_ms=timeout_ms, max_block_ms=timeout_ms
+                bootstrap,
+                request_timeout_ms=timeout_ms,
+                max_block_ms=timeout_ms,
+                replication_factor=self.settings.replication_factor,
+                min_insync_replicas=self.settings.min_insync_replicas,
+                transaction_timeout_ms=self.settings.transaction_timeout_s * 1000,
+                security=self.settings.kafka_security,
             )
         opened.ensure_topics(self.topics.all(), self.topics.compacted())
         self._opened.append(opened)
@@ -74,13 +106,34 @@ class Backends:
     @cached_property
     def master_key(self) -> bytes:
         settings = self.settings
+        # a laptop's master.key is made only for a new data directory: with keys already
+        # there, a new master key would open none of them (issue 14)
+        layout = self.layout
+        # an empty file holds nothing a new master key could fail to open
+        fresh = not any(
+            p.exists() and p.stat().st_size > 0 for p in (layout.keys, layout.signing_key)
+        )
         return load_master_key(
-            settings.master_key, settings.master_key_file, self.layout.master_key
+            settings.master_key, settings.master_key_file, layout.master_key, may_create=fresh
         )
 
     @cached_property
     def keys(self) -> SQLiteKeyStore:
         store = SQLiteKeyStore(self.layout.keys, self.master_key)
+        self._opened.append(store)
+        return store
+
+    @property
+    def backup_schedule(self) -> BackupSchedule:
+        settings = self.settings
+        return BackupSchedule(settings.backup_key_period_days, settings.backup_key_grace_days)
+
+    @cached_property
+    def backup_keys(self) -> SQLiteBackupKeys:
+        """The backup keys (``pdl keys backup``), beside the key store, never backed up."""
+        store = SQLiteBackupKeys(
+            self.layout.root / "backup-keys.sqlite", self.master_key, self.backup_schedule
+        )
         self._opened.append(store)
         return store
 
@@ -161,7 +214,13 @@ class Backends:
 
     def runner(self, observer: Observer | None = None) -> ProjectionConsumer:
         return ProjectionConsumer(
-            self.log, self.store, self.registry, all_projections(), self.topics, observer=observer
+            self.log,
+            self.store,
+            self.registry,
+            all_projections(),
+            self.topics,
+            observer=observer,
+            keys=self.keys,
         )
 
     def erasure_runner(self) -> ProjectionConsumer:
@@ -188,6 +247,7 @@ class Backends:
             all_projections(),
             self.topics,
             grouped=False,
+            keys=self.keys,
         ).catch_up()
 
     def close(self) -> None:

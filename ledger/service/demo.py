@@ -10,8 +10,12 @@ import time
 from datetime import UTC, datetime
 from importlib import resources
 
+from ledger.errors import Refused
 from ledger.service.backends import Backends
 from ledger.service.erasure import run_processor
+from ledger.service.queries import resolve_subject
+from ledger.service.retention import schedule
+from ledger.service.settings import Settings
 from ledger.service.submission import submit_lines
 
 #: The scenario's main subject, as the controller knows her.
@@ -20,6 +24,44 @@ SUBJECT = "camille.martin@example.fr"
 SCENARIO_NOW = datetime(2024, 4, 30, 12, 0, tzinfo=UTC)
 #: The purpose the demo's purpose-level reports are about.
 DEMO_PURPOSE = "newsletter"
+#: Left in a data directory the demo filled: running the demo there again is allowed.
+DEMO_MARKER = "demo-scenario.txt"
+
+
+def claim_for_demo(settings: Settings) -> None:
+    """Mark the data directory as the demo's; refuse one holding a ledger the demo did
+    not make, so the scenario never mixes with real records."""
+    root = settings.data_dir
+    marker = root / DEMO_MARKER
+    keys = settings.layout.keys
+    if keys.exists() and keys.stat().st_size > 0 and not marker.exists():
+        raise Refused(
+            f"pdl demo: {root} already holds a ledger that the demo did not create",
+            "give the demo a directory of its own: pdl --data-dir ./demo-data demo "
+            "(then pdl --data-dir ./demo-data state ...)",
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by `pdl demo`: a scenario, not real records\n", "utf-8")
+
+
+def retention_story(ledger: Backends, now: datetime) -> list[str]:
+    """What the retention rules say of the demo's main subject at ``now``: the demo
+    itself never runs retention, so data past its period is still there."""
+    subject_id = resolve_subject(ledger, SUBJECT)
+    lines = []
+    for item in schedule(ledger, now):
+        due = item.due
+        if due.subject_id != subject_id:
+            continue
+        when = due.due.date().isoformat() if due.due else "no date yet"
+        if item.held:
+            verdict = "kept: a legal hold applies"
+        elif due.due is not None and due.due <= now:
+            verdict = "past its period, still held: `pdl retention run` would act on it"
+        else:
+            verdict = "within its period"
+        lines.append(f"  {due.scope.label()} ({due.retention_class}): due {when} — {verdict}")
+    return lines
 
 
 def play_scenario(ledger: Backends) -> int:

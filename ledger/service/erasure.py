@@ -10,6 +10,8 @@ from typing import Any
 from consumers.erasure import ErasureFiles, ErasureOutcome, ErasureProcessor
 from ledger.contract.events import LedgerEvent
 from ledger.contract.rejection import EventRejected
+from ledger.erasure.certificate import Certificate
+from ledger.erasure.chain import read_register
 from ledger.erasure.holds import ActiveHold
 from ledger.erasure.retention import SubjectFacts
 from ledger.errors import NotFound, Refused
@@ -111,9 +113,40 @@ def erasure_processor(ledger: Backends) -> ErasureProcessor:
         signer=ledger.signing_key,
         clock=lambda: ledger.clock(),
         files=ErasureFiles(layout.erasure_lock, layout.erasure_intent),
+        backups=ledger.backup_schedule,
     )
 
 
 def run_processor(ledger: Backends) -> list[ErasureOutcome]:
     """One pass of the erasure processor: every pending request."""
     return erasure_processor(ledger).process_pending()
+
+
+def erasure_scope(purpose: str | None = None, category: str | None = None) -> dict[str, str]:
+    """The scope object of an erasure: one purpose, one category, or the whole subject."""
+    if purpose:
+        return {"kind": "purpose", "purpose": purpose}
+    if category:
+        return {"kind": "category", "category": category}
+    return {"kind": "subject"}
+
+
+def carry_out(ledger: Backends, request: LedgerEvent) -> Certificate:
+    """Run the erasure processor for ``request`` and return its certificate: from this
+    pass, or from a concurrent pass of another process (found in the register)."""
+    outcome = next(
+        (o for o in run_processor(ledger) if o.request.event_id == request.event_id), None
+    )
+    if outcome is not None and outcome.certificate is not None:
+        return outcome.certificate
+    for stored in read_register(ledger.log, ledger.registry, ledger.topics):
+        if stored.request_event_id == request.event_id:
+            document = stored.document()
+            if document is not None:
+                return document
+    why = outcome.problem if outcome else "no certificate found for it"
+    raise Refused(
+        f"erasure request {request.event_id} not carried out: {why}",
+        fix="run `pdl erase` again, or `pdl run`, once the problem is mended; the request "
+        "stays pending until it is carried out",
+    )

@@ -28,6 +28,7 @@ from ledger.contract.rejection import EventRejected, Rejection, rejections_from
 from ledger.contract.sealed import field_ad
 from ledger.contract.secret import Secret
 from ledger.contract.topics import Topics
+from ledger.contract.vocabulary import LabelCode, label_code
 from ledger.contract.walk import personal_fields, replace_personal
 from ledger.contract.wire import SchemaRegistry
 from ledger.keys.sealing import seal
@@ -109,6 +110,7 @@ class Intake:
             event = model.model_validate(fields)
         except ValidationError as exc:
             raise EventRejected(rejections_from(exc)) from None
+        event = _coded_label(event)
         rejections = check(event, self._catalogs, self._clock())
         if rejections:
             raise EventRejected(rejections)
@@ -117,13 +119,10 @@ class Intake:
         _refuse_sealed(event)
         return event
 
-    def append(
-        self, events: Sequence[LedgerEvent], record_time: datetime | None = None
-    ) -> list[Appended]:
-        """Append prepared events as one batch. ``record_time`` is for imports and tests.
-        An event whose event_id the log already holds is not appended again: its receipt
+    def append(self, events: Sequence[LedgerEvent]) -> list[Appended]:
+        """Append prepared events as one batch; the log stamps their record time. An
+        event whose event_id the log already holds is not appended again: its receipt
         says ``duplicate`` (``ledger.service.receipts``)."""
-        stamp = None if record_time is None else int(record_time.timestamp() * 1000)
         events = [self._sealed(self._recorded_subject(e)) for e in events]
         self._provisional.clear()  # recorded now: the identifiers leave memory
         self._identity_of.clear()
@@ -134,7 +133,7 @@ class Intake:
         for event in events:
             topic = self._topics.of(event.topic_family)
             value = self._registry.encode(event.type_name(), event.model_dump(mode="python"))
-            records.append(OutgoingRecord(topic, event.log_key.encode(), value, stamp))
+            records.append(OutgoingRecord(topic, event.log_key.encode(), value))
             receipts.append(Appended(event.event_id, event.type_name(), event.log_key, topic))
         if not self._schemas_published:
             publish(self._log, self._topics, self._registry.current())
@@ -278,6 +277,32 @@ class Intake:
             return Secret(sealed=seal(secret.plaintext, key, ad))
 
         return replace_personal(event, seal_one)
+
+
+def _coded_label(event: LedgerEvent) -> LedgerEvent:
+    """Labels are read in clear (reports, certificates), so they hold a LabelCode. Free
+    text a producer puts there is about the person: it moves into the sealed ``note``,
+    and the label becomes ``other`` — producers written before the vocabulary keep
+    working, and their words are shredded with the subject's keys."""
+    name = getattr(type(event), "coded_label", None)
+    text = getattr(event, name, None) if name else None
+    if name is None or text is None:
+        return event
+    code = label_code(text)
+    if code is not None:
+        return event.model_copy(update={name: code.value})
+    if getattr(event, "note", None) is not None:
+        raise EventRejected(
+            [
+                Rejection(
+                    name,
+                    "free text, and note is given too",
+                    f"put a code in {name} ({', '.join(c.value for c in LabelCode)}) "
+                    "and the free text in note",
+                )
+            ]
+        )
+    return event.model_copy(update={name: LabelCode.other.value, "note": Secret(plaintext=text)})
 
 
 def _refuse_sealed(event: LedgerEvent) -> None:

@@ -23,7 +23,13 @@ from ledger.log.base import LogRecord, TopicPartition
 from ledger.service import views
 from ledger.service.backends import Backends
 from projections.base import Recorded
-from projections.basis import BasisFacts, BasisFactsProjection, basis_key
+from projections.basis import (
+    SUBJECT_WIDE,
+    BasisFacts,
+    BasisFactsProjection,
+    basis_key,
+    with_subject_wide,
+)
 from projections.lawfulness import BasisAnswer, Judgement, basis_at, judge
 from projections.subject_state import SubjectState, SubjectStateProjection
 
@@ -125,13 +131,15 @@ def state_at(
 def basis_facts(
     ledger: Backends, subject_id: str, purpose: str, controller: str | None = None
 ) -> BasisFacts:
-    """Every recorded fact bearing on a purpose's basis for a subject. Without a
-    controller, the one holding facts for the purpose, else the only one declaring it."""
+    """Every recorded fact bearing on a purpose's basis for a subject, restrictions of the
+    whole subject and of categories included. Without a controller, the one holding facts
+    for the purpose, else the only one declaring it."""
     projection = BasisFactsProjection()
     if controller is not None:
         key = basis_key(subject_id, controller, purpose)
         stored = ledger.store.state(projection.name, key)
-        return projection.initial(key) if stored is None else projection.load(stored)
+        facts = projection.initial(key) if stored is None else projection.load(stored)
+        return _with_subject_wide(ledger, facts)
     found = [
         projection.load(text)
         for key, text in ledger.store.states_with_prefix(projection.name, subject_id + "|")
@@ -144,26 +152,40 @@ def basis_facts(
             f"({names}); choose one with --controller"
         )
     if found:
-        return found[0]
+        return _with_subject_wide(ledger, found[0])
     controllers = ledger.catalogs.controllers_with_purpose(purpose)
     if len(controllers) != 1:
         raise NotFound(
             f"nothing recorded for purpose {purpose!r} of this subject; "
             "name its controller with --controller"
         )
-    return BasisFacts(subject_id=subject_id, controller=controllers[0], purpose=purpose)
+    facts = BasisFacts(subject_id=subject_id, controller=controllers[0], purpose=purpose)
+    return _with_subject_wide(ledger, facts)
+
+
+def _with_subject_wide(ledger: Backends, facts: BasisFacts) -> BasisFacts:
+    """The purpose's facts joined with the subject's restrictions of every purpose."""
+    projection = BasisFactsProjection()
+    stored = ledger.store.state(
+        projection.name, basis_key(facts.subject_id, facts.controller, SUBJECT_WIDE)
+    )
+    return with_subject_wide(facts, None if stored is None else projection.load(stored))
 
 
 def purpose_basis_facts(ledger: Backends, controller: str, purpose: str | None) -> list[BasisFacts]:
     """Every subject's basis facts for one purpose of a controller (every purpose if
-    ``purpose`` is None), by subject id."""
+    ``purpose`` is None), by subject id, restrictions of every purpose joined in."""
     projection = BasisFactsProjection()
-    found = []
+    found, wide = [], {}
     for key, text in ledger.store.states(projection.name):
-        _, key_controller, key_purpose = key.split("|", 2)
-        if key_controller == controller and purpose in (None, key_purpose):
+        subject_id, key_controller, key_purpose = key.split("|", 2)
+        if key_controller != controller:
+            continue
+        if key_purpose == SUBJECT_WIDE:
+            wide[subject_id] = projection.load(text)
+        elif purpose in (None, key_purpose):
             found.append(projection.load(text))
-    return found
+    return [with_subject_wide(facts, wide.get(facts.subject_id)) for facts in found]
 
 
 def controllers_with_facts(ledger: Backends, purpose: str | None) -> list[str]:

@@ -15,6 +15,7 @@ from ledger.errors import Refused
 from ledger.service.backends import Backends
 from ledger.service.erasure import run_processor
 from ledger.service.erasure_facts import active_holds, subject_facts
+from ledger.service.keys import sweep_backup_keys
 from projections.subject_state import SubjectStateProjection
 
 
@@ -82,6 +83,9 @@ def carry_out(
             fix="list what will fall due with `pdl retention due --now T` or "
             "`pdl retention run --dry-run --now T`; run without --now to erase what is due",
         )
+    # the run is scheduled (cron): the bound certificates state on backups holds only
+    # if expired backup keys are destroyed on time too
+    sweep_backup_keys(ledger)
     run_processor(ledger)  # requests a killed run left behind go first
     items = _due_by(schedule(ledger, now), by)
     intake = ledger.intake()

@@ -1,6 +1,8 @@
-"""The ledger's settings: one validated object, read from the flags and the environment.
+"""The ledger's settings: one validated object, read from the flags, the environment and
+a settings file.
 
-This module is the only place the environment is read. Each setting has one variable:
+This module is the only place the environment is read. Each setting has one variable,
+and the same name as a key of the settings file:
 
 ======================  ====================  ==========================================
 setting                 variable              meaning
@@ -13,26 +15,53 @@ setting                 variable              meaning
 ``metrics_port``        ``PDL_METRICS_PORT``  ``pdl run``'s metrics port; 0: none
 ``log_timeout_s``       ``PDL_LOG_TIMEOUT``   seconds a log request may take before a
                                               command gives up (10)
+``transaction_timeout_s``  ``PDL_TRANSACTION_TIMEOUT``  seconds after which the broker
+                                              aborts an append whose writer vanished (20)
+``replication_factor``  ``PDL_REPLICATION_FACTOR``  replicas of each new topic; unset:
+                                              the cluster's broker count, up to 3
+``min_insync_replicas``  ``PDL_MIN_INSYNC_REPLICAS``  replicas an append waits for;
+                                              unset: one less than the replication
 ``event_id_memory_days``  ``PDL_EVENT_ID_MEMORY_DAYS``  days an appended event_id is
                                               remembered, so a retry appends nothing (30)
 ``store_url``           ``PDL_STORE``         ``postgresql://...``: projections in
                                               PostgreSQL; unset: SQLite in the data dir
 ``master_key``          ``PDL_MASTER_KEY``    32 bytes, hex or base64
 ``master_key_file``     ``PDL_MASTER_KEY_FILE``  a file holding the master key
+``backup_key_period_days``  ``PDL_BACKUP_KEY_PERIOD_DAYS``  days each backup key encrypts
+                                              ``pdl keys backup`` files (30)
+``backup_key_grace_days``  ``PDL_BACKUP_KEY_GRACE_DAYS``  days a backup key is kept after
+                                              its period, then destroyed (7)
+``pinned_public_key_file``  ``PDL_PINNED_PUBLIC_KEY_FILE``  PEM public key certificates
+                                              are verified against (reports, API); unset:
+                                              the data directory's key, with a warning
 ``api_tokens``          ``PDL_API_TOKENS``    ``token=role`` entries for ``pdl serve``
 ``api_tokens_file``     ``PDL_API_TOKENS_FILE``  a file of such entries
+``kafka_security_protocol``  ``PDL_KAFKA_SECURITY_PROTOCOL``  PLAINTEXT (default), SSL,
+                                              SASL_SSL or SASL_PLAINTEXT
+``kafka_ca_file``       ``PDL_KAFKA_CA_FILE``  PEM CA the brokers' certificates chain to
+``kafka_cert_file``     ``PDL_KAFKA_CERT_FILE``  PEM client certificate (mutual TLS)
+``kafka_key_file``      ``PDL_KAFKA_KEY_FILE``  its unencrypted PEM key
+``kafka_check_hostname``  ``PDL_KAFKA_CHECK_HOSTNAME``  ``true`` (default) or ``false``
+``kafka_sasl_mechanism``  ``PDL_KAFKA_SASL_MECHANISM``  SCRAM-SHA-512 (default),
+                                              SCRAM-SHA-256 or PLAIN
+``kafka_user``          ``PDL_KAFKA_USER``    SASL user
+``kafka_password``      ``PDL_KAFKA_PASSWORD``  SASL password
+``kafka_password_file``  ``PDL_KAFKA_PASSWORD_FILE``  a file holding the SASL password
 ======================  ====================  ==========================================
 
-Flags (``--log``, ``--data-dir``, ``--metrics-port``) win over the environment. Values
-arrive as text and are checked by ``Settings.from_text``, so a settings file can feed the
-same object later. A bad value raises ``ConfigError`` naming the variable, what is wrong
-and the fix; a secret (master key, tokens) is never quoted.
+The settings file is TOML (``--config FILE``, else ``PDL_CONFIG``), one top-level key
+per setting, e.g. ``log_url = "kafka://broker:9092"`` and ``partitions = 6``.
+Precedence: flags (``--log``, ``--data-dir``, ``--store``, ``--metrics-port``) >
+environment > settings file > defaults. Values arrive as text and are checked by
+``Settings.from_text``. A bad value raises ``ConfigError`` naming the variable, what is
+wrong and the fix; a secret (master key, tokens) is never quoted.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -40,6 +69,8 @@ from pathlib import Path
 
 from ledger.contract.topics import DEFAULT_PARTITIONS, DEFAULT_PREFIX, Topics
 from ledger.errors import ConfigError
+from ledger.log.kafka_security import KafkaSecurity
+from ledger.service import kafka_access
 from ledger.service.layout import DataDirectory
 
 #: setting → the environment variable that sets it
@@ -50,16 +81,35 @@ VARIABLES: Mapping[str, str] = {
     "partitions": "PDL_PARTITIONS",
     "metrics_port": "PDL_METRICS_PORT",
     "log_timeout_s": "PDL_LOG_TIMEOUT",
+    "transaction_timeout_s": "PDL_TRANSACTION_TIMEOUT",
+    "replication_factor": "PDL_REPLICATION_FACTOR",
+    "min_insync_replicas": "PDL_MIN_INSYNC_REPLICAS",
     "event_id_memory_days": "PDL_EVENT_ID_MEMORY_DAYS",
     "store_url": "PDL_STORE",
     "master_key": "PDL_MASTER_KEY",
     "master_key_file": "PDL_MASTER_KEY_FILE",
+    "backup_key_period_days": "PDL_BACKUP_KEY_PERIOD_DAYS",
+    "backup_key_grace_days": "PDL_BACKUP_KEY_GRACE_DAYS",
+    "pinned_public_key_file": "PDL_PINNED_PUBLIC_KEY_FILE",
     "api_tokens": "PDL_API_TOKENS",
     "api_tokens_file": "PDL_API_TOKENS_FILE",
+    "kafka_security_protocol": "PDL_KAFKA_SECURITY_PROTOCOL",
+    "kafka_ca_file": "PDL_KAFKA_CA_FILE",
+    "kafka_cert_file": "PDL_KAFKA_CERT_FILE",
+    "kafka_key_file": "PDL_KAFKA_KEY_FILE",
+    "kafka_check_hostname": "PDL_KAFKA_CHECK_HOSTNAME",
+    "kafka_sasl_mechanism": "PDL_KAFKA_SASL_MECHANISM",
+    "kafka_user": "PDL_KAFKA_USER",
+    "kafka_password": "PDL_KAFKA_PASSWORD",
+    "kafka_password_file": "PDL_KAFKA_PASSWORD_FILE",
 }
 
+#: the environment variable naming the settings file (``--config`` wins over it)
+CONFIG_VARIABLE = "PDL_CONFIG"
+
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]*")
-_KAFKA_URL = re.compile(r"kafka://([^/?#]+)/?")
+#: ``kafka+ssl://`` etc. name the security protocol in the URL itself
+_KAFKA_URL = re.compile(r"kafka(?:\+(ssl|sasl_ssl|sasl_plaintext))?://([^/?#]+)/?")
 _STORE_SCHEMES = ("postgresql://", "postgres://")
 
 
@@ -81,17 +131,42 @@ class Settings:
     #: how long one request to the log may take: a one-shot command fails after it;
     #: ``pdl run`` reports the outage and retries
     log_timeout_s: int = 10
+    #: how long an append's transaction may stay open: the broker aborts it after that
+    #: when its writer died, so readers behind it wait no longer (docs/OPERATORS.md)
+    transaction_timeout_s: int = 20
+    #: None: the cluster's broker count, up to 3, and one less in sync (at least 1)
+    replication_factor: int | None = None
+    min_insync_replicas: int | None = None
     #: how long intake remembers an appended event_id (``ledger.service.receipts``)
     event_id_memory_days: int = 30
     #: None: SQLite files in the data directory; else a libpq URL (may hold a password)
     store_url: str | None = field(default=None, repr=False)
     master_key: str | None = field(default=None, repr=False)
     master_key_file: Path | None = None
+    #: backups of the key store: the bound on how long an erased key survives in them
+    #: (``ledger.keys.backup``), which erasure certificates state
+    backup_key_period_days: int = 30
+    backup_key_grace_days: int = 7
+    #: the erasure register's public key, distributed apart from the data directory: a
+    #: key replaced there (with forged certificates) does not verify against it
+    pinned_public_key_file: Path | None = None
     api_tokens: str = field(default="", repr=False)
     api_tokens_file: Path | None = None
+    #: None: named by the ``--log`` scheme, else PLAINTEXT
+    kafka_security_protocol: str | None = None
+    kafka_ca_file: Path | None = None
+    kafka_cert_file: Path | None = None
+    kafka_key_file: Path | None = None
+    kafka_check_hostname: bool = True
+    #: None: SCRAM-SHA-512 when the protocol is SASL_*
+    kafka_sasl_mechanism: str | None = None
+    kafka_user: str | None = None
+    kafka_password: str | None = field(default=None, repr=False)
+    kafka_password_file: Path | None = None
 
     def __post_init__(self) -> None:
         self.kafka_bootstrap  # noqa: B018 — an unusable URL fails here, not at first use
+        kafka_access.check(self)
         if not _TOPIC_NAME.fullmatch(self.topic_prefix) or len(self.topic_prefix) > 200:
             raise ConfigError(
                 f"PDL_TOPIC_PREFIX {self.topic_prefix!r} cannot start a Kafka topic name",
@@ -119,6 +194,26 @@ class Settings:
                 f"PDL_LOG_TIMEOUT {self.log_timeout_s} is not a number of seconds",
                 fix="set it to 1 or more (default 10), or unset it",
             )
+        for name, value in (
+            ("transaction_timeout_s", self.transaction_timeout_s),
+            ("replication_factor", self.replication_factor),
+            ("min_insync_replicas", self.min_insync_replicas),
+        ):
+            if value is not None and value < 1:
+                rule, example = _NUMBER_RULES[name]
+                raise ConfigError(
+                    f"{VARIABLES[name]} {value} is not {rule}",
+                    fix=f"set it to {example}, or unset it",
+                )
+        for name, value in (
+            ("backup_key_period_days", self.backup_key_period_days),
+            ("backup_key_grace_days", self.backup_key_grace_days + 1),
+        ):
+            if value < 1:
+                rule, example = _NUMBER_RULES[name]
+                raise ConfigError(
+                    f"{VARIABLES[name]} is not {rule}", fix=f"set it to {example}, or unset it"
+                )
         if self.event_id_memory_days < 1:
             raise ConfigError(
                 f"PDL_EVENT_ID_MEMORY_DAYS {self.event_id_memory_days} is not a number of days",
@@ -135,12 +230,16 @@ class Settings:
         store: str | None = None,
         environ: Mapping[str, str] | None = None,
         fallback_data_dir: Callable[[], Path] | None = None,
+        config: str | Path | None = None,
     ) -> Settings:
-        """The settings of one command: its flags, else the environment, else defaults.
-        ``fallback_data_dir`` is asked for a data directory when neither ``data_dir`` nor
-        ``PDL_DATA_DIR`` names one (default: ``$XDG_DATA_HOME/pdl``)."""
+        """The settings of one command: its flags, else the environment, else the settings
+        file (``config``, else ``PDL_CONFIG``), else defaults. ``fallback_data_dir`` is
+        asked for a data directory when none of them names one (default:
+        ``$XDG_DATA_HOME/pdl``)."""
         env = os.environ if environ is None else environ
-        text = {name: env[var] for name, var in VARIABLES.items() if env.get(var)}
+        config = config or env.get(CONFIG_VARIABLE) or None
+        text = read_settings_file(Path(config)) if config is not None else {}
+        text.update({name: env[var] for name, var in VARIABLES.items() if env.get(var)})
         if log:
             text["log_url"] = log
         if data_dir:
@@ -166,6 +265,7 @@ class Settings:
             )
         partitions = _whole_number(text, "partitions")
         log_timeout_s = _whole_number(text, "log_timeout_s")
+        transaction_s = _whole_number(text, "transaction_timeout_s")
         memory_days = _whole_number(text, "event_id_memory_days")
         data_dir = text.get("data_dir")
         if not data_dir:
@@ -177,12 +277,29 @@ class Settings:
             partitions=DEFAULT_PARTITIONS if partitions is None else partitions,
             metrics_port=_whole_number(text, "metrics_port"),
             log_timeout_s=10 if log_timeout_s is None else log_timeout_s,
+            transaction_timeout_s=20 if transaction_s is None else transaction_s,
+            replication_factor=_whole_number(text, "replication_factor"),
+            min_insync_replicas=_whole_number(text, "min_insync_replicas"),
             event_id_memory_days=30 if memory_days is None else memory_days,
             store_url=None if text.get("store_url") in (None, "", "sqlite") else text["store_url"],
             master_key=text.get("master_key") or None,
             master_key_file=Path(text["master_key_file"]) if text.get("master_key_file") else None,
+            backup_key_period_days=_or(_whole_number(text, "backup_key_period_days"), 30),
+            backup_key_grace_days=_or(_whole_number(text, "backup_key_grace_days"), 7),
             api_tokens=text.get("api_tokens", ""),
+            pinned_public_key_file=(
+                Path(text["pinned_public_key_file"]) if text.get("pinned_public_key_file") else None
+            ),
             api_tokens_file=Path(text["api_tokens_file"]) if text.get("api_tokens_file") else None,
+            kafka_security_protocol=(text.get("kafka_security_protocol") or "").upper() or None,
+            kafka_ca_file=_path(text, "kafka_ca_file"),
+            kafka_cert_file=_path(text, "kafka_cert_file"),
+            kafka_key_file=_path(text, "kafka_key_file"),
+            kafka_check_hostname=_yes_or_no(text, "kafka_check_hostname", default=True),
+            kafka_sasl_mechanism=(text.get("kafka_sasl_mechanism") or "").upper() or None,
+            kafka_user=text.get("kafka_user") or None,
+            kafka_password=text.get("kafka_password") or None,
+            kafka_password_file=_path(text, "kafka_password_file"),
         )
 
     @property
@@ -193,10 +310,25 @@ class Settings:
         if match is None:
             raise ConfigError(
                 f"--log/PDL_LOG {self.log_url!r} is not understood",
-                fix="use kafka://HOST:PORT (several brokers: kafka://h1:9092,h2:9092), or "
-                "leave it unset for the embedded log",
+                fix="use kafka://HOST:PORT (several brokers: kafka://h1:9092,h2:9092; "
+                "secured: kafka+ssl://, kafka+sasl_ssl://), or leave it unset for the "
+                "embedded log",
             )
-        return match.group(1)
+        return match.group(2)
+
+    @property
+    def kafka_protocol(self) -> str:
+        """The security protocol of the Kafka clients: the ``--log`` scheme's, else
+        ``PDL_KAFKA_SECURITY_PROTOCOL``, else PLAINTEXT."""
+        match = _KAFKA_URL.fullmatch(self.log_url or "")
+        from_url = match.group(1).upper() if match and match.group(1) else None
+        return from_url or self.kafka_security_protocol or "PLAINTEXT"
+
+    @cached_property
+    def kafka_security(self) -> KafkaSecurity:
+        """The TLS and SASL options of every Kafka client (``ledger.service.kafka_access``);
+        reads the password file and checks that the named files exist."""
+        return kafka_access.security_of(self)
 
     @property
     def log_slug(self) -> str:
@@ -213,12 +345,49 @@ class Settings:
         return DataDirectory(self.data_dir)
 
 
+def read_settings_file(path: Path) -> dict[str, str]:
+    """The settings a TOML file sets, as text keyed by setting name."""
+    try:
+        with path.expanduser().open("rb") as file:
+            table = tomllib.load(file)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"settings file {path} does not exist",
+            fix=f"check --config/{CONFIG_VARIABLE}, or leave both unset",
+        ) from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        # tomllib's messages give line and column, never the value
+        raise ConfigError(
+            f"settings file {path} cannot be read: {exc}",
+            fix="make it a TOML file of `setting = value` lines (docs/OPERATORS.md)",
+        ) from None
+    text: dict[str, str] = {}
+    for name, value in table.items():
+        if name not in VARIABLES:
+            raise ConfigError(
+                f"settings file {path}: unknown setting {name!r}",
+                fix=f"use one of {', '.join(VARIABLES)}",
+            )
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise ConfigError(
+                f"settings file {path}: {name} must be a string or a whole number",
+                fix=f'write it as {name} = "..." (docs/OPERATORS.md lists each setting)',
+            )
+        text[name] = str(value)
+    return text
+
+
 #: what a numeric setting must be, for its error message
 _NUMBER_RULES: Mapping[str, tuple[str, str]] = {
     "partitions": ("a partition count", "1 or more (default 3)"),
     "metrics_port": ("a port number, or 0", "a port such as 9465, or 0 for no metrics"),
     "event_id_memory_days": ("a number of days", "1 or more (default 30)"),
+    "backup_key_period_days": ("a number of days", "1 or more (default 30)"),
+    "backup_key_grace_days": ("a number of days", "0 or more (default 7)"),
     "log_timeout_s": ("a number of seconds", "1 or more (default 10)"),
+    "transaction_timeout_s": ("a number of seconds", "1 or more (default 20)"),
+    "replication_factor": ("a replica count", "1 or more (3 on a cluster of 3 brokers)"),
+    "min_insync_replicas": ("a replica count", "1 or more, below the replication factor"),
 }
 
 
@@ -234,3 +403,26 @@ def _whole_number(text: Mapping[str, str], name: str) -> int | None:
             f"{VARIABLES[name]} must be {rule}; {value!r} is not a whole number",
             fix=f"set {VARIABLES[name]} to {example}, or unset it",
         ) from None
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _path(text: Mapping[str, str], name: str) -> Path | None:
+    value = text.get(name)
+    return Path(value).expanduser() if value else None
+
+
+def _yes_or_no(text: Mapping[str, str], name: str, *, default: bool) -> bool:
+    value = (text.get(name) or "").strip().lower()
+    if not value:
+        return default
+    if value in ("true", "yes", "on", "1"):
+        return True
+    if value in ("false", "no", "off", "0"):
+        return False
+    raise ConfigError(
+        f"{VARIABLES[name]} must be true or false; {value!r} is neither",
+        fix=f"set {VARIABLES[name]} to true or false, or unset it",
+    )

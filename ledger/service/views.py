@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.contract.base import is_subject_id
-from ledger.contract.sealed import field_ad
+from ledger.contract.sealed import field_ad, is_well_formed
 from ledger.errors import InvalidRequest, NotFound
 from ledger.keys.sealing import Unreadable, open_sealed
 from ledger.keys.store import KeyStore
@@ -21,6 +21,9 @@ from projections.subject_state import Evidence, HeldValue, ScopedStatus, Subject
 
 #: What any view shows for a value whose key was shredded.
 ERASED = "[erased]"
+#: What a view shows for bytes that are no sealed value at all (plaintext or damage
+#: appended around the ledger): never taken for an erasure.
+MALFORMED = "[unreadable: malformed]"
 
 
 def iso(value: datetime | None) -> str | None:
@@ -63,8 +66,11 @@ def resolve_subject(keys: KeyStore, typed: str, controller: str | None = None) -
 
 
 def open_field(sealed: bytes, keys: KeyStore, subject_id: str, event_id: str, path: str) -> str:
-    """The plaintext of one sealed field of an event, or ``[erased]`` once its key was
-    shredded."""
+    """The plaintext of one sealed field of an event, ``[erased]`` once its key was
+    shredded, or ``[unreadable: malformed]`` if it is no sealed value (the consumers
+    dead-letter such records; this keeps any other reader from calling them erased)."""
+    if not is_well_formed(sealed):
+        return MALFORMED
     try:
         return open_sealed(sealed, keys, field_ad(subject_id, event_id, path))
     except Unreadable:
@@ -72,7 +78,8 @@ def open_field(sealed: bytes, keys: KeyStore, subject_id: str, event_id: str, pa
 
 
 def open_value(held: HeldValue, keys: KeyStore) -> str:
-    """The plaintext of a held value, or ``[erased]`` when its key was shredded."""
+    """The plaintext of a held value, ``[erased]`` when its key was shredded, or
+    ``[unreadable: malformed]``."""
     return open_field(held.sealed, keys, held.subject_id, held.evidence.event_id, held.path)
 
 
@@ -95,12 +102,22 @@ def held_value_view(v: HeldValue, shown: str) -> dict[str, Any]:
     }
 
 
-def scoped_view(s: ScopedStatus) -> dict[str, Any]:
-    """A restriction or a legal hold."""
+def open_note(s: ScopedStatus, subject_id: str, keys: KeyStore) -> str | None:
+    """The free-text note of a restriction or hold, ``[erased]`` once shredded."""
+    if s.note is None:
+        return None
+    return open_field(s.note.sealed, keys, subject_id, s.note.event_id, "note")
+
+
+def scoped_view(s: ScopedStatus, note: str | None = None) -> dict[str, Any]:
+    """A restriction or a legal hold; ``note`` is its opened free text (``[erased]``,
+    ``[withheld]``: the reader decides); ``[withheld]`` when not given, None when the
+    event had no note."""
     return {
         "scope": s.scope,
         "active": s.active,
         "reason": s.reason,
+        "note": None if s.note is None else note or "[withheld]",
         "article": s.article,
         "until": iso(s.until),
         **evidence_view(s.evidence),
@@ -129,8 +146,14 @@ def disclose_subject(state: SubjectState, keys: KeyStore) -> dict[str, Any]:
             held_value_view(v, open_value(v, keys)) for _, v in sorted(state.values.items())
         ],
         "consents": consents,
-        "restrictions": [scoped_view(s) for _, s in sorted(state.restrictions.items())],
-        "holds": [scoped_view(s) for _, s in sorted(state.holds.items())],
+        "restrictions": [
+            scoped_view(s, open_note(s, state.subject_id, keys))
+            for _, s in sorted(state.restrictions.items())
+        ],
+        "holds": [
+            scoped_view(s, open_note(s, state.subject_id, keys))
+            for _, s in sorted(state.holds.items())
+        ],
         "recipients": [s.model_dump(mode="json") for _, s in sorted(state.recipients.items())],
         "erasures": [
             {**e.model_dump(mode="json", exclude={"evidence"}), **evidence_view(e.evidence)}
@@ -178,12 +201,26 @@ def judgement_view(subject_id: str, j: Judgement) -> dict[str, Any]:
         "occurred_at": iso(p.valid_at),
         "recorded_at": iso(p.recorded_at),
         "position": p.position,
+        "kind": p.kind,
         "claimed_basis": p.claimed_basis,
         "system": p.system,
+        "categories": list(p.categories),
+        "recipient": p.recipient,
+        "country": p.country,
+        "safeguard": p.safeguard,
         "verdict_then": j.verdict_then,
-        "reason_then": j.then.status.reason,
+        "reason_then": _reason(j.then.status.reason, j.then.status.basis, j.breaches_then),
         "verdict_now": j.verdict_now,
-        "reason_now": j.now.status.reason,
-        "note": j.note,
+        "reason_now": _reason(j.now.status.reason, j.now.status.basis, j.breaches_now),
+        "breaches_then": list(j.breaches_then),
+        "breaches_now": list(j.breaches_now),
+        "catalog_version_then": j.then.status.catalog_version,
         "evidence_now": [f.event_id for f in j.now.status.evidence],
     }
+
+
+def _reason(basis_reason: str, basis: str | None, breaches: tuple[str, ...]) -> str:
+    """Why the verdict: the basis that failed, else the first rule broken, else the basis."""
+    if basis is None or not breaches:
+        return basis_reason
+    return breaches[0]

@@ -87,7 +87,9 @@ def test_a_legal_hold_keeps_its_scope_with_its_article_and_end(
     erased = pdl("erase", customer.email, "--reason", "request", "--json", log_url=log_url)
     assert erased.returncode == 0, erased.stderr
     cert = json.loads(erased.stdout)
-    assert destroyed_classes(cert) == {"marketing"}
+    # the hold's free-text reason became a sealed note under the subject's `requests` key,
+    # which a full erasure destroys; the hold itself (id, article, end) stays in force
+    assert destroyed_classes(cert) == {"marketing", "requests"}
     assert cert["erased"]["identity_mapping_destroyed"] is False  # something is retained
     kept = {r["retention_class"]: r["grounds"] for r in cert["retained"]}
     assert set(kept) == {"call-recording", "accounting"}
@@ -97,25 +99,29 @@ def test_a_legal_hold_keeps_its_scope_with_its_article_and_end(
         "Art. 17(3)(e)",
         "2030-01-01T00:00:00+00:00",
     )
-    assert "litigation 2024-118" in hold["reason"] and "LegalHoldPlaced" in hold["source"]
+    # the hold's id, not its free-text reason: a certificate outlives the erasure
+    assert hold["reason"].startswith("legal hold hold_") and "LegalHoldPlaced" in hold["source"]
+    assert "litigation 2024-118" not in json.dumps(cert)
 
 
 def test_an_expired_or_released_hold_keeps_nothing(make_ledger: LedgerFactory) -> None:
-    ledger = fixed_clock(make_ledger(), NOW)
+    placed_at = datetime(2024, 4, 1, tzinfo=UTC)
+    ledger = fixed_clock(make_ledger(), datetime(2024, 4, 2, tzinfo=UTC))
     customer = informatique70_customer(ledger)
     hold = {
         "subject_id": customer.subject_id,
         "controller": CONTROLLER,
-        "occurred_at": "2024-04-01T00:00:00Z",
-        "reason": "audit",
+        "occurred_at": placed_at.isoformat(),
+        "reason": "legal_claims",
     }
     submit_lines(
         ledger.intake(),
         [
-            json.dumps(
+            json.dumps(  # lapses on 1 May, a month before the erasure
                 {
                     **hold,
                     "type": "LegalHoldPlaced",
+                    "hold_id": "hold_" + "a" * 32,
                     "scope": {"kind": "subject"},
                     "article": "Art. 17(3)(e)",
                     "until": "2024-05-01T00:00:00Z",
@@ -125,20 +131,23 @@ def test_an_expired_or_released_hold_keeps_nothing(make_ledger: LedgerFactory) -
                 {
                     **hold,
                     "type": "LegalHoldPlaced",
+                    "hold_id": "hold_" + "b" * 32,
                     "article": "Art. 17(3)(e)",
                     "scope": {"kind": "category", "category": "voice_recording"},
                 }
             ),
-            json.dumps(
+            json.dumps(  # released the next day
                 {
                     **hold,
                     "type": "LegalHoldReleased",
+                    "hold_id": "hold_" + "b" * 32,
                     "occurred_at": "2024-04-02T00:00:00Z",
                     "scope": {"kind": "category", "category": "voice_recording"},
                 }
             ),
         ],
     )
+    fixed_clock(ledger, NOW)
     (outcome,) = request_erasure(ledger, customer.subject_id)
     assert outcome.certificate is not None
     assert destroyed_classes(outcome.certificate) == {"marketing", "call-recording"}

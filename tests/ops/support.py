@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import urllib.request
-from datetime import datetime
 from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -26,15 +25,16 @@ TOOLS_LOG4J = ROOT / "infra" / "kafka" / "tools-log4j2.yaml"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-def emit(ledger: Backends, subjects: int, record_time: datetime | None = None) -> int:
+def emit(ledger: Backends, subjects: int) -> int:
     """Appends a DataCollected and a ConsentGiven for each of ``subjects`` people in one
-    batch; returns the number of events."""
+    batch; returns the number of events. Their record time is the log's clock
+    (``Backends.log_clock`` on the embedded log)."""
     intake = ledger.intake()
     events = []
     for i in range(subjects):
         email = f"ops-{i}@example.fr"
         events += [intake.prepare(collected(email, email)), intake.prepare(consent(email))]
-    intake.append(events, record_time)
+    intake.append(events)
     return len(events)
 
 

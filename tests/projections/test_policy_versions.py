@@ -11,7 +11,7 @@ from tests.scenario import consent, lines
 
 LOYALTY = """
 [[purposes]]
-id = "loyalty"
+id = "prize-draw"
 title = "Programme de fidélité"
 basis = "consent"
 categories = ["identity", "contact"]
@@ -39,16 +39,16 @@ def test_published_version_governs_events_from_its_effective_date(
 ) -> None:
     catalog = new_version(tmp_path)
     assert pdl("catalog", "validate", str(catalog)).returncode == 0
-    early = lines(consent("v@example.fr", purpose="loyalty", when="2024-06-01T00:00:00Z"))
+    early = lines(consent("v@example.fr", purpose="prize-draw", when="2024-06-01T00:00:00Z"))
     refused = pdl("emit", "-", stdin="\n".join(early), log_url=log_url)
     assert refused.returncode == 1 and "unknown purpose" in refused.stderr
 
-    published = pdl("catalog", "publish", str(catalog), log_url=log_url)
+    published = pdl("catalog", "publish", str(catalog), "--retroactive", log_url=log_url)
     assert published.returncode == 0, published.stderr
     listed = pdl("catalog", "list", log_url=log_url).stdout
     assert "informatique70\t2025-01-01" in listed and "informatique70\t2023-01-01" in listed
 
-    late = lines(consent("v@example.fr", purpose="loyalty", when="2025-02-01T00:00:00Z"))
+    late = lines(consent("v@example.fr", purpose="prize-draw", when="2025-02-01T00:00:00Z"))
     assert pdl("emit", "-", stdin="\n".join(late), log_url=log_url).returncode == 0
     still_refused = pdl("emit", "-", stdin="\n".join(early), log_url=log_url)
     assert still_refused.returncode == 1, "the old version still governs 2024"

@@ -21,10 +21,11 @@ T_NOW = "2024-04-30T12:00:00Z"
 T_APRIL = "2024-04-12T08:00:00Z"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def seeded_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A data directory holding the demo scenario (closed again for the commands), and
-    Camille's subject id."""
+    Camille's subject id. Made per test: its keys are wrapped by the test's own master
+    key, which the commands must be given."""
     folder = tmp_path_factory.mktemp("demo") / "data"
     ledger = Backends(Settings.from_environment(None, folder))
     try:

@@ -41,7 +41,7 @@ def test_record_of_processing_sets_declarations_beside_what_was_seen(
     assert i70["catalog"]["version"] == "2023-01-01"
     newsletter = _purpose(i70, "newsletter")
     assert newsletter["basis"] == "consent" and newsletter["retention"]["text"] == (
-        "P3Y from last_contact, then erase"
+        "P3Y from last_contact, or at consent_withdrawn if sooner, then erase"
     )
     assert newsletter["observed"] == {
         "subjects": 1,
@@ -93,7 +93,9 @@ def test_subject_access_decrypts_for_the_dpo_and_withholds_for_a_regulator(
     assert retention["call-recording"]["status"] == "upcoming"
     assert retention["accounting"]["due"] == "2034-04-03T00:00:00+02:00"  # the later invoice
     assert "newsletter" not in retention  # its key was destroyed: nothing left to keep
-    assert [r["recipient"] for r in access["recipients"]] == ["sendinblue"]
+    # shared with Sendinblue; the others are declared for the subject's purposes (15(1)(c))
+    shared = [r["recipient"] for r in access["recipients"] if r["shared"]]
+    assert shared == ["sendinblue"]
     assert {s["source"] for s in access["sources"]} == {
         "newsletter-signup-form",
         "telephone-switchboard",
@@ -133,8 +135,10 @@ def test_legal_basis_finds_the_campaign_sent_after_a_late_recorded_withdrawal(
     assert unlawful["system"] == "sendinblue-campaign-2024-04"
     assert (unlawful["verdict_then"], unlawful["verdict_now"]) == ("lawful", "unlawful")
     assert "withdrawn on 2024-04-10" in unlawful["reason_now"]
-    assert basis["summary"]["processing"] == 2
+    # two campaigns and the disclosure to Sendinblue: disclosures are judged too
+    assert basis["summary"]["processing"] == 3
     [subject] = basis["subjects"]
+    assert sorted(j["kind"] for j in subject["processing"]) == ["processed", "processed", "shared"]
     assert [(s["from"], s["basis"]) for s in subject["timeline"]] == [
         ("2024-03-01T09:12:05+00:00", "consent"),
         ("2024-04-10T18:45:00+00:00", None),

@@ -7,8 +7,8 @@ cannot be checked, so the tests fail rather than skip.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,10 @@ from ledger.policy.catalog import (
     RetentionRule,
     load_catalog,
 )
+from ledger.policy.quotes import normalise, quotes
 
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 CATALOG_FILES = sorted(PACKAGED_DIR.glob("*.toml"))
-
-
-def normalise(text: str) -> str:
-    """Whitespace runs become one space, typographic apostrophes plain ones; nothing else."""
-    return re.sub(r"\s+", " ", text.replace("\u2019", "'")).strip()
 
 
 def seed_dir(path: Path) -> Path:
@@ -51,19 +47,6 @@ def seed_text(catalog: Catalog) -> str:
     if not path.is_file():
         pytest.fail(f"catalog {catalog.controller.id} cites {catalog.source}, not found in {SEEDS}")
     return normalise(path.read_text(encoding="utf-8"))
-
-
-def quotes(node: Any, where: str = "") -> Iterator[tuple[str, str]]:
-    """Every quote of a dumped catalog (quote, basis_quote, safeguard_quote...), with its path."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key.endswith("quote") and isinstance(value, str):
-                yield f"{where}.{key}", value
-            else:
-                yield from quotes(value, f"{where}.{key}")
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            yield from quotes(value, f"{where}[{i}]")
 
 
 def misquoted(catalog: Catalog) -> list[str]:
@@ -186,8 +169,13 @@ def test_informatique70_rules() -> None:
     assert kept(accounting) == ("P10Y", "transaction")
     said(accounting.retention.quote, "10 ans")
     debts = purpose(c, "unpaid-debts").retention
-    assert (debts.duration, debts.anchor) == ("PT48H", "settlement")
-    said(debts.quote, "48 heures", "soldé")
+    # at most 3 years from the unpaid debt, sooner once settled: never kept forever
+    assert (debts.duration, debts.anchor, debts.ends_early_on) == (
+        "P3Y",
+        "collection",
+        "settlement",
+    )
+    said(debts.quote, "48 heures", "soldé", "3 ans à compter de la survenance")
     cctv = purpose(c, "cctv").retention
     assert cctv.duration == "P1M"
     said(cctv.quote, "un mois")
@@ -465,3 +453,83 @@ def test_optional_fields_are_checked() -> None:
         Purpose.model_validate(_purpose(inferred=["colour"]))
     with pytest.raises(ValidationError, match="anchor"):
         RetentionRule.model_validate({"duration": "P1Y", "anchor": "whenever", "quote": "q"})
+
+
+def test_informatique70_consent_rules_end_on_withdrawal() -> None:
+    c = load("informatique70")
+    for pid in ("marketing", "newsletter"):
+        rule = purpose(c, pid).retention
+        assert rule.ends_early_on == "consent_withdrawn", pid
+        said(rule.quote, "jusqu'au retrait du consentement")
+
+
+def test_informatique70_covers_all_sixteen_activities() -> None:
+    """Each of the notice's sixteen activities is a purpose or listed as unresolved."""
+    c = load("informatique70")
+    ids = {p.id for p in c.purposes}
+    assert {"contact-form", "loyalty"} <= ids
+    unresolved = " ".join(u.quote for u in c.unresolved)
+    for heading in ("4.6 Gestion des avis", "4.9 Gestion de la fraude", "4.10", "4.11"):
+        assert heading in unresolved
+    assert "zendesk" in {r.id for r in c.recipients}
+    assert c.complaint_authority is not None and "CNIL" in c.complaint_authority.name
+    assert c.contact is not None and c.security is not None and c.data_subjects
+
+
+def test_informatique70_bases_differing_from_the_notice_are_inferred() -> None:
+    c = load("informatique70")
+    for pid in ("free-callback", "cctv", "call-recording"):
+        assert "basis" in purpose(c, pid).inferred, pid
+
+
+def seed_of(path: Path) -> Path:
+    return seed_dir(SEEDS) / Path(load_catalog(path).source).name
+
+
+@pytest.mark.parametrize("path", CATALOG_FILES, ids=lambda p: p.stem)
+def test_pdl_catalog_validate_with_source(path: Path) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli.main",
+            "catalog",
+            "validate",
+            str(path),
+            "--source",
+            str(seed_of(path)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "valid" in done.stdout
+
+
+def test_pdl_catalog_validate_with_source_names_a_misquote(tmp_path: Path) -> None:
+    path = PACKAGED_DIR / "informatique70.toml"
+    altered = tmp_path / "informatique70.toml"
+    altered.write_text(
+        path.read_text(encoding="utf-8").replace("60 jours", "90 jours"), encoding="utf-8"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ledger.cli.main",
+            "catalog",
+            "validate",
+            str(altered),
+            "--source",
+            str(seed_of(path)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "purposes[" in done.stderr and "retention.quote" in done.stderr
+    assert "not found verbatim" in done.stderr and "fix" in done.stderr

@@ -89,9 +89,9 @@ def test_key_store_is_durable_and_needs_the_master_key(tmp_path: Path) -> None:
     again = SQLiteKeyStore(tmp_path / "k.sqlite", master)
     assert again.key_by_id(key.key_id) == key
     again.close()
-    wrong = SQLiteKeyStore(tmp_path / "k.sqlite", secrets.token_bytes(32))
-    with pytest.raises(MasterKeyError, match="does not open this key store"):
-        wrong.key_by_id(key.key_id)
+    # refused on opening, before any lookup could answer "unknown" (issue 14)
+    with pytest.raises(MasterKeyError, match="is wrapped by master key"):
+        SQLiteKeyStore(tmp_path / "k.sqlite", secrets.token_bytes(32))
 
 
 def test_natural_identifiers_map_to_stable_pseudonyms(keys: SQLiteKeyStore, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from ledger.contract.base import CollectedValue, Label, Slug, SubjectEvent
+from ledger.contract.base import CollectedValue, Label, PersonalText, Slug, SubjectEvent
 
 
 class DataCollected(SubjectEvent):
@@ -29,6 +29,8 @@ class DataRectified(SubjectEvent):
     """Values held on a subject were corrected (GDPR Art. 16). Replaces the same fields."""
 
     topic_family: ClassVar[str] = "collection"
+    #: The label that holds a LabelCode; its free text belongs in the sealed ``note``.
+    coded_label: ClassVar[str] = "reason"
 
     values: list[CollectedValue] = Field(
         min_length=1, max_length=64, description="The corrected values; same field names."
@@ -37,5 +39,13 @@ class DataRectified(SubjectEvent):
         min_length=1, description="Purposes the corrected data serves (choose its key)."
     )
     reason: Label | None = Field(
-        default=None, description="Why: 'subject request', 'data quality check'."
+        default=None,
+        description="Why, as a code (LabelCode): 'subject_request', 'data_quality_check'; "
+        "free text goes in note.",
+    )
+    note: PersonalText | None = Field(
+        default=None,
+        description="Why the data was corrected, in free text, if any. "
+        "Personal data: ciphertext, shredded "
+        "with the subject's keys.",
     )

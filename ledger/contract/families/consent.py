@@ -71,12 +71,22 @@ class ObjectionRaised(SubjectEvent):
     purpose like a withdrawal stops a consent-based one."""
 
     topic_family: ClassVar[str] = "consent"
+    #: The label that holds a LabelCode; its free text belongs in the sealed ``note``.
+    coded_label: ClassVar[str] = "grounds"
 
     purpose: Slug = Field(description="Purpose (catalog id) objected to.")
     channel: Label = Field(description="How the objection was received.")
     grounds: Label | None = Field(
-        default=None, description="Grounds stated, if any (none are needed for marketing)."
+        default=None,
+        description="Grounds as a code (LabelCode), e.g. 'particular_situation', if any "
+        "(none are needed for marketing); what the subject said goes in note.",
     )
     proof_ref: Label | None = Field(
         default=None, description="Reference to the stored proof of the objection."
+    )
+    note: PersonalText | None = Field(
+        default=None,
+        description="The grounds as the subject stated them, in free text, if any. "
+        "Personal data: ciphertext, shredded "
+        "with the subject's keys.",
     )

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from ledger.contract.base import AwareDatetime, Label, Scope, SubjectEvent
+from ledger.contract.base import AwareDatetime, Label, PersonalText, Scope, SubjectEvent
 from ledger.contract.vocabulary import ErasureReason
 
 #: A legal hold's id: ``hold_`` and a UUID when the ledger names it, or the id of the
@@ -18,18 +18,39 @@ class RestrictionApplied(SubjectEvent):
     """Processing of the scope is restricted (GDPR Art. 18): kept, not used."""
 
     topic_family: ClassVar[str] = "rights"
+    #: The label that holds a LabelCode; its free text belongs in the sealed ``note``.
+    coded_label: ClassVar[str] = "reason"
 
     scope: Scope = Field(description="What is restricted.")
-    reason: Label = Field(description="Art. 18(1) ground, e.g. 'accuracy contested'.")
+    reason: Label = Field(
+        description="Art. 18(1) ground as a code (LabelCode), e.g. 'accuracy_contested'; "
+        "free text goes in note. Clear free text only in records written before codes."
+    )
+    note: PersonalText | None = Field(
+        default=None,
+        description="The restriction's ground, in free text, if any. "
+        "Personal data: ciphertext, shredded "
+        "with the subject's keys.",
+    )
 
 
 class RestrictionLifted(SubjectEvent):
     """A restriction ends; the subject is told before (Art. 18(3))."""
 
     topic_family: ClassVar[str] = "rights"
+    #: The label that holds a LabelCode; its free text belongs in the sealed ``note``.
+    coded_label: ClassVar[str] = "reason"
 
     scope: Scope = Field(description="What is no longer restricted.")
-    reason: Label = Field(description="Why the restriction ends.")
+    reason: Label = Field(
+        description="Why the restriction ends, as a code (LabelCode); free text goes in note."
+    )
+    note: PersonalText | None = Field(
+        default=None,
+        description="Why the restriction ends, in free text, if any. "
+        "Personal data: ciphertext, shredded "
+        "with the subject's keys.",
+    )
 
 
 class ErasureRequested(SubjectEvent):
@@ -77,9 +98,14 @@ class LegalHoldPlaced(SubjectEvent):
     cases) each keep it until each is released."""
 
     topic_family: ClassVar[str] = "erasure"
+    #: The label that holds a LabelCode; its free text belongs in the sealed ``note``.
+    coded_label: ClassVar[str] = "reason"
 
     scope: Scope = Field(description="What is held.")
-    reason: Label = Field(description="Why, e.g. 'litigation 2024-118', 'accounting'.")
+    reason: Label = Field(
+        description="Why, as a code (LabelCode), e.g. 'litigation', 'accounting'; the case "
+        "reference and any free text go in note."
+    )
     article: Label = Field(description="The exemption relied on, e.g. 'Art. 17(3)(b)'.")
     until: AwareDatetime | None = Field(default=None, description="When the hold lapses.")
     hold_id: HoldId | None = Field(
@@ -87,17 +113,33 @@ class LegalHoldPlaced(SubjectEvent):
         description="Names this hold among others on the same scope; its release names it. "
         "Empty only in holds placed before holds had ids: the placing event's id names them.",
     )
+    note: PersonalText | None = Field(
+        default=None,
+        description="Why the data is held (case reference, matter), in free text, if any. "
+        "Personal data: ciphertext, shredded "
+        "with the subject's keys.",
+    )
 
 
 class LegalHoldReleased(SubjectEvent):
     """A legal hold ends; held data falls back under its retention rules."""
 
     topic_family: ClassVar[str] = "erasure"
+    #: The label that holds a LabelCode; its free text belongs in the sealed ``note``.
+    coded_label: ClassVar[str] = "reason"
 
     scope: Scope = Field(description="What is no longer held.")
-    reason: Label = Field(description="Why the hold ends.")
+    reason: Label = Field(
+        description="Why the hold ends, as a code (LabelCode); free text goes in note."
+    )
     hold_id: HoldId | None = Field(
         default=None,
         description="The hold released; the other holds on the scope stay. Empty only in "
         "releases written before holds had ids, which released every hold on the scope.",
+    )
+    note: PersonalText | None = Field(
+        default=None,
+        description="Why the hold ends, in free text, if any. "
+        "Personal data: ciphertext, shredded "
+        "with the subject's keys.",
     )

@@ -123,6 +123,12 @@ def _lead(r: dict[str, Any]) -> list[str]:
                     }
                 )
             )
+            contact = section["contact"]
+            out.append(
+                _chips({k: contact[k] for k in ("address", "phone", "email", "dpo")})
+            )  # Art. 30(1)(a)
+            out.append(f"<p>Data subjects: {escape(section['data_subjects']['text'])}</p>")
+            out.append(f"<p>Security measures: {escape(section['security']['text'])}</p>")
             out.extend(
                 f"<p>« {escape(d['quote'])} » <i>({escape(d['kind'])})</i></p>"
                 for d in section["declarations"]

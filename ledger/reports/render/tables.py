@@ -50,8 +50,10 @@ def _table(name: str, title: str, columns: str, rows: list[Row]) -> Table:
 
 def _ropa(r: dict[str, Any]) -> list[Table]:
     purposes, recipients, transfers = [], [], []
+    served: list[Row] = []
     for section in r["controllers"]:
         cid = section["controller"]["id"]
+        served.extend({"processor": cid, **x} for x in section["processing_for_controllers"])
         for p in section["purposes"]:
             purposes.append(
                 {
@@ -59,7 +61,7 @@ def _ropa(r: dict[str, Any]) -> list[Table]:
                     "purpose": p["id"],
                     **p,
                     **p["observed"],
-                    "retention": p["retention"]["text"],
+                    "retention": p["retention_words"]["en"],
                     "observed": None,
                 }
             )
@@ -89,6 +91,13 @@ def _ropa(r: dict[str, Any]) -> list[Table]:
             "controller kind recipient country "
             "safeguard purposes subjects shares first_at last_at declared",
             transfers,
+        ),
+        _table(
+            "processing_for_controllers",
+            "Processing as a processor, per controller served (Art. 30(2))",
+            "processor controller name declared_as_processor subjects events purposes kinds "
+            "first_at last_at",
+            served,
         ),
     ]
 
