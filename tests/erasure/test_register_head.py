@@ -45,6 +45,9 @@ def head() -> dict[str, object]:
     return found
 
 
+# the last certificate is removed from the embedded log's file: a deletion on Kafka is
+# tests/resilience/test_deleted_records.py's case
+@pytest.mark.parametrize("log_url", [None])
 def test_removing_the_last_certificate_fails_verification_against_the_noted_head(
     make_ledger: LedgerFactory, tmp_path: Path
 ) -> None:
@@ -79,12 +82,12 @@ def test_removing_the_last_certificate_fails_verification_against_the_noted_head
 
 
 def test_a_certificate_signed_by_a_replaced_key_fails_against_the_pinned_key(
-    make_ledger: LedgerFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_ledger: LedgerFactory, log_url: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ledger = make_ledger()
     erased_subject(ledger)
     pinned = tmp_path / "ledger-signing.pem"
-    exported = pdl("certificates", "public-key")
+    exported = pdl("certificates", "public-key", log_url=log_url)
     assert exported.returncode == 0, exported.stderr
     pinned.write_text(exported.stdout)
     ledger.close()
@@ -96,11 +99,11 @@ def test_a_certificate_signed_by_a_replaced_key_fails_against_the_pinned_key(
     forged = newest(forger)
     forger.close()
 
-    unpinned = pdl("certificates", "verify")
+    unpinned = pdl("certificates", "verify", log_url=log_url)
     assert "no public key is pinned" in unpinned.stderr
 
     monkeypatch.setenv("PDL_PINNED_PUBLIC_KEY_FILE", str(pinned))
-    result = pdl("certificates", "verify")
+    result = pdl("certificates", "verify", log_url=log_url)
     assert result.returncode == 1
     assert f"at {forged.position}): signed by unknown key" in result.stderr
     assert "no public key is pinned" not in result.stderr
