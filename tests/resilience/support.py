@@ -95,15 +95,25 @@ class OwnBroker:
         self.address = f"127.0.0.1:{port}"
 
     def _kafka_sh(self, command: str) -> None:
-        env = dict(os.environ, KAFKA_PORT=str(self.port), KAFKA_DATA_DIR=str(self.data_dir))
-        subprocess.run(
+        # a plain broker of its own: never the CI broker's secured or controller ports
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("KAFKA_SSL_PORT", "KAFKA_SASL_SSL_PORT", "KAFKA_CONTROLLER_PORT")
+        }
+        env = dict(inherited, KAFKA_PORT=str(self.port), KAFKA_DATA_DIR=str(self.data_dir))
+        completed = subprocess.run(
             ["bash", str(KAFKA_SH), command],
             env=env,
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
             timeout=180,
         )
+        if completed.returncode != 0:  # say why the broker did not start, not just that
+            raise RuntimeError(
+                f"kafka.sh {command} failed ({completed.returncode}):\n{completed.stderr[-2000:]}"
+            )
 
     def start(self) -> None:
         self._kafka_sh("start")

@@ -90,7 +90,9 @@ def _files_holding(root: Path, needles: list[str]) -> dict[str, list[str]]:
     return found
 
 
-def test_no_label_text_survives_a_full_erasure(make_ledger: LedgerFactory, tmp_path: Path) -> None:
+def test_no_label_text_survives_a_full_erasure(
+    make_ledger: LedgerFactory, log_url: str | None, tmp_path: Path
+) -> None:
     ledger = make_ledger()
     customer = informatique70_customer(ledger)
     spoken = {
@@ -105,7 +107,7 @@ def test_no_label_text_survives_a_full_erasure(make_ledger: LedgerFactory, tmp_p
     assert _files_holding(tmp_path, canaries) == {}, "free text reached the log in clear"
 
     subject = customer.subject_id
-    before = pdl("state", subject, "--json")
+    before = pdl("state", subject, "--json", log_url=log_url)
     assert before.returncode == 0, before.stderr
     state = json.loads(before.stdout)
     assert [r["reason"] for r in state["restrictions"]] == ["other"]  # the lifting's
@@ -113,14 +115,14 @@ def test_no_label_text_survives_a_full_erasure(make_ledger: LedgerFactory, tmp_p
     (hold,) = state["holds"]
     assert (hold["reason"], hold["note"]) == ("other", spoken["held"])
 
-    erased = pdl("erase", subject, "--reason", "request", "--json")
+    erased = pdl("erase", subject, "--reason", "request", "--json", log_url=log_url)
     assert erased.returncode == 0, erased.stderr
-    after = pdl("state", subject, "--json")
+    after = pdl("state", subject, "--json", log_url=log_url)
     assert after.returncode == 0, after.stderr
     shown = json.loads(after.stdout)
     assert shown["restrictions"][0]["note"] == "[erased]"
     assert shown["holds"][0]["note"] == "[erased]"
-    verified = pdl("verify-erasure", subject)
+    verified = pdl("verify-erasure", subject, log_url=log_url)
     outputs = [erased.stdout, after.stdout, verified.stdout, verified.stderr]
     reports: list[tuple[str, ...]] = [
         ("access", subject, "--format", "json"),
@@ -131,12 +133,12 @@ def test_no_label_text_survives_a_full_erasure(make_ledger: LedgerFactory, tmp_p
         ("retention", "--format", "csv"),
     ]
     for args in reports:
-        report = pdl("report", *args)
+        report = pdl("report", *args, log_url=log_url)
         assert report.returncode == 0, (args, report.stderr)
         outputs.append(report.stdout)
     listings: list[tuple[str, ...]] = [("list",), ("show", "--subject", subject)]
     for args in listings:
-        certificates = pdl("certificates", *args)
+        certificates = pdl("certificates", *args, log_url=log_url)
         outputs.append(certificates.stdout + certificates.stderr)
     leaked = [c for c in canaries for text in outputs if c in text]
     assert leaked == [], "a label's free text is readable after the erasure"
