@@ -62,8 +62,16 @@ def measure_group(
 
 
 def group_lag_families(lags: Sequence[PartitionLag] = ()) -> list[GaugeMetricFamily]:
+    return lag_families(lags, _FAMILIES)
+
+
+def lag_families(
+    lags: Sequence[PartitionLag], names: Sequence[tuple[str, str]]
+) -> list[GaugeMetricFamily]:
+    """The four lag gauges (committed, end, messages, seconds) named ``names``, one sample
+    per group/topic/partition: the store's view (``pdl run``) and the log's (exporter)."""
     labels = ["group", "topic", "partition"]
-    families = [GaugeMetricFamily(n, h, labels=labels) for n, h in _FAMILIES]
+    families = [GaugeMetricFamily(n, h, labels=labels) for n, h in names]
     for lag in lags:
         values = [lag.group, lag.topic, str(lag.partition)]
         figures = (lag.committed, lag.end, lag.lag_messages, lag.lag_seconds)

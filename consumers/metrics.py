@@ -31,8 +31,8 @@ from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from consumers.erasure_totals import erasure_families
-from consumers.group_lag import group_lag_families
-from consumers.lag import LagProbe, PartitionLag
+from consumers.group_lag import group_lag_families, lag_families
+from consumers.lag import LagProbe
 from consumers.observe import Observer
 from consumers.outage import LOOPS, LogHealth
 from consumers.store import ProjectionStore
@@ -213,36 +213,25 @@ class LagCollector(Collector):
         self._lock = threading.Lock()
 
     def describe(self) -> Iterable[Any]:
-        return _lag_families([])
+        return lag_families([], _LAG_FAMILIES)
 
     def collect(self) -> Iterable[Any]:
         only: Collection[TopicPartition] | None = None
         if self._owned is not None:
             only = self._owned.owned()
             if only is None:  # not yet assigned: nothing to report
-                return _lag_families([])
+                return lag_families([], _LAG_FAMILIES)
         try:
             with self._lock:
                 lags = self._probe.measure(self._group, self._topics, only)
         except Exception as exc:  # a scrape must not crash the server; lag goes absent
             log.warning("lag not measured: %s: %s", type(exc).__name__, exc)
             lags = []
-        return _lag_families(lags)
+        return lag_families(lags, _LAG_FAMILIES)
 
     def close(self) -> None:
         with self._lock:
             self._probe.close()
-
-
-def _lag_families(lags: list[PartitionLag]) -> list[GaugeMetricFamily]:
-    labels = ["group", "topic", "partition"]
-    families = [GaugeMetricFamily(n, h, labels=labels) for n, h in _LAG_FAMILIES]
-    for lag in lags:
-        values = [lag.group, lag.topic, str(lag.partition)]
-        figures = (lag.committed, lag.end, lag.lag_messages, lag.lag_seconds)
-        for family, figure in zip(families, figures, strict=True):
-            family.add_metric(values, figure)
-    return families
 
 
 class KeyStoreCollector(Collector):
@@ -376,7 +365,7 @@ def exported_names() -> set[str]:
         "info": ("_info",),
     }
     families = [f for metric in _METRICS for f in metric.describe()]
-    families += [*_lag_families([]), _keystore_family(), *_health_families()]
+    families += [*lag_families([], _LAG_FAMILIES), _keystore_family(), *_health_families()]
     families.append(_requests_overdue_family())
     families += group_lag_families()  # served by `pdl lag --serve`, not `pdl run`
     families += erasure_families()  # served by `pdl lag --serve`, not `pdl run`

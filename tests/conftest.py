@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -24,6 +25,15 @@ from ledger.service.settings import VARIABLES, Settings
 pytest.register_assert_rewrite(
     "ledger.log.testcase", "ledger.keys.testcase", "consumers.store_testcase"
 )
+
+
+def unavailable(problem: str, *require: str) -> NoReturn:
+    """A part the test needs is missing: a failure under CI (or when any of the
+    ``require`` variables is 1), a skip with the reason on a developer's machine."""
+    if os.environ.get("CI") or any(os.environ.get(name) == "1" for name in require):
+        pytest.fail(problem)
+    pytest.skip(problem)
+
 
 KAFKA_HELP = "start a broker with `bash infra/kafka/kafka.sh start` and set PDL_TEST_KAFKA"
 
@@ -48,9 +58,7 @@ def _kafka_status() -> tuple[str | None, str]:
 def require_kafka() -> str:
     address, problem = _kafka_status()
     if address is None:
-        if os.environ.get("PDL_REQUIRE_KAFKA") == "1" or os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem, "PDL_REQUIRE_KAFKA")
     return address
 
 
@@ -82,9 +90,7 @@ def require_secured_kafka(protocol: str) -> dict[str, str]:
     missing = [v for v in [address, "PDL_TEST_KAFKA_CA", *credentials] if not os.environ.get(v)]
     if missing:
         problem = f"{', '.join(missing)} not set ({SECURED_HELP})"
-        if os.environ.get("PDL_REQUIRE_KAFKA") == "1" or os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem, "PDL_REQUIRE_KAFKA")
     env = {
         "PDL_LOG": f"kafka+{protocol.lower()}://{os.environ[address]}",
         "PDL_KAFKA_CA_FILE": os.environ["PDL_TEST_KAFKA_CA"],
@@ -175,9 +181,7 @@ def _postgres_status() -> tuple[str | None, str]:
 def require_postgres() -> str:
     url, problem = _postgres_status()
     if url is None:
-        if os.environ.get("PDL_REQUIRE_POSTGRES") == "1" or os.environ.get("CI"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem, "PDL_REQUIRE_POSTGRES")
     return url
 
 

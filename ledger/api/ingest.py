@@ -134,8 +134,7 @@ class Ingestion:
         with self._lock:
             if self._backends is None:
                 self._backends = Backends(self._settings)
-            # catalogs published since the last request count too (as for reports)
-            self._backends.__dict__.pop("catalogs", None)
+            self._backends.current_catalogs()  # versions published since count too
             return submit_events(self._backends.intake(), events, controllers)
 
     def close(self) -> None:

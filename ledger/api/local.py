@@ -66,7 +66,7 @@ class LocalLedger:
         is validated first. One receipt per event, in order; ``duplicate`` marks an
         event_id the ledger already held (a retry), not appended again."""
         ledger = self._backends
-        ledger.__dict__.pop("catalogs", None)  # count catalogs published meanwhile
+        ledger.current_catalogs()  # versions published since count too
         return submit_events(ledger.intake(), [dict(e) for e in events])
 
     def subject_id(self, subject: str, controller: str | None = None) -> str:
@@ -126,7 +126,7 @@ class LocalLedger:
             known_at=known_at,
             audience=Audience.regulator if withheld else Audience.dpo,
         )
-        self._backends.__dict__.pop("catalogs", None)
+        self._backends.current_catalogs()  # versions published since count too
         return build_report(self._backends, request)
 
     def erase(

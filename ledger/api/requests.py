@@ -38,7 +38,7 @@ class RequestDesk:
         with self._lock:
             if self._ledger is None:
                 self._ledger = Backends(self._settings)
-            self._ledger.__dict__.pop("catalogs", None)  # catalogs published since count
+            self._ledger.current_catalogs()  # versions published since count too
             yield self._ledger
 
     def close(self) -> None:

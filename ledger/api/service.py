@@ -41,9 +41,7 @@ class ReportService:
         """The rendered report, its media type and its name (``report`` field)."""
         with self._lock:
             ledger = self._reports_ledger()
-            # catalogs published (`pdl catalog publish`) since the last report count too:
-            # drop the cached set so the policy topic is read again
-            ledger.__dict__.pop("catalogs", None)
+            ledger.current_catalogs()  # a version published since the last report counts
             try:
                 built: dict[str, Any] = build_report(ledger, request)
             finally:

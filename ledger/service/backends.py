@@ -29,7 +29,7 @@ from ledger.keys.backup import BackupSchedule
 from ledger.keys.backup_keys import SQLiteBackupKeys
 from ledger.keys.master import load_master_key
 from ledger.keys.sqlite_store import SQLiteKeyStore
-from ledger.log.base import EventLog
+from ledger.log.base import EventLog, TopicPartition
 from ledger.log.embedded import EmbeddedEventLog
 from ledger.policy.catalog import Catalogs, Publication
 from ledger.policy.publish import published_catalog
@@ -52,6 +52,8 @@ class Backends:
     #: the embedded log's clock, which stamps record time (tests that need records
     #: recorded in the past); None: the system clock. Kafka's record time is the broker's.
     log_clock: Callable[[], float] | None = None
+    #: the policy topic's end offsets when ``catalogs`` was read (see ``current_catalogs``)
+    _catalogs_read_at: dict[TopicPartition, int] | None = None
 
     @property
     def topics(self) -> Topics:
@@ -156,6 +158,16 @@ class Backends:
             except (UndecodableMessage, ValueError):
                 continue  # the consumers dead-letter it; a bad record must not block intake
         return Catalogs.packaged().including(published)
+
+    def current_catalogs(self) -> Catalogs:
+        """``catalogs``, read again only if a version was published since (the policy
+        topic grew): what a long-running process (``pdl serve``) asks before each request,
+        so a publication counts at once without re-reading the topic every time."""
+        ends = self.log.end_offsets([self.topics.policy])
+        if ends != self._catalogs_read_at:
+            self.__dict__.pop("catalogs", None)
+            self._catalogs_read_at = ends
+        return self.catalogs
 
     @cached_property
     def registry(self) -> SchemaRegistry:

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "INTEGRATORS.md"
 TOKEN = "emitter-" + "e" * 24
@@ -107,7 +109,7 @@ def test_the_in_process_python_example_runs(
 
 def test_curl_node_and_the_http_client_append_what_pdl_state_shows(server: Server) -> None:
     if shutil.which("curl") is None or shutil.which("node") is None:
-        pytest.skip("curl and node are needed")
+        unavailable("curl and node are needed (Debian's curl and nodejs)")
     (curl,) = blocks("sh")[1:2]
     for attempt in (1, 2):  # the second is a retry: nothing appended
         done = subprocess.run(

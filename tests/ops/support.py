@@ -38,31 +38,38 @@ def emit(ledger: Backends, subjects: int) -> int:
     return len(events)
 
 
-def kafka_describe(bootstrap: str, group: str) -> dict[TopicPartition, tuple[int, int, int]]:
-    """CURRENT-OFFSET, LOG-END-OFFSET and LAG per partition, as Kafka's
-    ConsumerGroupCommand (kafka-consumer-groups.sh --describe) prints them; partitions
-    without a committed offset ("-") are left out."""
+def kafka_tool(main_class: str, *args: str, check: bool = True) -> str:
+    """Run one of Kafka's own command-line tools from the broker's Maven jars; its stdout."""
     result = subprocess.run(
         [
             "java",
             "-cp",
             f"{KAFKA_LIB}/*",
             f"-Dlog4j2.configurationFile={TOOLS_LOG4J}",
-            "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-            "--bootstrap-server",
-            bootstrap,
-            "--describe",
-            "--group",
-            group,
+            main_class,
+            *args,
         ],
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
+        check=check,
+    )
+    return result.stdout
+
+
+CONSUMER_GROUPS = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
+
+
+def kafka_describe(bootstrap: str, group: str) -> dict[TopicPartition, tuple[int, int, int]]:
+    """CURRENT-OFFSET, LOG-END-OFFSET and LAG per partition, as Kafka's
+    ConsumerGroupCommand (kafka-consumer-groups.sh --describe) prints them; partitions
+    without a committed offset ("-") are left out."""
+    printed = kafka_tool(
+        CONSUMER_GROUPS, "--bootstrap-server", bootstrap, "--describe", "--group", group
     )
     rows: dict[TopicPartition, tuple[int, int, int]] = {}
     header: list[str] | None = None
-    for line in result.stdout.splitlines():
+    for line in printed.splitlines():
         cells = line.split()
         if cells[:1] == ["GROUP"]:
             header = cells
@@ -75,7 +82,7 @@ def kafka_describe(bootstrap: str, group: str) -> dict[TopicPartition, tuple[int
                 int(row["LOG-END-OFFSET"]),
                 int(row["LAG"]),
             )
-    assert header is not None, f"no table in Kafka's output:\n{result.stdout}{result.stderr}"
+    assert header is not None, f"no table in Kafka's output:\n{printed}"
     return rows
 
 

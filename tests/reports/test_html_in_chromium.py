@@ -11,11 +11,10 @@ import struct
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from ledger.reports.render import ReportFormat, render
 from ledger.service.backends import Backends
 from ledger.service.settings import Settings
+from tests.conftest import unavailable
 from tests.reports.support import report, seeded
 
 CONSOLE = re.compile(r":CONSOLE[(:]|Uncaught")
@@ -25,9 +24,7 @@ def chromium() -> str:
     found = shutil.which("chromium")
     if found is None:
         problem = "chromium is not installed (apt-get install chromium; .ci/run does it)"
-        if os.environ.get("CI") or os.environ.get("PDL_REQUIRE_CHROMIUM") == "1":
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem, "PDL_REQUIRE_CHROMIUM")
     return found
 
 

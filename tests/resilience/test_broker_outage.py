@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
 from tests.ops.support import free_port, scrape
 from tests.resilience.support import (
     OwnBroker,
@@ -34,7 +35,7 @@ PORT = int(os.environ.get("PDL_TEST_OUTAGE_KAFKA_PORT", "59192"))
 @pytest.fixture
 def broker(tmp_path: Path) -> Iterator[OwnBroker]:
     if not shutil.which("java"):
-        pytest.skip("no java: cannot start a broker of the test's own")
+        unavailable("no java: cannot start a broker of the test's own", "PDL_REQUIRE_KAFKA")
     own = OwnBroker(PORT, tmp_path / "kafka")
     own.start()
     yield own

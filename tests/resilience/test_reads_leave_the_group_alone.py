@@ -4,14 +4,13 @@ running `pdl run`'s group sees no rebalance, as Kafka's ConsumerGroupCommand rep
 from __future__ import annotations
 
 import signal
-import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 
 from consumers.runner import DEFAULT_GROUP
-from tests.ops.support import KAFKA_LIB, TOOLS_LOG4J
+from tests.ops.support import CONSUMER_GROUPS, kafka_tool
 from tests.resilience.support import events_file, eventually, pdl_daemon, pdl_ok
 
 pytestmark = pytest.mark.kafka
@@ -19,28 +18,19 @@ pytestmark = pytest.mark.kafka
 
 def members(bootstrap: str, group: str) -> list[tuple[str, str]]:
     """(consumer id, client id) of each member, from ConsumerGroupCommand --members."""
-    result = subprocess.run(
-        [
-            "java",
-            "-cp",
-            f"{KAFKA_LIB}/*",
-            f"-Dlog4j2.configurationFile={TOOLS_LOG4J}",
-            "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-            "--bootstrap-server",
-            bootstrap,
-            "--describe",
-            "--members",
-            "--group",
-            group,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+    printed = kafka_tool(
+        CONSUMER_GROUPS,
+        "--bootstrap-server",
+        bootstrap,
+        "--describe",
+        "--members",
+        "--group",
+        group,
         check=False,
     )
     found = []
     header: list[str] | None = None
-    for line in result.stdout.splitlines():
+    for line in printed.splitlines():
         cells = line.split()
         if cells[:1] == ["GROUP"]:
             header = cells

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
-
-from tests.ops.support import KAFKA_LIB, TOOLS_LOG4J
+from tests.ops.support import kafka_tool
 
 
 def kafka_configs(bootstrap: str, topic: str, *action: str) -> str:
     """``kafka-configs.sh --bootstrap-server B --entity-type topics --entity-name T ACTION``."""
-    result = subprocess.run(
-        [
-            "java",
-            "-cp",
-            f"{KAFKA_LIB}/*",
-            f"-Dlog4j2.configurationFile={TOOLS_LOG4J}",
-            "kafka.admin.ConfigCommand",
-            "--bootstrap-server",
-            bootstrap,
-            "--entity-type",
-            "topics",
-            "--entity-name",
-            topic,
-            *action,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
+    return kafka_tool(
+        "kafka.admin.ConfigCommand",
+        "--bootstrap-server",
+        bootstrap,
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        topic,
+        *action,
     )
-    return result.stdout
 
 
 def described(bootstrap: str, topic: str) -> dict[str, str]:
