@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -65,12 +66,14 @@ def test_two_consumers_in_a_group_share_partitions(kafka_address: str, tmp_path:
         for s in stores
     ]
     consumers = [r.open_consumer() for r in runners]
-    joined = threading.Barrier(2)
+    # each member keeps polling (so the group's rebalance can complete) until both hold
+    # partitions at the same time; only then is anything appended
+    holding = [False, False]
 
     def consume(i: int) -> None:
-        while not consumers[i].positions():  # join the group before anything is appended
+        while not all(holding):
             runners[i].step(consumers[i], timeout_s=0.2)
-        joined.wait(timeout=120)
+            holding[i] = bool(consumers[i].positions())
         while not runners[i].caught_up() or not done.is_set():
             runners[i].step(consumers[i], timeout_s=0.2)
 
@@ -78,6 +81,10 @@ def test_two_consumers_in_a_group_share_partitions(kafka_address: str, tmp_path:
     threads = [threading.Thread(target=consume, args=(i,)) for i in range(2)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 120
+    while not all(holding) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(holding), "both members joined the group"
     subjects = [f"group{i}@example.fr" for i in range(40)]
     submit_lines(ledger.intake(), lines(*(consent(s) for s in subjects)))
     done.set()
