@@ -19,7 +19,8 @@ from ledger.service.settings import Settings
 
 #: Sizes by name; ``--sizes name=N,...`` overrides them.
 #: ``scale_out``: events of the log the consumers catch up on; ``http``: events submitted
-#: per side of the HTTP ingestion benchmark.
+#: per side of the HTTP ingestion benchmark; ``emit_small``/``emit_large``: lines of the
+#: two files ``pdl emit`` reads in the emit-memory benchmark.
 FULL_SIZES = {
     "ingest": 20_000,
     "small": 10_000,
@@ -27,6 +28,8 @@ FULL_SIZES = {
     "large": 1_000_000,
     "scale_out": 10_000,
     "http": 2_000,
+    "emit_small": 100_000,
+    "emit_large": 1_000_000,
 }
 QUICK_SIZES = {
     "ingest": 1_000,
@@ -35,6 +38,8 @@ QUICK_SIZES = {
     "large": 20_000,
     "scale_out": 2_000,
     "http": 600,
+    "emit_small": 2_000,
+    "emit_large": 20_000,
 }
 
 

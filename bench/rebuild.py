@@ -43,6 +43,7 @@ ES_TARGET = 3.0
 
 PARTS = {
     "poll (Kafka: kafka-python fetch, CRC, unpack)": ("ledger/log/kafka.py", "poll"),
+    "poll (Kafka: librdkafka, confluent)": ("ledger/log/confluent_reading.py", "poll"),
     "poll (embedded: SQLite read)": ("ledger/log/embedded.py", "poll"),
     "caught_up (end offsets per step)": ("consumers/runner.py", "caught_up"),
     "decode (Avro + pydantic model_validate)": ("consumers/runner.py", "_decode"),

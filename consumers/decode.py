@@ -29,6 +29,9 @@ from ledger.keys.store import KeyStore
 from ledger.log.base import LogRecord
 from projections.base import Recorded
 
+#: what a reason says of a personal field in clear or malformed (``consumers.metrics``)
+UNSEALED = "is not a pdl-aead-v1 sealed value"
+
 
 def record_time(record: LogRecord) -> datetime:
     return datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
@@ -66,9 +69,9 @@ def unsealed_field(event: object, keys: KeyStore | None) -> str | None:
         sealed = secret.sealed
         if sealed is None or not is_well_formed(sealed):
             return (
-                f"personal field {path} is not a pdl-aead-v1 sealed value (plaintext or "
-                "malformed) — fix: append through the ledger (`pdl emit`, the API), which "
-                "seals personal values under the subject's key"
+                f"personal field {path} {UNSEALED} (plaintext or malformed) — fix: append "
+                "through the ledger (`pdl emit`, the API), which seals personal values under "
+                "the subject's key"
             )
         if keys is not None:
             problem = _foreign_key(event, path, key_id_of(sealed), keys)

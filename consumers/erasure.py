@@ -1,9 +1,10 @@
 """The erasure processor: carries out ``ErasureRequested`` and writes ``DataErased``.
 
-It reads the erasure topic as its own consumer group (``pdl-erasure``) through a
-``ProjectionConsumer`` folding ``projections/erasure_register.py`` into its own store, so
-checkpoints are the runner's. A pass (``process_pending``), under a lock on the data
-directory so the certificate chain never forks:
+It reads the erasure topic as its own consumer group (``Topics.erasure_group``:
+``pdl-erasure`` under the default prefix) through a ``ProjectionConsumer`` folding
+``projections/erasure_register.py`` into its own store, so checkpoints are the runner's.
+A pass (``process_pending``), under a lock on the data directory so the certificate
+chain never forks:
 
 1. catch up: pending requests and the head of the certificate chain;
 2. catch the subject-state projection up (holds, anchors, values);
@@ -34,6 +35,7 @@ from typing import Any
 from consumers.metrics import ERASURE_BACKLOG_OVERDUE, ERASURES
 from consumers.runner import ProjectionConsumer
 from consumers.store import ProjectionStore
+from consumers.subject_positions import first_positions
 from ledger.contract.base import new_event_id
 from ledger.contract.certificate_chain import certificate_sha256
 from ledger.contract.events import DataErased, LedgerEvent
@@ -41,10 +43,10 @@ from ledger.contract.positions import LogPosition
 from ledger.contract.topics import Topics
 from ledger.contract.wire import SchemaRegistry
 from ledger.erasure.certificate import sign
+from ledger.erasure.following import FollowedSubject, follow_subject
 from ledger.erasure.holds import ActiveHold
 from ledger.erasure.lateness import erasure_due
 from ledger.erasure.plan import RequestFacts, certificate_body, plan_erasure
-from ledger.erasure.records import SubjectRecord, subject_records
 from ledger.erasure.retention import SubjectFacts
 from ledger.erasure.scope import ScopeError, parse_scope
 from ledger.erasure.signing import SigningKey
@@ -64,7 +66,6 @@ from projections.erasure_queue import (
 
 log = logging.getLogger(__name__)
 
-GROUP = "pdl-erasure"
 WAITING_FOR_PROJECTIONS = (
     "waiting for the subject-state projection to apply the request (its holds come first)"
 )
@@ -119,7 +120,7 @@ class ErasureProcessor:
         files: ErasureFiles,
         backups: BackupSchedule | None = None,
     ) -> None:
-        """``queue`` folds the erasure topic into ``queue_store`` (group ``pdl-erasure``);
+        """``queue`` folds the erasure topic into ``queue_store`` (its own group);
         ``projections`` keeps ``projection_store`` (subject state) current; ``catalogs``
         is asked when a request is carried out, so catalogs published meanwhile count."""
         self._log = log
@@ -162,11 +163,9 @@ class ErasureProcessor:
                 if catch_up_projections:
                     self._projections.catch_up()
                 head = self._head()
-                records = subject_records(
-                    self._log, self._registry, self._topics, {r.subject_id for r in requests}
-                )
+                followed = {s: self._follow(s) for s in sorted({r.subject_id for r in requests})}
                 for request in requests:
-                    outcome, head = self._carry_out(request, head, records[request.subject_id])
+                    outcome, head = self._carry_out(request, head, followed[request.subject_id])
                     outcomes.append(outcome)
                 self._queue.catch_up()
             now = self._clock()
@@ -190,8 +189,21 @@ class ErasureProcessor:
             stop.wait(every_s)
         return done
 
+    def _follow(self, subject_id: str) -> FollowedSubject:
+        """The subject's records, read from its partitions from its first positions (the
+        projections' index says where they start; the raw log says what they are)."""
+        firsts = first_positions(
+            self._log,
+            self._registry,
+            self._topics,
+            self._projection_store,
+            self._projections.group,
+            subject_id,
+        )
+        return follow_subject(self._log, self._registry, subject_id, firsts)
+
     def _carry_out(
-        self, request: ErasureRequest, head: RegisterHead, records: list[SubjectRecord]
+        self, request: ErasureRequest, head: RegisterHead, followed: FollowedSubject
     ) -> tuple[ErasureOutcome, RegisterHead]:
         keys, now = self._keys, self._clock()
         if not self._projected(request):
@@ -273,7 +285,8 @@ class ErasureProcessor:
             ),
             destroyed=list(gone.values()),
             retained_keys={i: k.retention_class for i, k in live.items() if i in still},
-            records=records,
+            records=followed.records,
+            subject_partitions=followed.partitions,
             catalog=catalog,
             mapping_destroyed=(mapping_destroyed := mapped and not keys.has_identity(subject)),
             backups_unreadable_by=self._backups.unreadable_by(now) if self._backups else None,

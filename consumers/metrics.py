@@ -30,6 +30,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
+from consumers.admission import POLICY_REFUSED
+from consumers.decode import UNSEALED
 from consumers.erasure_totals import erasure_families
 from consumers.group_lag import group_lag_families, lag_families
 from consumers.lag import LagProbe
@@ -54,7 +56,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 #: Dead-letter reason classes, in the order ``reason_class`` tries them.
 REASON_CLASSES = (
     *("not_avro", "unknown_schema", "corrupt_body"),
-    *("invalid_event", "key_mismatch", "other"),
+    *("invalid_event", "key_mismatch", "unsealed", "foreign_key", "policy", "other"),
 )
 
 EVENTS_CONSUMED = Counter(
@@ -144,6 +146,12 @@ def reason_class(reason: str) -> str:
         return "invalid_event"
     if reason.startswith("message key is not"):
         return "key_mismatch"
+    if reason.startswith("personal field"):
+        # plaintext on a topic (a producer that bypassed the ledger) is an incident of its
+        # own; a sealed value under another subject's key is a mis-sealing
+        return "unsealed" if UNSEALED in reason else "foreign_key"
+    if reason.startswith(POLICY_REFUSED):
+        return "policy"
     return "other"
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, LiteralString
@@ -135,45 +135,68 @@ class PostgreSQLUnitOfWork(UnitOfWork):
         last = _max_tracking(self._db, tracking_name(group, tp))
         return 0 if last is None else last + 1
 
-    def set_checkpoint(self, group: str, tp: TopicPartition, next_offset: int) -> None:
-        try:
-            _insert_tracking(self._db, Tracking(tracking_name(group, tp), next_offset - 1))
-        except IntegrityError:
-            raise CheckpointConflict(group, tp, next_offset, self.checkpoint(group, tp)) from None
-
-    def state(self, projection: str, key: str) -> str | None:
-        row = self._db.execute(
-            "SELECT state FROM states WHERE projection = %s AND key = %s", (projection, key)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def put_state(self, projection: str, key: str, state: str) -> None:
-        self._db.execute(
-            "INSERT INTO states VALUES (%s, %s, %s) ON CONFLICT (projection, key) "
-            "DO UPDATE SET state = EXCLUDED.state",
-            (projection, key, state),
+    def set_checkpoints(self, group: str, next_offsets: Mapping[TopicPartition, int]) -> None:
+        # the caller holds the store's lock: nobody moves the rows between read and write
+        names = {tracking_name(group, tp): tp for tp in next_offsets}
+        current: dict[str, int] = dict(
+            self._db.execute(
+                "SELECT application_name, notification_id FROM tracking "
+                "WHERE application_name = ANY(%s)",
+                (list(names),),
+            ).fetchall()
         )
+        for name, tp in names.items():
+            if name in current and next_offsets[tp] - 1 <= current[name]:
+                raise CheckpointConflict(group, tp, next_offsets[tp], current[name] + 1)
+        with self._db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO tracking VALUES (%s, %s) ON CONFLICT (application_name) "
+                "DO UPDATE SET notification_id = EXCLUDED.notification_id",
+                [(name, next_offsets[tp] - 1) for name, tp in names.items()],
+            )
 
-    def journal(self, entry: JournalEntry) -> None:
-        self._db.execute(
-            "INSERT INTO journal VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            (
-                entry.subject_id,
-                entry.occurred_at,
-                entry.event_id,
-                entry.recorded_ms,
-                entry.topic,
-                entry.partition,
-                entry.offset,
-                entry.value,
-            ),
-        )
+    def states_of(self, projection: str, keys: Collection[str]) -> dict[str, str]:
+        rows = self._db.execute(
+            "SELECT key, state FROM states WHERE projection = %s AND key = ANY(%s)",
+            (projection, list(keys)),
+        ).fetchall()
+        return {str(key): str(state) for key, state in rows}
 
-    def record_applied(self, event_id: str) -> bool:
-        cursor = self._db.execute(
-            "INSERT INTO applied_events VALUES (%s) ON CONFLICT DO NOTHING", (event_id,)
-        )
-        return cursor.rowcount == 1
+    def put_states(self, projection: str, states: Mapping[str, str]) -> None:
+        with self._db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO states VALUES (%s, %s, %s) ON CONFLICT (projection, key) "
+                "DO UPDATE SET state = EXCLUDED.state",
+                [(projection, key, state) for key, state in states.items()],
+            )
+
+    def journal_many(self, entries: Sequence[JournalEntry]) -> None:
+        with self._db.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO journal VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT DO NOTHING",
+                [
+                    (
+                        e.subject_id,
+                        e.occurred_at,
+                        e.event_id,
+                        e.recorded_ms,
+                        e.topic,
+                        e.partition,
+                        e.offset,
+                        e.value,
+                    )
+                    for e in entries
+                ],
+            )
+
+    def record_applied_many(self, event_ids: Sequence[str]) -> set[str]:
+        rows = self._db.execute(
+            "INSERT INTO applied_events SELECT DISTINCT unnest(%s::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING event_id",
+            (list(event_ids),),
+        ).fetchall()
+        return {str(row[0]) for row in rows}
 
 
 class PostgreSQLProjectionStore(ProjectionStore, TrackingRecorder):

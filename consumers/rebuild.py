@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from consumers.observe import Observer
-from consumers.runner import Progress, ProjectionConsumer
+from consumers.runner import REBUILD_BATCH, Progress, ProjectionConsumer
 from consumers.sqlite_store import SQLiteProjectionStore
 from consumers.store import StaleProjections
 from ledger.contract.topics import Topics
@@ -53,7 +53,15 @@ def rebuild(
             # sit below the service layer, and this runner folds into the rebuild's own
             # file, not the live store ``Backends.catch_up`` folds into.
             runner = ProjectionConsumer(
-                log, store, registry, all_projections(), topics, observer=observer, grouped=False
+                log,
+                store,
+                registry,
+                all_projections(),
+                topics,
+                observer=observer,
+                grouped=False,
+                sole_writer=True,  # the rebuild's own file: no one else writes it
+                batch_records=REBUILD_BATCH,
             )
             progress = runner.catch_up(stop=stop)
         finally:
@@ -112,14 +120,14 @@ def _fresh_or_resumable(target: Path) -> SQLiteProjectionStore:
     """The half-built store to resume, unless another version of pdl began it. SQLite
     always: the rebuild swaps a file in (``pdl rebuild`` refuses a PostgreSQL store), so
     it is not ``Backends.store``, which opens the live one."""
-    store = SQLiteProjectionStore(target)
+    store = SQLiteProjectionStore(target, synced=False)
     try:
         store.check_versions({p.name: p.version() for p in all_projections()})
     except StaleProjections:
         store.close()
         for path in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
             path.unlink(missing_ok=True)
-        store = SQLiteProjectionStore(target)
+        store = SQLiteProjectionStore(target, synced=False)
     return store
 
 

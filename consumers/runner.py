@@ -9,14 +9,17 @@ projections built without them would be silently wrong.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from consumers.decode import decode, record_time
+from consumers.admission import Admission
+from consumers.decode import record_time
 from consumers.observe import Observer
+from consumers.open_transactions import TELL_AFTER_S, abort_fix, held_partitions, waiting_on
 from consumers.outage import Backoff, LogHealth
 from consumers.store import JournalEntry, ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
@@ -38,11 +41,19 @@ from projections.base import Projection, Recorded
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GROUP = "pdl-projections"
 CATCH_UP_BATCH = 2000
+#: a rebuild's batches: its states are written once per batch, so a subject seen several
+#: times in one batch is written once; memory grows with it (each record, and the states
+#: of the subjects it touches, about 10 KiB each)
+REBUILD_BATCH = 5_000
 #: how often an idle ``run`` asks the log for its end offsets: an idle Kafka consumer's
 #: poll returns nothing whether or not the broker is up, so only this tells them apart
 PROBE_EVERY_S = 5.0
+#: folded states kept in memory across batches, bounded by the size of their stored text
+#: (8 MiB of it: as objects, about 5 times that): a subject seen again while its state is
+#: kept is not parsed again. A bound in states would not bound memory: a state grows with
+#: its subject's events.
+CACHED_TEXT = 8 * 2**20
 
 
 @dataclass
@@ -54,6 +65,81 @@ class Progress:
     duplicates: int = 0
 
 
+class StateCache:
+    """Folded states kept across batches, each with the text the store was given for it.
+
+    A state is reused only while the store still holds that very text: one that another
+    member of the group changed meanwhile is parsed again from the store. A store with
+    one writer (``authoritative``: a rebuild's own file) is not asked at all for the
+    states kept, nor is their text kept. A batch that fails empties the cache: it may
+    hold states the store never got. Past ``size`` characters of text, states are dropped
+    at random down to nine tenths of it: random, not least recently used, so that a log
+    which revisits its subjects in rounds longer than the cache still finds a share of
+    them in it."""
+
+    def __init__(self, size: int, authoritative: bool = False) -> None:
+        self.size = size
+        self.authoritative = authoritative
+        #: (projection, key) -> (text, unless authoritative; its length; the state)
+        self._kept: dict[tuple[str, str], tuple[str | None, int, Any]] = {}
+        #: the length of the text of every state kept
+        self.weight = 0
+        self._dropping = random.Random(0)  # which states are dropped only changes speed
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def states(
+        self, uow: UnitOfWork, projection: Projection[Any], keys: set[str]
+    ) -> dict[str, Any]:
+        """The current state of each of ``keys``, read from the store only when needed."""
+        found: dict[str, Any] = {}
+        if self.authoritative:
+            for key in keys:
+                kept = self._kept.get((projection.name, key))
+                if kept is not None:
+                    found[key] = kept[2]
+            keys = keys - found.keys()
+        if keys:
+            stored = uow.states_of(projection.name, keys)
+            for key in keys:
+                found[key] = self.state(projection, key, stored.get(key))
+        return found
+
+    def state(self, projection: Projection[Any], key: str, stored: str | None) -> Any:
+        """The state of ``key`` given the text the store holds for it (None: none yet)."""
+        if stored is None:
+            return projection.initial(key)
+        kept = self._kept.get((projection.name, key))
+        if kept is not None and kept[0] == stored:
+            return kept[2]
+        return projection.load(stored)
+
+    def keep(
+        self, projection: Projection[Any], texts: dict[str, str], states: dict[str, Any]
+    ) -> None:
+        if self.size <= 0:
+            return
+        for key, text in texts.items():
+            slot = (projection.name, key)
+            old = self._kept.get(slot)
+            if old is not None:
+                self.weight -= old[1]
+            self._kept[slot] = (None if self.authoritative else text, len(text), states[key])
+            self.weight += len(text)
+        if self.weight > self.size:
+            slots = list(self._kept)
+            self._dropping.shuffle(slots)
+            for slot in slots:
+                if self.weight <= self.size * 9 // 10:
+                    break
+                self.weight -= self._kept.pop(slot)[1]
+
+    def clear(self) -> None:
+        self._kept.clear()
+        self.weight = 0
+
+
 class ProjectionConsumer:
     def __init__(
         self,
@@ -62,17 +148,21 @@ class ProjectionConsumer:
         registry: SchemaRegistry,
         projections: Sequence[Projection[Any]],
         topics: Topics,
-        group: str = DEFAULT_GROUP,
+        group: str | None = None,
         consumed: Sequence[str] | None = None,
         observer: Observer | None = None,
         grouped: bool = True,
         keys: KeyStore | None = None,
+        cached_text: int = CACHED_TEXT,
+        sole_writer: bool = False,
+        batch_records: int = CATCH_UP_BATCH,
     ) -> None:
         self._log = log_
         self._store = store
         self._registry = registry
         self._projections = list(projections)
-        self.group = group
+        #: default: the projections' group of this ledger (it follows the topic prefix)
+        self.group = group or topics.projections_group
         self._topics = topics
         #: the topics this consumer reads (default: every event topic)
         self.consumed = list(consumed or topics.event_topics())
@@ -88,6 +178,15 @@ class ProjectionConsumer:
         #: subject and controller; without it (a rebuild on a host with no keys), only
         #: well-formed (consumers/decode.py)
         self._keys = keys
+        #: ``sole_writer``: nothing but this consumer writes the store (a rebuild's own
+        #: file), so the states it keeps need not be read back from it
+        self._cache = StateCache(cached_text, authoritative=sole_writer)
+        #: records per batch while catching up (a backlog: fewer, bigger commits)
+        self.batch_records = batch_records
+        #: every record is judged by the policy as known at its record time, like the
+        #: intake judges it (consumers/admission.py): a record appended around the intake
+        #: is dead-lettered if the policy refuses it
+        self._admission = Admission(log_, registry, topics)
 
     def open_consumer(self) -> LogConsumer:
         """A consumer starting at the store's checkpoints; ``RecordsLost`` if the log no
@@ -104,20 +203,23 @@ class ProjectionConsumer:
 
     def step(self, consumer: LogConsumer, timeout_s: float = 1.0, max_records: int = 500) -> int:
         """Poll once and apply what came; returns the number of records handled."""
-        records = self._unseen(consumer.poll(timeout_s, max_records))
+        polled = consumer.poll(timeout_s, max_records)
+        applied_before = self._store.checkpoints(self.group)  # once, not per partition
+        records = self._unseen(polled, applied_before)
         positions = consumer.positions()
-        if not records and not self._moved(positions):
+        if not records and not self._moved(positions, applied_before):
             self.observer.positions(self.group, positions)
             return 0
         decoded = self._decode(records)
         self._dead_letter([(r, d) for r, d in decoded if isinstance(d, str)])
         started = time.perf_counter()
-        with self._store.unit_of_work() as uow:
-            self._apply(uow, decoded)
-            for tp, position in positions.items():
-                if position > uow.checkpoint(self.group, tp):
-                    uow.set_checkpoint(self.group, tp, position)
-            applied = time.perf_counter()
+        try:
+            with self._store.unit_of_work() as uow:
+                self._apply(uow, decoded, positions)
+                applied = time.perf_counter()
+        except BaseException:
+            self._cache.clear()  # it may hold states of the batch rolled back
+            raise
         committed = time.perf_counter()
         consumer.commit(positions)
         self.observer.batch_applied(self.group, decoded, applied - started, committed - applied)
@@ -126,7 +228,7 @@ class ProjectionConsumer:
 
     def _decode(self, records: list[LogRecord]) -> list[tuple[LogRecord, Recorded | str]]:
         # a newer writer's schema is learned by the registry itself (its writer source)
-        return [(r, decode(r, self._registry, self._keys)) for r in records]
+        return self._admission.judge(records, self._keys)
 
     def caught_up(self, ends: Mapping[TopicPartition, int] | None = None) -> bool:
         """Whether the store has applied everything up to ``ends`` (default: now)."""
@@ -142,24 +244,42 @@ class ProjectionConsumer:
         ends = self._log.end_offsets(self.consumed)  # "so far": once, not a moving target
         consumer = self.open_consumer()
         deadline = time.monotonic() + stall_timeout_s
+        told = False  # whether this stall's open transaction was already logged
         try:
             while not self.caught_up(ends) and not (stop is not None and stop.is_set()):
                 if time.monotonic() > deadline:
-                    raise Unavailable(
-                        f"projections made no progress for {stall_timeout_s:.0f} s",
-                        "check that the log is reachable, then retry; `pdl lag` shows how far "
-                        "the projections got",
-                    )
+                    raise self._stalled(consumer, ends, stall_timeout_s)
+                if not told and time.monotonic() > deadline - stall_timeout_s + TELL_AFTER_S:
+                    told = True
+                    held = held_partitions(self._log, consumer.positions(), ends)
+                    if held:
+                        log.warning("projections of group %s: %s", self.group, waiting_on(held))
                 before = consumer.positions()
                 # big batches: a backlog is applied with fewer commits (fsyncs)
                 if (
-                    self.step(consumer, timeout_s=0.5, max_records=CATCH_UP_BATCH)
+                    self.step(consumer, timeout_s=0.5, max_records=self.batch_records)
                     or consumer.positions() != before
                 ):
                     deadline = time.monotonic() + stall_timeout_s
+                    told = False
         finally:
             consumer.close()
         return self.progress
+
+    def _stalled(
+        self, consumer: LogConsumer, ends: Mapping[TopicPartition, int], stall_timeout_s: float
+    ) -> Unavailable:
+        """The error for a catch-up that made no progress, naming an open transaction
+        when one is what it waits on."""
+        stalled = f"projections made no progress for {stall_timeout_s:.0f} s"
+        held = held_partitions(self._log, consumer.positions(), ends)
+        if held:
+            return Unavailable(f"{stalled}: {waiting_on(held)}", abort_fix(held))
+        return Unavailable(
+            stalled,
+            "check that the log is reachable, then retry; `pdl lag` shows how far "
+            "the projections got",
+        )
 
     def run(
         self,
@@ -202,79 +322,96 @@ class ProjectionConsumer:
             _closed(consumer)
         return self.progress
 
-    def _unseen(self, records: list[LogRecord]) -> list[LogRecord]:
+    def _unseen(
+        self, records: list[LogRecord], applied: Mapping[TopicPartition, int]
+    ) -> list[LogRecord]:
         """Drop records this group already applied (a redelivery after a crash)."""
-        done: dict[TopicPartition, int] = {}
-        fresh = []
-        for r in records:
-            tp = TopicPartition(r.topic, r.partition)
-            if tp not in done:
-                done[tp] = self._store.checkpoint(self.group, tp)
-            if r.offset >= done[tp]:
-                fresh.append(r)
+        starts = {(tp.topic, tp.partition): n for tp, n in applied.items()}
+        fresh = [r for r in records if r.offset >= starts.get((r.topic, r.partition), 0)]
         self.progress.skipped += len(records) - len(fresh)
         return fresh
 
-    def _moved(self, positions: dict[TopicPartition, int]) -> bool:
-        return any(p > self._store.checkpoint(self.group, tp) for tp, p in positions.items())
+    @staticmethod
+    def _moved(positions: dict[TopicPartition, int], applied: Mapping[TopicPartition, int]) -> bool:
+        return any(p > applied.get(tp, 0) for tp, p in positions.items())
 
-    def _apply(self, uow: UnitOfWork, decoded: list[tuple[LogRecord, Recorded | str]]) -> None:
-        states: dict[tuple[int, str], Any] = {}
-        next_offsets: dict[TopicPartition, int] = {}  # read once per partition, not per record
+    def _apply(
+        self,
+        uow: UnitOfWork,
+        decoded: list[tuple[LogRecord, Recorded | str]],
+        positions: Mapping[TopicPartition, int],
+    ) -> None:
+        """Fold the batch and write it: each state, the journal, the applied ids and each
+        partition's checkpoint once per batch, in a few bulk statements."""
+        # partitions as (topic, partition) pairs per record: cheaper to hash
+        pairs = {(r.topic, r.partition) for r, _ in decoded}
+        tps = {*positions, *(TopicPartition(topic, partition) for topic, partition in pairs)}
+        current = {tp: uow.checkpoint(self.group, tp) for tp in tps}  # once per partition
+        following = {(tp.topic, tp.partition): n for tp, n in current.items()}
+        unseen: list[tuple[LogRecord, Recorded | str]] = []
         for record, outcome in decoded:
-            tp = TopicPartition(record.topic, record.partition)
-            if tp not in next_offsets:
-                next_offsets[tp] = uow.checkpoint(self.group, tp)
-            if record.offset < next_offsets[tp]:
-                self.progress.skipped += 1
+            pair = (record.topic, record.partition)
+            if record.offset < following[pair]:
+                self.progress.skipped += 1  # applied meanwhile by another member
                 continue
-            if isinstance(outcome, Recorded) and not uow.record_applied(outcome.event.event_id):
+            unseen.append((record, outcome))
+            following[pair] = record.offset + 1
+        next_offsets = {tp: following[(tp.topic, tp.partition)] for tp in tps}
+        fresh = uow.record_applied_many(
+            [o.event.event_id for _, o in unseen if isinstance(o, Recorded)]
+        )
+        applying: list[tuple[LogRecord, Recorded]] = []
+        for record, outcome in unseen:
+            if not isinstance(outcome, Recorded):
+                continue  # dead-lettered: only the checkpoint moves past it
+            if outcome.event.event_id in fresh:
+                fresh.discard(outcome.event.event_id)
+                applying.append((record, outcome))
+            else:
                 # the same event appended twice (a retry the intake did not remember):
                 # counted once, whichever offsets it sits at
                 self.progress.duplicates += 1
-            elif isinstance(outcome, Recorded):
-                self._fold(uow, states, outcome)
-                self._journal(uow, record, outcome)
-                self.progress.applied += 1
-            next_offsets[tp] = record.offset + 1
-        for tp, next_offset in next_offsets.items():
-            if next_offset > uow.checkpoint(self.group, tp):
-                uow.set_checkpoint(self.group, tp, next_offset)
-        for (index, key), state in states.items():
-            projection = self._projections[index]
-            uow.put_state(projection.name, key, projection.dump(state))
+        self._fold(uow, [recorded for _, recorded in applying])
+        uow.journal_many([entry for r, o in applying if (entry := self._journal(r, o))])
+        self.progress.applied += len(applying)
+        for tp, position in positions.items():
+            next_offsets[tp] = max(next_offsets[tp], position)
+        moved = {tp: n for tp, n in next_offsets.items() if n > current[tp]}
+        if moved:
+            uow.set_checkpoints(self.group, moved)
 
     @staticmethod
-    def _journal(uow: UnitOfWork, record: LogRecord, recorded: Recorded) -> None:
+    def _journal(record: LogRecord, recorded: Recorded) -> JournalEntry | None:
         event = recorded.event
-        if isinstance(event, SubjectEvent):
-            uow.journal(
-                JournalEntry(
-                    event.subject_id,
-                    event.occurred_at,
-                    event.event_id,
-                    record.timestamp_ms,
-                    record.topic,
-                    record.partition,
-                    record.offset,
-                    record.value,
-                )
-            )
+        if not isinstance(event, SubjectEvent):
+            return None
+        return JournalEntry(
+            event.subject_id,
+            event.occurred_at,
+            event.event_id,
+            record.timestamp_ms,
+            record.topic,
+            record.partition,
+            record.offset,
+            record.value,
+        )
 
-    def _fold(
-        self, uow: UnitOfWork, states: dict[tuple[int, str], Any], recorded: Recorded
-    ) -> None:
+    def _fold(self, uow: UnitOfWork, batch: list[Recorded]) -> None:
+        """Apply the batch to the states it touches, read in bulk (from the cache when
+        the stored text is the one cached), and write each of them once."""
+        keyed = [[p.key_of(recorded) for p in self._projections] for recorded in batch]
         for index, projection in enumerate(self._projections):
-            key = projection.key_of(recorded)
-            if key is None:
+            keys = {k for k in (keys_of[index] for keys_of in keyed) if k is not None}
+            if not keys:
                 continue
-            slot = (index, key)
-            if slot not in states:
-                stored = uow.state(projection.name, key)
-                states[slot] = (
-                    projection.initial(key) if stored is None else projection.load(stored)
-                )
-            states[slot] = projection.apply(states[slot], recorded)
+            states = self._cache.states(uow, projection, keys)
+            for recorded, keys_of in zip(batch, keyed, strict=True):
+                key = keys_of[index]
+                if key is not None:
+                    states[key] = projection.apply(states[key], recorded)
+            texts = {key: projection.dump(state) for key, state in states.items()}
+            uow.put_states(projection.name, texts)
+            self._cache.keep(projection, texts, states)
 
     def _dead_letter(self, bad: list[tuple[LogRecord, Recorded | str]]) -> None:
         if not bad:

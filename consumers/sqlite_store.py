@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,6 +78,19 @@ def _insert_tracking(db: sqlite3.Connection, tracking: Tracking) -> None:
     )
 
 
+#: keys per ``IN (...)`` list: well under SQLite's limit on a statement's parameters
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def _marks(count: int) -> str:
+    return ",".join("?" * count)
+
+
 class SQLiteUnitOfWork(UnitOfWork):
     def __init__(self, db: sqlite3.Connection) -> None:
         self._db = db
@@ -86,39 +99,73 @@ class SQLiteUnitOfWork(UnitOfWork):
         last = _max_tracking(self._db, tracking_name(group, tp))
         return 0 if last is None else last + 1
 
-    def set_checkpoint(self, group: str, tp: TopicPartition, next_offset: int) -> None:
-        try:
-            _insert_tracking(self._db, Tracking(tracking_name(group, tp), next_offset - 1))
-        except IntegrityError:
-            raise CheckpointConflict(group, tp, next_offset, self.checkpoint(group, tp)) from None
-
-    def state(self, projection: str, key: str) -> str | None:
-        row = self._db.execute(
-            "SELECT state FROM states WHERE projection = ? AND key = ?", (projection, key)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    def put_state(self, projection: str, key: str, state: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO states VALUES (?, ?, ?)", (projection, key, state))
-
-    def journal(self, entry: JournalEntry) -> None:
-        self._db.execute(
-            "INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.subject_id,
-                _micros(entry.occurred_at),
-                entry.event_id,
-                entry.recorded_ms,
-                entry.topic,
-                entry.partition,
-                entry.offset,
-                entry.value,
-            ),
+    def set_checkpoints(self, group: str, next_offsets: Mapping[TopicPartition, int]) -> None:
+        names = {tracking_name(group, tp): tp for tp in next_offsets}
+        current: dict[str, int] = {}
+        for chunk in _chunks(list(names)):
+            current.update(
+                self._db.execute(
+                    "SELECT application_name, notification_id FROM tracking "
+                    f"WHERE application_name IN ({_marks(len(chunk))})",
+                    chunk,
+                )
+            )
+        for name, tp in names.items():
+            if name in current and next_offsets[tp] - 1 <= current[name]:
+                raise CheckpointConflict(group, tp, next_offsets[tp], current[name] + 1)
+        self._db.executemany(
+            "INSERT OR REPLACE INTO tracking VALUES (?, ?)",
+            [(name, next_offsets[tp] - 1) for name, tp in names.items()],
         )
 
-    def record_applied(self, event_id: str) -> bool:
-        cursor = self._db.execute("INSERT OR IGNORE INTO applied_events VALUES (?)", (event_id,))
-        return cursor.rowcount == 1
+    def states_of(self, projection: str, keys: Collection[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(keys)):
+            found.update(
+                self._db.execute(
+                    "SELECT key, state FROM states "
+                    f"WHERE projection = ? AND key IN ({_marks(len(chunk))})",
+                    (projection, *chunk),
+                )
+            )
+        return found
+
+    def put_states(self, projection: str, states: Mapping[str, str]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO states VALUES (?, ?, ?)",
+            [(projection, key, state) for key, state in states.items()],
+        )
+
+    def journal_many(self, entries: Sequence[JournalEntry]) -> None:
+        self._db.executemany(
+            "INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    e.subject_id,
+                    _micros(e.occurred_at),
+                    e.event_id,
+                    e.recorded_ms,
+                    e.topic,
+                    e.partition,
+                    e.offset,
+                    e.value,
+                )
+                for e in entries
+            ],
+        )
+
+    def record_applied_many(self, event_ids: Sequence[str]) -> set[str]:
+        fresh = set(event_ids)
+        for chunk in _chunks(list(fresh)):
+            fresh.difference_update(
+                row[0]
+                for row in self._db.execute(
+                    f"SELECT event_id FROM applied_events WHERE event_id IN ({_marks(len(chunk))})",
+                    chunk,
+                )
+            )
+        self._db.executemany("INSERT INTO applied_events VALUES (?)", [(e,) for e in fresh])
+        return fresh
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -165,7 +212,11 @@ def _reporting(
 
 
 class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, synced: bool = True) -> None:
+        """``synced``: every commit survives a power loss (fsync per commit). A store that
+        can be rebuilt from its own checkpoints (a rebuild's file) may lose its last
+        commits to a power loss instead: in WAL mode it stays consistent, and resumes
+        from an earlier checkpoint. Its ``close`` still syncs it whole."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         with _reported(path):
@@ -174,7 +225,7 @@ class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
             )
             try:
                 self._db.execute("PRAGMA journal_mode = WAL")
-                self._db.execute("PRAGMA synchronous = FULL")
+                self._db.execute(f"PRAGMA synchronous = {'FULL' if synced else 'NORMAL'}")
                 self._db.executescript(_SCHEMA)
             except BaseException:
                 self._db.close()

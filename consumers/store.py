@@ -14,7 +14,7 @@ of their driver's exceptions.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -68,37 +68,61 @@ class JournalEntry:
 
 
 class UnitOfWork(ABC):
-    """One transaction on the store: reads see its own writes; all of it commits or none."""
+    """One transaction on the store: reads see its own writes; all of it commits or none.
+
+    Adapters implement the bulk methods (a batch of records costs a few statements, not a
+    few per record); the one-item forms are shorthands for them."""
 
     @abstractmethod
     def checkpoint(self, group: str, tp: TopicPartition) -> int:
         """The next offset to apply on a partition (0 before anything was applied)."""
 
     @abstractmethod
-    def set_checkpoint(self, group: str, tp: TopicPartition, next_offset: int) -> None:
-        """Move the group's checkpoint forward; raises ``CheckpointConflict`` if
-        ``next_offset`` is not after the current one."""
+    def set_checkpoints(self, group: str, next_offsets: Mapping[TopicPartition, int]) -> None:
+        """Move the group's checkpoints forward; raises ``CheckpointConflict`` (and moves
+        none) if a ``next_offset`` is not after the current one of its partition."""
 
     @abstractmethod
-    def state(self, projection: str, key: str) -> str | None:
-        """A projection's serialised state for a key, or None if there is none."""
+    def states_of(self, projection: str, keys: Collection[str]) -> dict[str, str]:
+        """A projection's serialised states for those of ``keys`` that have one."""
 
     @abstractmethod
-    def put_state(self, projection: str, key: str, state: str) -> None:
-        """Write (or replace) a projection's serialised state for a key."""
+    def put_states(self, projection: str, states: Mapping[str, str]) -> None:
+        """Write (or replace) a projection's serialised states, key → state."""
 
     @abstractmethod
-    def journal(self, entry: JournalEntry) -> None:
-        """Keep an applied subject event; an entry already kept (same subject, valid time
+    def journal_many(self, entries: Sequence[JournalEntry]) -> None:
+        """Keep applied subject events; an entry already kept (same subject, valid time
         and event id: a redelivery) is left as it is."""
 
     @abstractmethod
+    def record_applied_many(self, event_ids: Sequence[str]) -> set[str]:
+        """Note that the events with these ids are being applied; returns the ids that no
+        event was applied with before (an id given twice counts once). The caller skips
+        the others (the same event appended twice, say by a retry whose first append was
+        not remembered), so each event counts once. The ids are kept as long as the
+        store, and are not part of the canonical dump (bookkeeping, like a database's
+        indexes: a store that predates them dumps as a rebuilt one)."""
+
+    def set_checkpoint(self, group: str, tp: TopicPartition, next_offset: int) -> None:
+        """``set_checkpoints`` of one partition."""
+        self.set_checkpoints(group, {tp: next_offset})
+
+    def state(self, projection: str, key: str) -> str | None:
+        """``states_of`` one key: its state, or None if there is none."""
+        return self.states_of(projection, (key,)).get(key)
+
+    def put_state(self, projection: str, key: str, state: str) -> None:
+        """``put_states`` of one key."""
+        self.put_states(projection, {key: state})
+
+    def journal(self, entry: JournalEntry) -> None:
+        """``journal_many`` of one entry."""
+        self.journal_many((entry,))
+
     def record_applied(self, event_id: str) -> bool:
-        """Note that the event with this id is being applied; False if one with the same id
-        already was (the same event appended twice, say by a retry whose first append
-        was not remembered): the caller skips it, so each event counts once. The ids are
-        kept as long as the store, and are not part of the canonical dump (bookkeeping,
-        like a database's indexes: a store that predates them dumps as a rebuilt one)."""
+        """``record_applied_many`` of one id: False if it was already applied."""
+        return bool(self.record_applied_many((event_id,)))
 
 
 class ProjectionStore(ABC):

@@ -258,6 +258,44 @@ class ProjectionStoreTestCase(ABC):
         finally:
             again.close()
 
+    def test_a_batch_is_written_and_read_in_bulk(self, store: ProjectionStore) -> None:
+        """More keys than one statement's parameters hold, read back with missing ones."""
+        states = {f"sub_{n:05d}": f"state {n}" for n in range(1203)}
+        kept = entry(ALICE, T0, "e1", offset=1)
+        with store.unit_of_work() as uow:
+            uow.put_states("basis", states)
+            uow.put_states("other", {"sub_00001": "another projection's"})
+            uow.journal(kept)
+            uow.journal_many([entry(BOB, T0, "e2"), kept, entry(ALICE, T0, "e1", offset=9)])
+            uow.set_checkpoints(GROUP, {EVENTS_0: 3, EVENTS_1: 5})
+        with store.unit_of_work() as uow:
+            asked = [*states, "sub_none", "sub_other"]
+            assert uow.states_of("basis", asked) == states
+            assert uow.states_of("basis", []) == {}
+            uow.put_states("basis", {"sub_00002": "replaced", "sub_new": "new"})
+            assert uow.states_of("basis", ["sub_00002", "sub_new"]) == {
+                "sub_00002": "replaced",
+                "sub_new": "new",
+            }
+            uow.set_checkpoints(GROUP, {EVENTS_0: 4, OTHER: 1})
+        assert store.state("other", "sub_00001") == "another projection's"
+        assert store.journal(ALICE) == [kept] and len(store.journal(BOB)) == 1
+        assert store.checkpoints(GROUP) == {EVENTS_0: 4, EVENTS_1: 5, OTHER: 1}
+        # one partition not moving forward moves none of them
+        with pytest.raises(CheckpointConflict), store.unit_of_work() as uow:
+            uow.set_checkpoints(GROUP, {EVENTS_0: 9, EVENTS_1: 5})
+        assert store.checkpoints(GROUP) == {EVENTS_0: 4, EVENTS_1: 5, OTHER: 1}
+
+    def test_event_ids_are_noted_in_bulk(self, store: ProjectionStore) -> None:
+        many = [f"evt_{n:05d}" for n in range(1100)]
+        with store.unit_of_work() as uow:
+            assert uow.record_applied_many(["e1", "e2", "e1"]) == {"e1", "e2"}
+            assert uow.record_applied_many([]) == set()
+        with store.unit_of_work() as uow:
+            assert uow.record_applied_many(["e2", "e3", *many, "e3"]) == {"e3", *many}
+            assert uow.record_applied_many(["e1", many[-1]]) == set()
+        assert list(store.canonical_dump()) == []
+
     # durability and sharing
 
     def test_a_reopened_store_keeps_everything(self, store: ProjectionStore) -> None:

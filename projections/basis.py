@@ -12,6 +12,7 @@ questions (what basis at T, as known at K) are answered by ``projections.lawfuln
 
 from __future__ import annotations
 
+import bisect
 from datetime import datetime
 from typing import Literal
 
@@ -20,7 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from ledger.contract import events as ev
 from ledger.contract.canonical import projection_state_text
 from ledger.contract.vocabulary import ScopeKind
-from projections.base import Projection, Recorded
+from projections.base import Projection, Recorded, changed
 
 FactKind = Literal[
     "consent_given",
@@ -90,6 +91,27 @@ def _fact(recorded: Recorded, kind: FactKind, **extra: object) -> Fact:
     )
 
 
+def slot_of(event: ev.LedgerEvent) -> str | None:
+    """The purpose an event adds a fact to (``SUBJECT_WIDE`` for a restriction of the
+    subject or of a category), or None if it adds none: what ``fact_of`` would say,
+    without building the fact."""
+    if isinstance(event, _PURPOSED):
+        return event.purpose
+    if isinstance(event, ev.RestrictionApplied | ev.RestrictionLifted):
+        slot = event.scope.purpose if event.scope.kind is ScopeKind.purpose else SUBJECT_WIDE
+        return slot or SUBJECT_WIDE
+    return None
+
+
+_PURPOSED = (
+    ev.ConsentGiven,
+    ev.ConsentWithdrawn,
+    ev.ObjectionRaised,
+    ev.DataProcessed,
+    ev.DataShared,
+)
+
+
 def fact_of(recorded: Recorded) -> tuple[str, Fact] | None:
     """The purpose a recorded event speaks about (``SUBJECT_WIDE`` for a restriction of
     the subject or of a category) and the fact it adds, if any."""
@@ -125,9 +147,12 @@ def fact_of(recorded: Recorded) -> tuple[str, Fact] | None:
         )
     if isinstance(e, ev.RestrictionApplied | ev.RestrictionLifted):
         kind: FactKind = "restricted" if isinstance(e, ev.RestrictionApplied) else "unrestricted"
-        slot = e.scope.purpose if e.scope.kind is ScopeKind.purpose else SUBJECT_WIDE
-        return slot or SUBJECT_WIDE, _fact(recorded, kind, scope=e.scope.label())
+        return slot_of(e) or SUBJECT_WIDE, _fact(recorded, kind, scope=e.scope.label())
     return None
+
+
+def _order(fact: Fact) -> tuple[datetime, str]:
+    return fact.order
 
 
 def with_subject_wide(facts: BasisFacts, wide: BasisFacts | None) -> BasisFacts:
@@ -141,13 +166,15 @@ def with_subject_wide(facts: BasisFacts, wide: BasisFacts | None) -> BasisFacts:
 
 class BasisFactsProjection(Projection[BasisFacts]):
     name = "basis_facts"
+    #: 2: states kept as pydantic's JSON (``projection_state_text``), not sorted json.dumps
+    revision = 2
 
     def key_of(self, recorded: Recorded) -> str | None:
-        found = fact_of(recorded)
         event = recorded.event
-        if found is None or not isinstance(event, ev.SubjectEvent):
+        slot = slot_of(event)
+        if slot is None or not isinstance(event, ev.SubjectEvent):
             return None
-        return basis_key(event.subject_id, event.controller, found[0])
+        return basis_key(event.subject_id, event.controller, slot)
 
     def initial(self, key: str) -> BasisFacts:
         subject_id, controller, purpose = key.split("|", 2)
@@ -159,8 +186,9 @@ class BasisFactsProjection(Projection[BasisFacts]):
         fact = found[1]
         if any(f.event_id == fact.event_id for f in state.facts):
             return state  # the same event twice (a producer retry) adds nothing
-        facts = tuple(sorted((*state.facts, fact), key=lambda f: f.order))
-        return state.model_copy(update={"facts": facts})
+        facts = list(state.facts)  # already in order: the new fact goes in its place
+        bisect.insort(facts, fact, key=_order)
+        return changed(state, {"facts": tuple(facts)})
 
     def dump(self, state: BasisFacts) -> str:
         return projection_state_text(state)

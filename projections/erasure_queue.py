@@ -47,6 +47,8 @@ class ErasureRequestsProjection(Projection[RequestStatus]):
     """Per ErasureRequested event id: the request and whether it was carried out."""
 
     name = "erasure_requests"
+    #: 2: states kept as pydantic's JSON (``projection_state_text``), not sorted json.dumps
+    revision = 2
 
     def key_of(self, recorded: Recorded) -> str | None:
         event = recorded.event
@@ -96,6 +98,8 @@ class RegisterHeadProjection(Projection[RegisterHead]):
     """The last certificate of the chain: the next one links to it."""
 
     name = "erasure_register_head"
+    #: 2: states kept as pydantic's JSON (``projection_state_text``), not sorted json.dumps
+    revision = 2
 
     def key_of(self, recorded: Recorded) -> str | None:
         event = recorded.event

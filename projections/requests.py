@@ -64,6 +64,8 @@ class RequestsProjection(Projection[RequestState]):
     """Per request (controller and request id): its life from receipt to close."""
 
     name = "requests"
+    #: 2: states kept as pydantic's JSON (``projection_state_text``), not sorted json.dumps
+    revision = 2
 
     def key_of(self, recorded: Recorded) -> str | None:
         event = recorded.event

@@ -83,7 +83,7 @@ def render(v: dict[str, Any]) -> str:
         "evidence",
         *(
             f"  {e['kind']:<18} {e['occurred_at']} recorded {e['recorded_at']} "
-            f"{e['position']} event {e['event_id']}"
+            f"{e['position']} event {e['event_id']}{_claim(e.get('imported'))}"
             for e in answer["evidence"]
         ),
     ]
@@ -101,3 +101,12 @@ def render(v: dict[str, Any]) -> str:
         for j in v["processing"]
     ] or ["  -"]
     return "\n".join(lines)
+
+
+def _claim(imported: dict[str, str] | None) -> str:
+    """An import's claim, after the fact it dates: the record time before it is the
+    ledger's own, when the import appended it."""
+    if not imported:
+        return ""
+    source, claimed = imported["source"], imported["recorded_at"]
+    return f" (imported from {source}, which says it recorded it {claimed})"

@@ -18,7 +18,9 @@ pseudonymous id ("subject_id": "sub_...").
 
 A file is all-or-nothing: every line is validated first and, if any line is rejected,
 nothing is appended and every rejection is listed with its line number, field, rule
-and fix. The file must be UTF-8; timestamps ISO 8601 with a zone.
+and fix. The file must be UTF-8; timestamps ISO 8601 with a zone. Memory does not grow
+with the file: it is read twice through spools in TMPDIR (the input encrypted under a
+key held only in memory, then sealed records), and appended as one transaction.
 
 Retries are safe: an event whose event_id the ledger already holds is not appended
 again (listed with "duplicate"), so a file with event_ids can be emitted twice.
@@ -39,23 +41,31 @@ def register(subparsers: Subparsers) -> None:
     )
     parser.add_argument("file", nargs="?", default="-", help="JSON-lines file, or - for stdin")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
+    parser.add_argument(
+        "--import",
+        dest="importing",
+        action="store_true",
+        help="the events are imported from an older register: each must carry "
+        '"imported": {"source", "recorded_at"} (docs/INTEGRATORS.md, "Importing")',
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     try:
         with _open(args.file) as lines:
-            receipts = submit_lines(ledger.intake(), lines)
+            receipts = submit_lines(ledger.intake(importing=args.importing), lines)
     finally:
         ledger.close()
     if not args.quiet:
-        for r in receipts:
+        for r in receipts:  # read from disk one by one: a large file's never all in memory
             seen = "\tduplicate" if r.duplicate else ""
             print(f"{r.type_name}\t{r.event_id}\t{r.key}\t{r.topic}{seen}")
-    duplicates = sum(r.duplicate for r in receipts)
-    summary = f"pdl emit: appended {len(receipts) - duplicates} event(s)"
-    if duplicates:
-        summary += f"; {duplicates} already in the ledger (same event_id), not appended again"
+    summary = f"pdl emit: appended {receipts.appended} event(s)"
+    if receipts.duplicates:
+        summary += (
+            f"; {receipts.duplicates} already in the ledger (same event_id), not appended again"
+        )
     say(summary)
     return 0
 

@@ -15,6 +15,10 @@ Erase a subject's data, or one purpose's or one category's, by destroying the ke
 is sealed with (crypto-shredding): every copy — topics, projections, backups, dead
 letters — becomes unreadable at once. Appends an ErasureRequested, then runs the
 erasure processor until it has carried it out, and prints the signed certificate.
+The subject's records are read from its own partition of each topic only, from its
+first position (the projections' journal and the dead letters say where that is);
+the certificate states per partition the range read and the count and SHA-256 of the
+subject's records there, which `pdl verify-erasure` recomputes from the raw log.
 
 Data kept under a legal obligation (catalog purposes on legal_obligation or marked
 legal_hold) or under an active legal hold (`pdl hold place`) survives, GDPR Art.

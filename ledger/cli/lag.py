@@ -7,9 +7,9 @@ import json
 import threading
 
 from consumers.lag import LagProbe, PartitionLag
-from consumers.runner import DEFAULT_GROUP
 from ledger.cli.common import Subparsers, add_command, open_ledger, settings_of
 from ledger.cli.rebuild import stop_on_signals
+from ledger.contract.topics import PROJECTIONS_GROUP
 from ledger.errors import Unavailable
 from ledger.service.lag_exporter import DEFAULT_EXPORTER_PORT, LagExporter
 
@@ -46,7 +46,9 @@ def register(subparsers: Subparsers) -> None:
         EXAMPLES,
     )
     parser.add_argument(
-        "--group", default=DEFAULT_GROUP, help=f"consumer group (default: {DEFAULT_GROUP})"
+        "--group",
+        help=f"consumer group (default: the projections' group, {PROJECTIONS_GROUP}; "
+        f"<prefix>{PROJECTIONS_GROUP} under another PDL_TOPIC_PREFIX)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument(
@@ -69,10 +71,11 @@ def run(args: argparse.Namespace) -> int:
     if args.serve:
         return serve(args)
     ledger = open_ledger(args)
+    group = args.group or ledger.topics.projections_group
     try:
         probe = LagProbe(ledger.log, ledger.store)
         try:
-            lags = probe.measure(args.group, ledger.topics.event_topics())
+            lags = probe.measure(group, ledger.topics.event_topics())
         finally:
             probe.close()
     finally:
@@ -80,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([lag.as_dict() for lag in lags], indent=2))
     else:
-        print(f"group {args.group}")
+        print(f"group {group}")
         print(table(lags))
     return 0
 

@@ -9,12 +9,11 @@ import threading
 
 from prometheus_client import REGISTRY
 
-from consumers.erasure import GROUP as ERASURE_GROUP
 from consumers.erasure import ErasureProcessor
 from consumers.metrics import MetricsObserver
 from consumers.outage import LogHealth, keep_going
 from consumers.rebuild import store_lock
-from consumers.runner import DEFAULT_GROUP, ProjectionConsumer
+from consumers.runner import ProjectionConsumer
 from ledger.cli.common import Subparsers, add_command, open_ledger, say
 from ledger.cli.exits import INTERRUPTED
 from ledger.cli.rebuild import stop_on_signals
@@ -96,14 +95,14 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:
         stack.callback(ledger.close)
         stack.enter_context(store_lock(ledger.store_path, rebuilding=False))
-        observer = MetricsObserver(DEFAULT_GROUP) if port else None
+        observer = MetricsObserver(ledger.topics.projections_group) if port else None
         runner = ledger.runner(observer=observer)
         if observer is not None:
             serve_metrics(stack, ledger, runner, observer, args.metrics_addr, port, chosen)
         eraser = None if args.no_erasure else erasure_processor(_own(stack, ledger))
         stop = stop_on_signals("pdl run")
         if args.until_caught_up:
-            progress = runner.catch_up(stop=stop)
+            progress = runner.catch_up(ledger.settings.stall_timeout_s, stop=stop)
             if eraser is not None and not stop.is_set():
                 eraser.process_pending()
             _sweep_backup_keys(ledger)
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 return INTERRUPTED
         else:
             say(f"pdl run: consuming {', '.join(runner.consumed)} as group {runner.group}")
-            failed, erasing = _carry_out_erasures(eraser, stop)
+            failed, erasing = _carry_out_erasures(eraser, stop, ledger.topics.erasure_group)
             sweeping = _sweep_backup_keys_hourly(_own(stack, ledger), stop)
             try:
                 progress = runner.run(stop, health=LogHealth(runner.group))
@@ -149,7 +148,7 @@ ERASURE_STOP_WAIT_S = 60.0
 
 
 def _carry_out_erasures(
-    eraser: ErasureProcessor | None, stop: threading.Event
+    eraser: ErasureProcessor | None, stop: threading.Event, group: str
 ) -> tuple[list[Exception], threading.Thread | None]:
     """Run the erasure processor beside the projections. An unreachable log is waited
     out (the pass is retried with backoff); any other failure stops everything."""
@@ -162,7 +161,7 @@ def _carry_out_erasures(
             keep_going(
                 lambda: eraser.process_pending(catch_up_projections=False),
                 stop,
-                LogHealth(ERASURE_GROUP),
+                LogHealth(group),
                 ERASURE_PASS_EVERY_S,
             )
         except LedgerError as exc:  # fatal, and raised again by run()

@@ -115,6 +115,24 @@ class Record(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Imported(Record):
+    """Where an imported event comes from: a claim of the system it was migrated from.
+
+    Record time stays the log's (when the ledger learned the fact, at import); this says
+    when the older register says it recorded the fact, for a reader to weigh, never for
+    the ledger to date what it knew."""
+
+    source: Slug = Field(
+        description="Code of the system the record was imported from, e.g. 'crm-2019'. "
+        "A system's name, never personal data."
+    )
+    recorded_at: AwareDatetime = Field(
+        description="When the source system says it recorded the fact (UTC on the wire): "
+        "its claim, not the ledger's record time. Not after the import, not before "
+        "occurred_at."
+    )
+
+
 class LedgerEvent(Record):
     """Fields every event carries. Record time is not here: it comes from the log."""
 
@@ -136,6 +154,12 @@ class LedgerEvent(Record):
     )
     occurred_at: AwareDatetime = Field(
         description="Valid time: when this happened in the world (UTC on the wire)."
+    )
+    imported: Imported | None = Field(
+        default=None,
+        description="Set only on an event imported from an older register (`pdl emit "
+        "--import`): the system it comes from and when that system recorded it. Null on "
+        "everything the ledger learned first-hand.",
     )
 
     @classmethod

@@ -1,6 +1,11 @@
-"""Topic names and partition counts. One topic per event family, keyed by subject id.
+"""Topic and consumer-group names, and partition counts. One topic per event family,
+keyed by subject id.
 
 Names are ``<prefix><family>``, so several ledgers (or test runs) can share one cluster.
+Consumer groups follow the prefix too (``<prefix>pdl-projections``), so ledgers sharing
+a cluster never share a group: no rebalance across unrelated ledgers, no mixed lag.
+Under the default prefix the groups keep the names they had before they followed it
+(``pdl-projections``, ``pdl-erasure``), so existing installations go on as they were.
 The prefix and the partition count are settings (``ledger.service.settings``); this
 module only names topics from them and never reads the environment.
 """
@@ -13,6 +18,11 @@ from ledger.contract.events import EVENT_TYPES
 
 DEFAULT_PREFIX = "pdl."
 DEFAULT_PARTITIONS = 3
+
+#: the consumer groups as named under the default prefix (and by every ledger before
+#: group names followed the prefix: ``consumers.group_rename`` moves their checkpoints)
+PROJECTIONS_GROUP = "pdl-projections"
+ERASURE_GROUP = "pdl-erasure"
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,20 @@ class Topics:
     @property
     def erasure(self) -> str:
         return self.of("erasure")
+
+    def group(self, name: str) -> str:
+        """The consumer group ``name`` (as named under the default prefix) of this ledger."""
+        return name if self.prefix == DEFAULT_PREFIX else self.prefix + name
+
+    @property
+    def projections_group(self) -> str:
+        """The group the projection consumers read the event topics as."""
+        return self.group(PROJECTIONS_GROUP)
+
+    @property
+    def erasure_group(self) -> str:
+        """The group the erasure processor reads the erasure topic as."""
+        return self.group(ERASURE_GROUP)
 
     def event_topics(self) -> list[str]:
         """Every topic events are appended to, sorted."""

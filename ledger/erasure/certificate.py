@@ -9,7 +9,10 @@ of the previous certificate's full text (``GENESIS`` for the first; both in
 removing or reordering any certificate breaks a signature or a link.
 
 Certificates name keys by id and public fingerprint, subjects by pseudonymous id, data
-by log position: never key material and never a personal value.
+by log position: never key material and never a personal value. ``subject_partitions``
+(``ledger.erasure.following``) states, per event topic, the range of the subject's
+partition the erasure read and the count and SHA-256 of the subject's records in it;
+certificates issued before it lack it and are verified by a full scan.
 """
 
 from __future__ import annotations
@@ -83,6 +86,14 @@ def render(doc: Mapping[str, Any]) -> str:
             lines.append(f"      {ground['reason']} [{ground['source']}]")
     if doc.get("not_held"):
         lines.append(f"no key held   {', '.join(doc['not_held'])} (erased earlier or never used)")
+    parts = doc.get("subject_partitions") or []
+    if parts:
+        lines += ["", "subject's records as read from the log (count, SHA-256; see verify-erasure)"]
+    for part in parts:
+        lines.append(
+            f"  {part['topic']}[{part['partition']}] offsets {part['first_offset']}.."
+            f"{part['end_offset'] - 1}: {part['count']} record(s)  sha256 {part['records_sha256']}"
+        )
     lines += ["", *(f"note: {n}" for n in doc.get("notes", []))]
     signer = doc.get("signer", {})
     lines += [

@@ -8,7 +8,7 @@ natural-identifier mapping go, and the subject id is fenced.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 from ledger.contract.base import Scope
 from ledger.contract.vocabulary import ScopeKind
 from ledger.erasure.certificate import FORMAT
+from ledger.erasure.following import SubjectPartition
 from ledger.erasure.holds import ActiveHold, RetentionGround, retention_grounds
 from ledger.erasure.lateness import iso_duration, late_by
 from ledger.erasure.records import SubjectRecord
@@ -128,12 +129,14 @@ def certificate_body(
     retained_keys: Mapping[str, str],
     records: list[SubjectRecord],
     catalog: Catalog,
+    subject_partitions: Sequence[SubjectPartition] = (),
     mapping_destroyed: bool = False,
     backups_unreadable_by: datetime | None = None,
 ) -> dict[str, Any]:
     """The certificate before signing. ``retained_keys``: key id → class of kept keys;
     ``erased_at`` is the ledger's clock when the keys were destroyed, ``due_at`` when
-    that was due."""
+    that was due; ``subject_partitions``: where ``records`` were read, with their count
+    and hash (``ledger.erasure.following``)."""
     positions, fields = _positions(records, [k.key_id for k in destroyed])
     retained = []
     for key_class in sorted({g.retention_class for g in plan.retained}):
@@ -190,4 +193,11 @@ def certificate_body(
         "retained": retained,
         "not_held": list(plan.not_held),
         "notes": [*plan.notes, *([LAST_CLASS_NOTE] if mapping_destroyed and not plan.full else [])],
+        # per event topic, the subject's partition read from its first position: what a
+        # verifier recomputes from the raw log (absent from older certificates)
+        **(
+            {"subject_partitions": [p.as_json() for p in subject_partitions]}
+            if subject_partitions
+            else {}
+        ),
     }

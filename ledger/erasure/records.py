@@ -8,7 +8,7 @@ topics could do.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,18 +54,27 @@ def subject_records(
 ) -> dict[str, list[SubjectRecord]]:
     """Every record keyed by one of ``subject_ids`` on the event topics, by subject."""
     wanted = {s.encode(): s for s in subject_ids}
-    schemas = {str(s["name"]): s for s in registry.current()}
+    read = record_reader(registry)
     found: dict[str, list[SubjectRecord]] = {s: [] for s in subject_ids}
     for record in log.scan(sorted(scanned or topics.event_topics())):
         subject = wanted.get(record.key)
-        if subject is None:
-            continue
-        try:
-            found[subject].append(_decoded(record, registry, schemas))
-        except UndecodableMessage as exc:
-            where = str(LogPosition.of(record))
-            found[subject].append(SubjectRecord(where, "?", "?", (), str(exc)))
+        if subject is not None:
+            found[subject].append(read(record))
     return found
+
+
+def record_reader(registry: SchemaRegistry) -> Callable[[LogRecord], SubjectRecord]:
+    """Reads a raw record as a ``SubjectRecord``; one that does not decode is returned
+    with its ``problem`` set, never skipped."""
+    schemas = {str(s["name"]): s for s in registry.current()}
+
+    def read(record: LogRecord) -> SubjectRecord:
+        try:
+            return _decoded(record, registry, schemas)
+        except UndecodableMessage as exc:
+            return SubjectRecord(str(LogPosition.of(record)), "?", "?", (), str(exc))
+
+    return read
 
 
 def _decoded(record: LogRecord, registry: SchemaRegistry, schemas: dict[str, Any]) -> SubjectRecord:

@@ -30,10 +30,14 @@ from ledger.contract.topics import Topics
 from ledger.contract.vocabulary import ScopeKind
 from ledger.contract.wire import SchemaRegistry
 from ledger.erasure.chain import read_register
-from ledger.erasure.records import SealedField, SubjectRecord, subject_records
+from ledger.erasure.following import SubjectPartition, follow_subject
+from ledger.erasure.records import SealedField, SubjectRecord, record_reader
 from ledger.keys.sealing import opens_with
 from ledger.keys.store import DataKey, KeyStore
-from ledger.log.base import EventLog
+from ledger.log.base import EventLog, LogRecord, TopicPartition
+
+FULL_SCAN = "full scan of every event topic"
+FOLLOWED = "the subject's partitions, from the certificates' first positions"
 
 
 @dataclass
@@ -57,6 +61,13 @@ class ErasureVerification:
     lost_certificates: bool = False
     #: a certificate's claim the key store contradicts (keys held, not fenced, mapped)
     contradicted: list[str] = field(default_factory=list)
+    #: how the subject's records were found: ``followed`` (its partitions, from the
+    #: certificates' first positions) or ``full scan`` (every event topic from its start)
+    method: str = FULL_SCAN
+    #: partitions whose records the certificates count and hash
+    partitions_certified: int = 0
+    #: a partition where the log's records differ from what a certificate counts/hashes
+    differs: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -66,6 +77,7 @@ class ErasureVerification:
             and not self.undecodable
             and not self.malformed
             and not self.contradicted
+            and not self.differs
         )
 
     def summary(self) -> str:
@@ -73,6 +85,9 @@ class ErasureVerification:
         lines = [
             f"verify-erasure {self.subject_id}: {verdict}",
             f"  certificates (DataErased on the log)  {self.certificates}",
+            f"  records found by                      {self.method}",
+            f"  partitions counted and hashed         {self.partitions_certified}"
+            + ("" if self.partitions_certified else " (certificate without them)"),
             f"  records checked                       {self.records}",
             f"  personal fields checked               {self.fields}",
             f"  fields in the erased scope            {self.in_scope}",
@@ -90,6 +105,11 @@ class ErasureVerification:
             for where in self.malformed
         ]
         lines += [f"  CONTRADICTED: {claim}" for claim in self.contradicted]
+        lines += [
+            f"  DIFFERS FROM THE CERTIFICATE: {what} — fix: run `pdl verify-erasure "
+            "--full-scan`, and restore the topic from a backup if records were lost"
+            for what in self.differs
+        ]
         lines += [f"  LOST FROM THE LOG (deleted, not checked): {span}" for span in self.lost]
         if not self.certificates and self.lost_certificates:
             lines.append(
@@ -106,8 +126,15 @@ class ErasureVerification:
 
 
 def verify_erasure(
-    log: EventLog, registry: SchemaRegistry, topics: Topics, keys: KeyStore, subject_id: str
+    log: EventLog,
+    registry: SchemaRegistry,
+    topics: Topics,
+    keys: KeyStore,
+    subject_id: str,
+    full_scan: bool = False,
 ) -> ErasureVerification:
+    """``full_scan``: read every event topic from its start (an audit assuming nothing),
+    also done when a certificate predates ``subject_partitions``."""
     result = ErasureVerification(subject_id, fenced=keys.is_erased_subject(subject_id))
     for tp, start in sorted(log.start_offsets({*topics.event_topics(), topics.erasure}).items()):
         if start > 0:
@@ -116,6 +143,7 @@ def verify_erasure(
     destroyed: set[str] = set()
     retained_classes: set[str] = set()
     total = False
+    stated: list[SubjectPartition] = []
     for stored in read_register(log, registry, topics):
         if stored.subject_id != subject_id:
             continue
@@ -126,6 +154,9 @@ def verify_erasure(
         destroyed |= {k["key_id"] for k in erased.get("keys_destroyed", [])}
         retained_classes |= {r["retention_class"] for r in doc.get("retained", [])}
         total |= _total(doc)
+        parts = [SubjectPartition.from_json(p) for p in doc.get("subject_partitions") or []]
+        full_scan |= not parts  # a certificate from before them: nothing to follow
+        stated += parts
         result.contradicted += _contradicted(stored.position, erased, keys, subject_id)
     held = keys.keys_of(subject_id)
     result.keys_held = sorted(k.retention_class for k in held)
@@ -134,7 +165,11 @@ def verify_erasure(
             f"the subject was fully erased, yet the key store holds its key(s) for "
             f"{', '.join(result.keys_held)} — fix: `pdl certificates reapply`"
         )
-    for record in subject_records(log, registry, topics, [subject_id])[subject_id]:
+    raw, records = _subject_records(log, registry, topics, subject_id, stated, full_scan)
+    result.method = FULL_SCAN if full_scan else FOLLOWED
+    result.partitions_certified = len(stated)
+    result.differs = [d for p in stated if (d := p.differences(raw))]
+    for record in records:
         result.records += 1
         if record.problem:
             result.undecodable.append(f"{record.position}: {record.problem}")
@@ -146,6 +181,27 @@ def verify_erasure(
             f"the subject was fully erased, yet {opened} of its field(s) still open"
         )
     return result
+
+
+def _subject_records(
+    log: EventLog,
+    registry: SchemaRegistry,
+    topics: Topics,
+    subject_id: str,
+    stated: list[SubjectPartition],
+    full_scan: bool,
+) -> tuple[list[LogRecord], list[SubjectRecord]]:
+    """The subject's raw records and what they say: on the certificates' partitions from
+    their lowest first position, or (``full_scan``) on every event topic."""
+    if full_scan:
+        key = subject_id.encode()
+        raw = [r for r in log.scan(topics.event_topics()) if r.key == key]
+        return raw, [record_reader(registry)(r) for r in raw]
+    firsts: dict[TopicPartition, int] = {}
+    for part in stated:
+        firsts[part.tp] = min(part.first_offset, firsts.get(part.tp, part.first_offset))
+    followed = follow_subject(log, registry, subject_id, firsts)
+    return followed.raw, followed.records
 
 
 def _total(doc: Mapping[str, Any]) -> bool:

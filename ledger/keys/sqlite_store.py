@@ -15,7 +15,11 @@ rotating the master key (``rotate_master``) rewraps the secret and every lookup 
 finds its subject — lookups cannot be recomputed, as the store never holds the natural
 identifiers. A version 2 store is upgraded on open, its lookup secret being the one
 version 2 derived from the master key. A store written by pdl 0.1 (version 0: keys per
-subject, lookups of the identifier alone) is refused: see ``KeyStoreVersionError``.
+subject, lookups of the identifier alone) is refused: see ``sqlite_schema.KeyStoreVersionError``.
+The tables and the upgrade are in ``ledger.keys.sqlite_schema``.
+
+Every write runs in a ``batch()`` block: a block of its own (one durable commit), or a
+savepoint of the caller's open batch, which commits once for all of its writes.
 """
 
 from __future__ import annotations
@@ -23,20 +27,26 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ledger.errors import ConfigError
-from ledger.keys.master import MasterKeyError
+from ledger.errors import Conflict
+from ledger.keys.sqlite_schema import (
+    DATA_KEY,
+    KEY_COLUMNS,
+    LOOKUP_SECRET,
+    SCHEMA_VERSION,
+    create_or_upgrade,
+    schema_version,
+)
 from ledger.keys.store import (
     DataKey,
     KeyStore,
@@ -48,77 +58,18 @@ from ledger.keys.store import (
 )
 from ledger.keys.wrapping import MasterWrap, wrong_master_key
 
-#: The schema this code reads and writes (``PRAGMA user_version``); 0.1 wrote none (0).
-SCHEMA_VERSION = 3
-
-_MASTER_TABLE = """
-CREATE TABLE IF NOT EXISTS master (
-    one INTEGER PRIMARY KEY CHECK (one = 1),
-    master_key_id TEXT NOT NULL,   -- the key-check value: which master key wraps the keys
-    wrapped_lookup_secret BLOB NOT NULL
-);
-"""
-#: the label of data keys' wrapping, and of the lookup secret's
-_DATA_KEY, _LOOKUP_SECRET = "pdl-wrap-v3", "pdl-lookup-secret-v3"
-# run in one transaction: another process opening the store meanwhile sees all or none
-_SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS subjects (
-    subject_id TEXT PRIMARY KEY,  -- pseudonymous; belongs to one controller for ever
-    controller TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS subjects_controller ON subjects(controller);
-CREATE TABLE IF NOT EXISTS identities (
-    lookup BLOB PRIMARY KEY,      -- HMAC of (controller, natural identifier), never either
-    subject_id TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS identities_subject ON identities(subject_id);
-CREATE TABLE IF NOT EXISTS data_keys (
-    key_id TEXT PRIMARY KEY,
-    subject_id TEXT NOT NULL,
-    controller TEXT NOT NULL,
-    retention_class TEXT NOT NULL,
-    wrapped BLOB NOT NULL,
-    UNIQUE (subject_id, retention_class)
-);
-CREATE TABLE IF NOT EXISTS erased_subjects (
-    subject_id TEXT PRIMARY KEY   -- the erasure fence: pseudonymous ids only
-) WITHOUT ROWID;
-{_MASTER_TABLE}
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
-
-_KEY_COLUMNS = "key_id, subject_id, controller, retention_class, wrapped"
-
 # A restored backup brings shredded keys back: hence `pdl certificates reapply` in the fix.
 _FIX = (
     "is the disk full, or the file damaged or locked by another program? Free space or "
     "stop that program; if the file is damaged, restore it from backup, then run "
     "`pdl certificates reapply`"
 )
-_UPGRADED_FROM = 2
 #: seconds an unwrapped key stays in memory unused by a new read: a key shredded by
 #: another process is dropped within this bound even if nothing here asks for it again
 CACHE_SECONDS = 60.0
 P = ParamSpec("P")
 R = TypeVar("R")
 _Row = tuple[str, str, str, str, bytes]
-
-
-class KeyStoreVersionError(ConfigError):
-    """The key store's files were written by another version of pdl."""
-
-
-def _refuse_0_1(path: Path) -> KeyStoreVersionError:
-    return KeyStoreVersionError(
-        f"the key store {path} was written by pdl 0.1: its keys are per subject and "
-        "retention class with no controller, and its identity lookups cannot be re-keyed "
-        "per controller (they are HMACs of the identifier alone, which the store never "
-        "held); pdl 0.2 keeps controllers apart and does not open it",
-        "keep using pdl 0.1 on that data directory until its data has been exported or "
-        "erased, or start pdl 0.2 on a new data directory (--data-dir or PDL_DATA_DIR) and "
-        "a new log, and submit the events again from their sources so that each person is "
-        "given a subject id per controller (docs/DPO.md, 'Controllers are tenants')",
-    )
 
 
 def _reported(
@@ -148,71 +99,23 @@ class SQLiteKeyStore(KeyStore):
         self._wrap = MasterWrap(master_key)
         # key id -> (unwrapped key, monotonic instant it expires)
         self._cache: dict[str, tuple[DataKey, float]] = {}
-        self._lock = threading.Lock()
+        # re-entrant: a batch holds it from its start to its commit, and the writes inside
+        # take it again; other threads wait for the batch to end
+        self._lock = threading.RLock()
+        self._depth = 0  # open batch blocks (the outermost holds the transaction)
+        self._made: list[str] = []  # keys made in the open batch, dropped if it rolls back
         try:
             self._db.execute("PRAGMA secure_delete = ON")
-            version = self._version()  # before anything writes to the file
+            # a commit returns once the write-ahead log is on disk: a key handed out is kept
+            self._db.execute("PRAGMA synchronous = FULL")
+            version = schema_version(self._db, path)  # before anything writes to the file
             self._db.execute("PRAGMA journal_mode = WAL")
             if version != SCHEMA_VERSION:
-                self._create_or_upgrade(master_key)
+                create_or_upgrade(self._db, path, self._wrap, master_key)
             self._lookup_key = self._open_lookup_secret()
         except BaseException:
             self._db.close()
             raise
-
-    def _create_or_upgrade(self, master_key: bytes) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            version = self._version()  # again: another process may have been first
-            if version == 0:
-                self._run(_SCHEMA)
-                secret = os.urandom(32)
-            elif version == _UPGRADED_FROM:
-                self._run(_MASTER_TABLE)
-                secret = hmac.new(master_key, b"pdl-identity-lookup", hashlib.sha256).digest()
-                self._rewrap_legacy_keys()
-            if version != SCHEMA_VERSION:
-                self._db.execute(
-                    "INSERT INTO master(one, master_key_id, wrapped_lookup_secret) "
-                    "VALUES (1, ?, ?)",
-                    (self._wrap.key_id, self._wrap.wrap(secret, _LOOKUP_SECRET)),
-                )
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-
-    def _run(self, script: str) -> None:
-        """Each statement of ``script`` in the open transaction (``executescript`` would
-        commit it first)."""
-        statement = ""
-        for line in script.splitlines(keepends=True):
-            statement += line
-            if sqlite3.complete_statement(statement):
-                self._db.execute(statement)
-                statement = ""
-
-    def _rewrap_legacy_keys(self) -> None:
-        """Schema 2's keys (no master key id in the format) rewrapped in schema 3's; a
-        master key that opens none of them is refused before anything is written."""
-        for row in self._db.execute(f"SELECT {_KEY_COLUMNS} FROM data_keys").fetchall():
-            key_id, subject_id, controller, retention_class, wrapped = row
-            context = (str(key_id), str(subject_id), str(controller), str(retention_class))
-            ad = "\x00".join(("pdl-wrap-v2", *context)).encode()
-            try:
-                material = self._wrap.unwrap_legacy(bytes(wrapped), ad)
-            except InvalidTag:
-                raise MasterKeyError(
-                    f"the master key does not open the keys of {self.path} (schema 2, being "
-                    "upgraded): nothing was changed",
-                    "set PDL_MASTER_KEY (or PDL_MASTER_KEY_FILE) to the key the store was "
-                    "created with",
-                ) from None
-            self._db.execute(
-                "UPDATE data_keys SET wrapped = ? WHERE key_id = ?",
-                (self._wrap.wrap(material, _DATA_KEY, *context), key_id),
-            )
 
     def _open_lookup_secret(self) -> bytes:
         row = self._db.execute(
@@ -222,7 +125,7 @@ class SQLiteKeyStore(KeyStore):
             raise KeyStoreError(f"the key store {self.path} has no master key record", _FIX)
         if str(row[0]) != self._wrap.key_id:
             raise wrong_master_key(f"the key store {self.path}", str(row[0]), self._wrap.key_id)
-        return self._wrap.unwrap(bytes(row[1]), f"the key store {self.path}", _LOOKUP_SECRET)
+        return self._wrap.unwrap(bytes(row[1]), f"the key store {self.path}", LOOKUP_SECRET)
 
     @property
     def master_key_id(self) -> str:
@@ -233,26 +136,20 @@ class SQLiteKeyStore(KeyStore):
     def rotate_master(self, new_master_key: bytes) -> None:
         new = MasterWrap(new_master_key)
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self._db.execute(f"SELECT {_KEY_COLUMNS} FROM data_keys").fetchall()
+            self._refuse_in_batch("rotate_master")
+            with self.batch():
+                rows = self._db.execute(f"SELECT {KEY_COLUMNS} FROM data_keys").fetchall()
                 for key_id, subject_id, controller, retention_class, wrapped in rows:
                     context = (str(key_id), str(subject_id), str(controller), str(retention_class))
-                    material = self._wrap.unwrap(
-                        bytes(wrapped), str(self.path), _DATA_KEY, *context
-                    )
+                    material = self._wrap.unwrap(bytes(wrapped), str(self.path), DATA_KEY, *context)
                     self._db.execute(
                         "UPDATE data_keys SET wrapped = ? WHERE key_id = ?",
-                        (new.wrap(material, _DATA_KEY, *context), key_id),
+                        (new.wrap(material, DATA_KEY, *context), key_id),
                     )
                 self._db.execute(
                     "UPDATE master SET master_key_id = ?, wrapped_lookup_secret = ?",
-                    (new.key_id, new.wrap(self._lookup_key, _LOOKUP_SECRET)),
+                    (new.key_id, new.wrap(self._lookup_key, LOOKUP_SECRET)),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             # the old wrapping is overwritten in the file (secure_delete); fold the WAL in
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._wrap = new
@@ -262,23 +159,67 @@ class SQLiteKeyStore(KeyStore):
         """A consistent copy of the store written to ``into`` (``VACUUM INTO``), for a
         backup; the keys in it stay wrapped by the master key."""
         with self._lock:
+            self._refuse_in_batch("snapshot")
             self._db.execute("VACUUM INTO ?", (str(into),))
 
-    def _version(self) -> int:
-        """The store's schema version (0: new); one this code cannot read is refused."""
-        (version,) = self._db.execute("PRAGMA user_version").fetchone()
-        if version in (SCHEMA_VERSION, _UPGRADED_FROM):
-            return int(version)
-        if version > SCHEMA_VERSION:
-            raise KeyStoreVersionError(
-                f"the key store {self.path} has schema version {version}, newer than this "
-                f"pdl's {SCHEMA_VERSION}",
-                "run the pdl version that wrote it (or a newer one)",
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """One ``BEGIN IMMEDIATE`` transaction for the outermost block: other processes'
+        writers wait for its end (the connection's busy timeout), and their readers see the
+        store as it was before it. A nested block, and each write inside (every write runs
+        in a block of its own), is a savepoint of that transaction: leaving it by an
+        exception undoes its writes only, so a refused call leaves nothing half-written in
+        the batch. The block holds this store's lock: other threads wait for its end."""
+        with self._lock:
+            outermost, savepoint, made = self._depth == 0, f"pdl_{self._depth}", len(self._made)
+            self._sql("BEGIN IMMEDIATE" if outermost else f"SAVEPOINT {savepoint}")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                self._undo(outermost, savepoint, made)
+                raise
+            self._depth -= 1
+            if not outermost:
+                self._sql(f"RELEASE {savepoint}")
+                return
+            try:
+                self._sql("COMMIT")
+            except BaseException:
+                self._undo(outermost, savepoint, made)
+                raise
+            self._made.clear()
+
+    def _undo(self, outermost: bool, savepoint: str, made: int) -> None:
+        """Roll the block back, and drop from memory the keys it made: they no longer
+        exist. (SQLite may have rolled the whole transaction back already, on a full disk
+        or an I/O error: then there is nothing left to undo.)"""
+        for key_id in self._made[made:]:
+            self._cache.pop(key_id, None)
+        del self._made[made:]
+        if not self._db.in_transaction:
+            return
+        if outermost:
+            self._sql("ROLLBACK")
+        else:
+            self._sql(f"ROLLBACK TO {savepoint}")
+            self._sql(f"RELEASE {savepoint}")
+
+    def _sql(self, statement: str) -> None:
+        try:
+            self._db.execute(statement)
+        except sqlite3.Error as exc:
+            raise KeyStoreError(f"the key store {self.path}: {exc}", _FIX) from exc
+
+    def _refuse_in_batch(self, operation: str) -> None:
+        if self._depth:
+            raise Conflict(
+                f"the key store {self.path}: {operation} cannot run inside a batch, which "
+                "commits only when its block ends: what it destroys or rewraps must be "
+                "durable, and folded out of the write-ahead log, when it returns",
+                f"call {operation} after the `with keys.batch():` block",
             )
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master")}
-        if "data_keys" in tables or "identities" in tables:
-            raise _refuse_0_1(self.path)
-        return 0
 
     def _lookup(self, natural_id: str, controller: str) -> bytes:
         # one lookup per (controller, identifier): the same person at two controllers
@@ -315,7 +256,7 @@ class SQLiteKeyStore(KeyStore):
     def assign_subject(
         self, subject_id: str, controller: str, natural_id: str | None = None
     ) -> str:
-        with self._lock, self._db:
+        with self.batch():
             if natural_id is not None:
                 lookup = self._lookup(natural_id, controller)
                 self._db.execute(
@@ -353,31 +294,36 @@ class SQLiteKeyStore(KeyStore):
 
     @_reported
     def data_key(self, subject_id: str, retention_class: str) -> DataKey:
-        with self._lock, self._db:
-            if self._fenced(subject_id):
-                raise SubjectErased(subject_id)
-            where = "subject_id = ? AND retention_class = ?"
-            row = self._select_key(where, (subject_id, retention_class))
+        with self._lock:
+            # reads first: the key usually exists, and reading takes no write lock
+            row = self._existing_key(subject_id, retention_class)
             if row is None:
-                controller = self._owner(subject_id)
-                if controller is None:
-                    raise UnknownSubject(subject_id)
-                key_id = uuid.uuid4().hex
-                material = AESGCM.generate_key(bit_length=256)
-                wrapped = self._wrap_key(key_id, subject_id, controller, retention_class, material)
-                # the fence is checked again in the insert itself, which runs under the
-                # write lock: a shred-and-fence committed since the check above wins
-                self._db.execute(
-                    f"INSERT OR IGNORE INTO data_keys({_KEY_COLUMNS}) "
-                    "SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS "
-                    "(SELECT 1 FROM erased_subjects WHERE subject_id = ?)",
-                    (key_id, subject_id, controller, retention_class, wrapped, subject_id),
-                )
-                row = self._select_key(where, (subject_id, retention_class))
-                if row is None and self._fenced(subject_id):
-                    raise SubjectErased(subject_id)
-        assert row is not None
+                with self.batch():
+                    # again under the write lock: another writer may have made the key,
+                    # or shredded and fenced the subject, since the reads above
+                    row = self._existing_key(subject_id, retention_class)
+                    row = row or self._make_key(subject_id, retention_class)
         return self._unwrap(row)
+
+    def _existing_key(self, subject_id: str, retention_class: str) -> _Row | None:
+        if self._fenced(subject_id):
+            raise SubjectErased(subject_id)
+        where = "subject_id = ? AND retention_class = ?"
+        return self._select_key(where, (subject_id, retention_class))
+
+    def _make_key(self, subject_id: str, retention_class: str) -> _Row:
+        controller = self._owner(subject_id)
+        if controller is None:
+            raise UnknownSubject(subject_id)
+        key_id = uuid.uuid4().hex
+        material = AESGCM.generate_key(bit_length=256)
+        wrapped = self._wrap_key(key_id, subject_id, controller, retention_class, material)
+        self._db.execute(
+            f"INSERT INTO data_keys({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+            (key_id, subject_id, controller, retention_class, wrapped),
+        )
+        self._made.append(key_id)
+        return (key_id, subject_id, controller, retention_class, wrapped)
 
     @_reported
     def key_by_id(self, key_id: str) -> DataKey | None:
@@ -418,7 +364,7 @@ class SQLiteKeyStore(KeyStore):
 
     @_reported
     def fence_erased_subject(self, subject_id: str) -> None:
-        with self._lock, self._db:
+        with self.batch():
             self._db.execute(
                 "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)", (subject_id,)
             )
@@ -443,10 +389,10 @@ class SQLiteKeyStore(KeyStore):
         fence: bool = False,
     ) -> list[ShreddedKey]:
         with self._lock:
-            with self._db:
-                # the write lock first: no key can be made for the subject between the
-                # shredding and the fence (they commit together)
-                self._db.execute("BEGIN IMMEDIATE")
+            self._refuse_in_batch("shred")
+            # the write lock first: no key can be made for the subject between the
+            # shredding and the fence (they commit together)
+            with self.batch():
                 if fence:
                     self._db.execute(
                         "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)",
@@ -496,14 +442,14 @@ class SQLiteKeyStore(KeyStore):
 
     def _select_keys(self, subject_id: str) -> list[_Row]:
         rows = self._db.execute(
-            f"SELECT {_KEY_COLUMNS} FROM data_keys WHERE subject_id = ? ORDER BY retention_class",
+            f"SELECT {KEY_COLUMNS} FROM data_keys WHERE subject_id = ? ORDER BY retention_class",
             (subject_id,),
         ).fetchall()
         return [(str(k), str(s), str(o), str(c), bytes(w)) for k, s, o, c, w in rows]
 
     def _select_key(self, where: str, args: tuple[str, ...]) -> _Row | None:
         row = self._db.execute(
-            f"SELECT {_KEY_COLUMNS} FROM data_keys WHERE {where}", args
+            f"SELECT {KEY_COLUMNS} FROM data_keys WHERE {where}", args
         ).fetchone()
         if row is None:
             return None
@@ -517,13 +463,19 @@ class SQLiteKeyStore(KeyStore):
             return cached[0]
         self._drop_expired(now)
         context = (key_id, subject_id, controller, retention_class)
-        material = self._wrap.unwrap(wrapped, str(self.path), _DATA_KEY, *context)
+        material = self._wrap.unwrap(wrapped, str(self.path), DATA_KEY, *context)
         key = DataKey(key_id, subject_id, controller, retention_class, material)
+        self._cache.pop(key_id, None)  # re-added last: the cache stays in expiry order
         self._cache[key_id] = (key, now + CACHE_SECONDS)
         return key
 
     def _drop_expired(self, now: float) -> None:
-        for key_id in [i for i, (_, expires) in self._cache.items() if expires <= now]:
+        # entries are in expiry order, so the expired ones lead: a miss costs what it
+        # drops, not a walk over every key of a large batch
+        while self._cache:
+            key_id, (_, expires) = next(iter(self._cache.items()))
+            if expires > now:
+                return
             del self._cache[key_id]
 
     def _wrap_key(
@@ -531,7 +483,7 @@ class SQLiteKeyStore(KeyStore):
     ) -> bytes:
         # the controller is bound too: a row moved to another controller does not open
         context = (key_id, subject_id, controller, retention_class)
-        return self._wrap.wrap(material, _DATA_KEY, *context)
+        return self._wrap.wrap(material, DATA_KEY, *context)
 
 
 def _new_subject_id() -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Collection
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from ledger.errors import Refused, Unavailable
@@ -91,6 +92,21 @@ class UnknownSubject(Refused):
 class KeyStore(ABC):
     """Holds per-subject data keys, each subject id's controller, and the
     (controller, natural identifier) → subject mapping."""
+
+    @abstractmethod
+    def batch(self) -> AbstractContextManager[None]:
+        """Writes made inside the block (``assign_subject``, ``data_key``,
+        ``fence_erased_subject``) commit together, durably, when the outermost block ends,
+        or not at all if an exception leaves it: one durable commit per batch of events
+        instead of one per new subject and per new key. Until then no other store on the
+        same storage sees them, and its writers may wait for the block's end: keep the
+        block to the key-store work (no log I/O inside). Reads inside see the block's own
+        writes. A nested block joins the outer one (nothing commits at its end); an
+        exception leaving it undoes its writes only, as a call that raises inside a block
+        leaves nothing of its own behind. ``shred``, ``rotate_master`` (and an adapter's
+        backups) must be durable when they return, so they are refused inside a block
+        (``Conflict``). A data key handed out inside a block must not seal anything that
+        leaves the process before the block has committed."""
 
     @abstractmethod
     def subject_for(self, natural_id: str, controller: str) -> str | None:

@@ -19,6 +19,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from ledger.contract.base import SubjectId
+from ledger.errors import Conflict
 from ledger.keys.master import MasterKeyError, master_key_id
 from ledger.keys.store import (
     DataKey,
@@ -328,3 +329,106 @@ class KeyStoreTestCase(ABC):
         finally:
             again.close()
         assert old != new
+
+    # batches
+
+    def test_a_batch_commits_its_writes_together(self, keys: KeyStore) -> None:
+        elsewhere = self.make_store()  # another process on the same store
+        try:
+            with keys.batch():
+                subject = self.known(keys, "camille@example.fr")
+                key = keys.data_key(subject, "marketing")
+                fenced = self.new_subject_id(keys)
+                keys.fence_erased_subject(fenced)
+                # the block reads its own writes
+                assert keys.subject_for("camille@example.fr", self.A) == subject
+                assert keys.controller_of(subject) == self.A
+                assert keys.data_key(subject, "marketing") == key
+                assert keys.key_by_id(key.key_id) == key
+                assert keys.is_erased_subject(fenced)
+                # nothing is visible elsewhere before the block ends
+                assert elsewhere.subject_for("camille@example.fr", self.A) is None
+                assert elsewhere.controller_of(subject) is None
+                assert elsewhere.key_by_id(key.key_id) is None
+                assert not elsewhere.is_erased_subject(fenced)
+            assert elsewhere.subject_for("camille@example.fr", self.A) == subject
+            assert elsewhere.controller_of(subject) == self.A
+            assert elsewhere.key_by_id(key.key_id) == key
+            assert elsewhere.is_erased_subject(fenced)
+        finally:
+            elsewhere.close()
+        again = self.restarted(keys)
+        try:
+            assert again.data_key(subject, "marketing") == key
+        finally:
+            again.close()
+
+    def test_an_exception_leaving_a_batch_undoes_all_of_it(self, keys: KeyStore) -> None:
+        before = self.known(keys, "dominique@example.fr")
+        kept = keys.data_key(before, "marketing")
+        made: list[DataKey] = []
+        with pytest.raises(RuntimeError, match="the caller gave up"), keys.batch():
+            subject = self.known(keys, "camille@example.fr")
+            made += [keys.data_key(subject, "marketing"), keys.data_key(before, "accounting")]
+            keys.fence_erased_subject(before)
+            raise RuntimeError("the caller gave up")
+        assert keys.subject_for("camille@example.fr", self.A) is None
+        assert keys.controller_of(subject) is None
+        assert all(keys.key_by_id(k.key_id) is None for k in made)
+        assert keys.keys_of(before) == [kept]
+        assert not keys.is_erased_subject(before)
+        again = self.restarted(keys)
+        try:
+            assert again.subject_for("camille@example.fr", self.A) is None
+            assert again.keys_of(before) == [kept]
+        finally:
+            again.close()
+
+    def test_a_nested_batch_joins_the_outer_one(self, keys: KeyStore) -> None:
+        elsewhere = self.make_store()
+        try:
+            with keys.batch():
+                outer = self.known(keys, "camille@example.fr")
+                with keys.batch():
+                    inner = self.known(keys, "dominique@example.fr")
+                    key = keys.data_key(inner, "marketing")
+                assert elsewhere.subject_for("dominique@example.fr", self.A) is None
+                assert elsewhere.key_by_id(key.key_id) is None  # the inner end commits nothing
+                with pytest.raises(RuntimeError), keys.batch():
+                    undone = self.known(keys, "alix@example.fr")
+                    raise RuntimeError("only this block is undone")
+                assert keys.subject_for("alix@example.fr", self.A) is None
+                assert keys.controller_of(undone) is None
+            assert elsewhere.subject_for("camille@example.fr", self.A) == outer
+            assert elsewhere.subject_for("dominique@example.fr", self.A) == inner
+            assert elsewhere.key_by_id(key.key_id) == key
+            assert elsewhere.subject_for("alix@example.fr", self.A) is None
+        finally:
+            elsewhere.close()
+
+    def test_a_refused_call_in_a_batch_leaves_nothing_and_the_batch_goes_on(
+        self, keys: KeyStore
+    ) -> None:
+        theirs = self.new_subject_id(keys, self.B)
+        with keys.batch():
+            with pytest.raises(SubjectOfAnotherController):
+                keys.assign_subject(theirs, self.A, "camille@example.fr")
+            assert keys.subject_for("camille@example.fr", self.A) is None
+            with pytest.raises(UnknownSubject):
+                keys.data_key(keys.new_subject(), "marketing")
+            subject = self.known(keys, "dominique@example.fr")
+            key = keys.data_key(subject, "marketing")
+        assert keys.controller_of(theirs) == self.B
+        assert keys.subject_for("camille@example.fr", self.A) is None
+        assert keys.key_by_id(key.key_id) == key
+
+    def test_shredding_is_refused_inside_a_batch(self, keys: KeyStore) -> None:
+        subject = self.new_subject_id(keys)
+        key = keys.data_key(subject, "marketing")
+        with keys.batch():
+            with pytest.raises(Conflict):
+                keys.shred(subject)
+            with pytest.raises(Conflict):
+                keys.rotate_master(secrets.token_bytes(32))
+        assert keys.key_by_id(key.key_id) == key
+        assert keys.master_key_id == master_key_id(self.master_key)

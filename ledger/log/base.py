@@ -74,6 +74,13 @@ class TopicSettings:
     replication_factor: int
 
 
+def keyed_partition(key: bytes, partitions: int) -> int:
+    """Kafka's default partitioner for keyed records (kafka-python computes it the same)."""
+    from kafka.partitioner import murmur2  # here: importing kafka costs every command
+
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 class LogError(Unavailable):
     """The log could not do what was asked (broker unreachable, append failed)."""
 
@@ -161,15 +168,27 @@ class EventLog(ABC):
         topic contract (``ledger.service.topic_contract``) is checked against."""
 
     @abstractmethod
-    def append(self, records: Sequence[OutgoingRecord]) -> None:
+    def append(self, records: Iterable[OutgoingRecord]) -> None:
         """Append all records or none, stamped with the log's time. Records with the same
-        key keep their order. Returns only once the whole batch is committed; raises
-        ``LogError`` when nothing was, and ``AppendOutcomeUnknown`` when the log could
-        not say (the caller must re-run: appends are idempotent by event_id)."""
+        key keep their order. ``records`` is consumed once, lazily, inside the one
+        transaction, so a batch need not fit in memory; a ``Sized`` one (a list, a spool)
+        tells an adapter how long its transaction may take. Returns only once the whole
+        batch is committed; raises ``LogError`` when nothing was, and
+        ``AppendOutcomeUnknown`` when the log could not say (the caller must re-run:
+        appends are idempotent by event_id). An error raised by ``records`` itself is
+        raised as it is, after the transaction is aborted: nothing committed."""
 
     @abstractmethod
     def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         """The offset the next record appended to each partition will get."""
+
+    @abstractmethod
+    def open_transactions(self, topics: Iterable[str]) -> dict[TopicPartition, tuple[int, int]]:
+        """Partitions of ``topics`` holding a transaction not yet committed or aborted, as
+        ``(stable offset, high watermark)``: committed-only readers cannot pass the stable
+        offset (the open transaction's first record) until the transaction ends. On
+        Kafka, its producer ends it, or the broker aborts it after the producer's
+        transaction timeout. A log whose appends are atomic (embedded) has none."""
 
     @abstractmethod
     def start_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
@@ -202,6 +221,27 @@ class EventLog(ABC):
     def scan(self, topics: Iterable[str]) -> Iterator[LogRecord]:
         """Every record now in ``topics``, partition by partition, outside any consumer
         group: for verifiers and listings that must see the raw log."""
+
+    def partition_for(self, topic: str, key: bytes) -> int:
+        """The partition of ``topic`` a record keyed ``key`` is appended to: Kafka's
+        default partitioner (murmur2 of the key, modulo the partition count), which both
+        adapters use. A subject's records on a topic all live in this one partition."""
+        count = len(self.end_offsets([topic]))
+        if not count:
+            raise LogError(f"topic {topic!r} does not exist", "run `pdl doctor` to create it")
+        return keyed_partition(key, count)
+
+    def read_partition(
+        self, tp: TopicPartition, start: int, end: int | None = None
+    ) -> Iterator[LogRecord]:
+        """The records of one partition at offsets ``start`` up to ``end`` (default: the
+        partition's end offset when called), in order, outside any consumer group: what a
+        reader following one subject needs. Adapters read only that range; this generic
+        version filters a scan."""
+        stop = self.end_offsets([tp.topic]).get(tp, 0) if end is None else end
+        for record in self.scan([tp.topic]):
+            if record.partition == tp.partition and start <= record.offset < stop:
+                yield record
 
     @abstractmethod
     def consumer(

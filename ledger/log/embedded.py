@@ -117,20 +117,26 @@ class EmbeddedEventLog(EventLog):
                 )
 
     @_reported
-    def append(self, records: Sequence[OutgoingRecord]) -> None:
+    def append(self, records: Iterable[OutgoingRecord]) -> None:
         now_ms = int(self._clock() * 1000)
         with self._lock, self._transaction():
             partitions = self._partition_counts()
-            for record in records:
-                count = partitions.get(record.topic)
-                if count is None:
-                    raise LogError(f"topic {record.topic!r} does not exist")
-                partition = partition_for(record.key, count)
-                (next_offset,) = self._db.execute(_END, (record.topic, partition)).fetchone()
-                self._db.execute(
-                    "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
-                    (record.topic, partition, next_offset, record.key, record.value, now_ms),
-                )
+            # the write lock is held: each partition's end is read once, then counted on
+            ends: dict[tuple[str, int], int] = {}
+
+            def rows() -> Iterator[tuple[str, int, int, bytes, bytes, int]]:
+                for record in records:
+                    count = partitions.get(record.topic)
+                    if count is None:
+                        raise LogError(f"topic {record.topic!r} does not exist")
+                    at = (record.topic, partition_for(record.key, count))
+                    offset = ends.get(at)
+                    if offset is None:
+                        (offset,) = self._db.execute(_END, at).fetchone()
+                    ends[at] = offset + 1
+                    yield (*at, offset, record.key, record.value, now_ms)
+
+            self._db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", rows())
 
     @_reported
     def topic_settings(self, topics: Iterable[str]) -> dict[str, TopicSettings]:
@@ -152,6 +158,9 @@ class EmbeddedEventLog(EventLog):
                     (end,) = self._db.execute(_END, (topic, partition)).fetchone()
                     ends[TopicPartition(topic, partition)] = int(end)
         return ends
+
+    def open_transactions(self, topics: Iterable[str]) -> dict[TopicPartition, tuple[int, int]]:
+        return {}  # an append is one SQLite transaction: never seen half-done
 
     @_reported
     def start_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
@@ -209,6 +218,26 @@ class EmbeddedEventLog(EventLog):
                     break
                 yield from batch
                 offset = batch[-1].offset + 1
+
+    @_reported
+    def partition_for(self, topic: str, key: bytes) -> int:
+        with self._lock:
+            count = self._partition_counts().get(topic)
+        if count is None:
+            raise LogError(f"topic {topic!r} does not exist", "run `pdl doctor` to create it")
+        return partition_for(key, count)
+
+    def read_partition(
+        self, tp: TopicPartition, start: int, end: int | None = None
+    ) -> Iterator[LogRecord]:
+        stop = self.end_offsets([tp.topic]).get(tp, 0) if end is None else end
+        offset = start
+        while offset < stop:
+            batch = [r for r in self.read(tp, offset, min(1000, stop - offset)) if r.offset < stop]
+            if not batch:
+                break
+            yield from batch
+            offset = batch[-1].offset + 1
 
     @_reported
     def consumer(

@@ -19,13 +19,18 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
 from typing import Any
 
 from kafka import ConsumerRebalanceListener, KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import TopicPartition as KafkaTP
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
-from kafka.errors import KafkaError, OffsetOutOfRangeError, TopicAlreadyExistsError
+from kafka.errors import (
+    InvalidTransactionTimeoutError,
+    KafkaError,
+    OffsetOutOfRangeError,
+    TopicAlreadyExistsError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from ledger.log.base import (
@@ -40,6 +45,7 @@ from ledger.log.base import (
     StartOffsets,
     TopicPartition,
     TopicSettings,
+    keyed_partition,
     ledger_topic_config,
     lost_records,
 )
@@ -93,8 +99,10 @@ class KafkaEventLog(EventLog):
         self._timeout_ms = request_timeout_ms
         self._max_block_ms = max_block_ms
         self._producer: Any = None
+        self._producer_timeout_ms = transaction_timeout_ms
         self._offsets_reader: Any = None
         self._times_consumer: Any = None
+        self._range_consumer: Any = None
 
     def ensure_topics(self, topics: Mapping[str, int], compacted: Iterable[str] = ()) -> None:
         compact = set(compacted)
@@ -162,21 +170,29 @@ class KafkaEventLog(EventLog):
             for topic in present
         }
 
-    def append(self, records: Sequence[OutgoingRecord]) -> None:
+    def append(self, records: Iterable[OutgoingRecord]) -> None:
         try:
-            producer = self._transactional_producer()
+            producer = self._transactional_producer(self._transaction_ms_for(records))
         except LogError as exc:
             raise LogError(
                 f"append to {self.bootstrap} failed, nothing committed: {exc.message}", exc.fix
             ) from exc
         try:
             producer.begin_transaction()
-            sent = [producer.send(r.topic, key=r.key, value=r.value) for r in records]
+            failed: list[BaseException] = []
+            for record in _callers(records):
+                # no future kept per record: a batch of millions stays in bounded memory
+                producer.send(record.topic, key=record.key, value=record.value).add_errback(
+                    failed.append
+                )
             # every record acknowledged before the commit is asked for: until then any
             # error, the client library's own state errors included, can still abort
             self._within("delivering the batch", producer.flush)
-            for delivery in sent:
-                delivery.get(timeout=0)
+            if failed:
+                raise failed[0]
+        except _CallersError as exc:  # the records' own iterable failed: nothing committed
+            self._abort(producer)
+            raise exc.error from exc.error.__cause__
         except Exception as exc:  # whatever failed, nothing was committed
             self._abort(producer)
             raise LogError(
@@ -187,6 +203,14 @@ class KafkaEventLog(EventLog):
         except Exception as exc:  # the commit may or may not have happened
             self._discard_producer()
             raise AppendOutcomeUnknown(self.bootstrap, _cause(exc)) from exc
+
+    def _transaction_ms_for(self, records: Iterable[OutgoingRecord]) -> int:
+        """The transaction time-out an append of ``records`` gets: the setting, plus the
+        time a known number of records takes at the slowest sizing rate, so that the
+        broker never aborts a large batch that is still being sent."""
+        if not isinstance(records, Sized):
+            return self._transaction_timeout_ms
+        return self._transaction_timeout_ms + len(records) * 1000 // SIZING_RECORDS_PER_S
 
     def _within(self, doing: str, call: Callable[[], object]) -> None:
         """``call()``, or ``LogError`` once ``max_block_ms`` and a request time-out
@@ -223,6 +247,34 @@ class KafkaEventLog(EventLog):
             tps = [KafkaTP(topic, p) for topic in topics for p in self._partitions(reader, topic)]
             ends = reader.end_offsets(tps) if tps else {}
         return {TopicPartition(tp.topic, tp.partition): int(o) for tp, o in ends.items()}
+
+    def open_transactions(self, topics: Iterable[str]) -> dict[TopicPartition, tuple[int, int]]:
+        # the last stable offset is a read_committed reader's end offset; asked only when a
+        # reader is stalled, so this reader is not kept open between calls
+        reader = self._reader()
+        with _reported(self.bootstrap, "reading last stable offsets"):
+            tps = [KafkaTP(topic, p) for topic in topics for p in self._partitions(reader, topic)]
+            if not tps:
+                return {}
+            stable_reader = KafkaConsumer(
+                bootstrap_servers=self.bootstrap,
+                **self._security.client_options(),
+                client_id="pdl-stable-offsets",
+                request_timeout_ms=self._timeout_ms,
+                bootstrap_timeout_ms=self._timeout_ms,
+                isolation_level="read_committed",
+                enable_auto_commit=False,
+            )
+            try:
+                stable = stable_reader.end_offsets(tps)
+            finally:
+                stable_reader.close(autocommit=False)
+            high = reader.end_offsets(tps)
+        return {
+            TopicPartition(tp.topic, tp.partition): (int(stable[tp]), int(high[tp]))
+            for tp in tps
+            if int(stable[tp]) < int(high[tp])
+        }
 
     def _partitions(self, reader: Any, topic: str) -> list[int]:
         """Partitions of a topic; waits briefly for metadata of a topic just created."""
@@ -341,6 +393,56 @@ class KafkaEventLog(EventLog):
         with _reported(self.bootstrap, "scanning"):
             yield from self._scan(ends)
 
+    def partition_for(self, topic: str, key: bytes) -> int:
+        with _reported(self.bootstrap, "reading the partitions of a topic"):
+            count = len(self._partitions(self._reader(), topic))
+        if not count:
+            raise LogError(f"topic {topic!r} does not exist", "run `pdl doctor` to create it")
+        return keyed_partition(key, count)
+
+    def read_partition(
+        self, tp: TopicPartition, start: int, end: int | None = None
+    ) -> Iterator[LogRecord]:
+        """One range at a time, on one groupless consumer kept open: a subject's reads
+        are a few short ranges, and a consumer's start costs more than any of them."""
+        ktp = KafkaTP(tp.topic, tp.partition)
+        stop = self.end_offsets([tp.topic]).get(tp, 0) if end is None else end
+        if start >= stop:
+            return
+        with _reported(self.bootstrap, f"reading {tp.topic}[{tp.partition}]"):
+            reader = self._range_reader()
+            reader.assign([ktp])
+            reader.seek(ktp, start)
+            deadline = time.monotonic() + self._timeout_ms / 1000
+            while reader.position(ktp) < stop:
+                batches = reader.poll(timeout_ms=500, max_records=1000)
+                if batches:
+                    deadline = time.monotonic() + self._timeout_ms / 1000
+                elif time.monotonic() > deadline:
+                    raise LogError(f"reading {tp.topic}[{tp.partition}] stalled before {stop}")
+                yield from (_record(m) for m in batches.get(ktp, []) if m.offset < stop)
+
+    def _range_reader(self) -> Any:
+        if self._range_consumer is None:
+            try:
+                self._range_consumer = KafkaConsumer(
+                    bootstrap_servers=self.bootstrap,
+                    **self._security.client_options(),
+                    client_id="pdl-read",
+                    request_timeout_ms=self._timeout_ms,
+                    bootstrap_timeout_ms=self._timeout_ms,
+                    group_id=None,
+                    enable_auto_commit=False,
+                    isolation_level="read_committed",
+                    # never jump to what is left: a range below the log start fails
+                    auto_offset_reset="none",
+                )
+            except KafkaError as exc:
+                raise LogError(
+                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
+                ) from exc
+        return self._range_consumer
+
     def _scan(self, ends: Mapping[KafkaTP, int]) -> Iterator[LogRecord]:
         reader = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
@@ -389,6 +491,9 @@ class KafkaEventLog(EventLog):
         if self._times_consumer is not None:
             self._times_consumer.close(autocommit=False)
             self._times_consumer = None
+        if self._range_consumer is not None:
+            self._range_consumer.close(autocommit=False)
+            self._range_consumer = None
 
     def _admin(self) -> Any:
         try:
@@ -404,7 +509,11 @@ class KafkaEventLog(EventLog):
                 f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
             ) from exc
 
-    def _transactional_producer(self) -> Any:
+    def _transactional_producer(self, transaction_timeout_ms: int) -> Any:
+        """The producer, with a transaction time-out of at least the one asked for (a
+        longer one replaces it: a time-out is fixed when a producer starts)."""
+        if self._producer is not None and self._producer_timeout_ms < transaction_timeout_ms:
+            self._discard_producer()
         if self._producer is None:
             try:
                 producer = KafkaProducer(
@@ -421,14 +530,26 @@ class KafkaEventLog(EventLog):
                     # a record not acknowledged by then fails its batch (the client
                     # needs more than linger_ms + request_timeout_ms)
                     delivery_timeout_ms=self._timeout_ms + 1_000,
-                    transaction_timeout_ms=self._transaction_timeout_ms,
+                    transaction_timeout_ms=transaction_timeout_ms,
                 )
                 producer.init_transactions()
             except KafkaError as exc:
+                if not _transaction_too_long(exc):
+                    raise LogError(
+                        f"no Kafka broker reachable at {self.bootstrap}: {exc}",
+                        self._security.fix(),
+                    ) from exc
                 raise LogError(
-                    f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
+                    f"a batch this large needs a transaction of {transaction_timeout_ms // 1000}"
+                    " s, longer than the brokers allow (transaction.max.timeout.ms, 900 s by "
+                    f"default): {exc}",
+                    "split the input into smaller files (each is one transaction; at the "
+                    f"sizing rate of {SIZING_RECORDS_PER_S:,} records/s, 900 s holds about "
+                    f"{(900 - self._transaction_timeout_ms // 1000) * SIZING_RECORDS_PER_S:,} "
+                    "records), or raise transaction.max.timeout.ms on the brokers",
                 ) from exc
             self._producer = producer
+            self._producer_timeout_ms = transaction_timeout_ms
         return self._producer
 
     def _discard_producer(self) -> None:
@@ -460,6 +581,41 @@ class KafkaEventLog(EventLog):
                     f"no Kafka broker reachable at {self.bootstrap}: {exc}", self._security.fix()
                 ) from exc
         return self._offsets_reader
+
+
+#: The slowest rate, in records per second, an append's transaction time-out is sized
+#: for: a fraction of what one producer sends on a small machine (about 10,000/s), so a
+#: large batch is never aborted by the broker while it is still being sent.
+SIZING_RECORDS_PER_S = 2_000
+
+
+class _CallersError(Exception):
+    """An error raised by the records given to ``append``, not by the log."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _callers(records: Iterable[OutgoingRecord]) -> Iterator[OutgoingRecord]:
+    """``records``, with the errors their iterable raises told apart from the log's."""
+    source = iter(records)
+    while True:
+        try:
+            record = next(source)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise _CallersError(exc) from exc
+        yield record
+
+
+def _transaction_too_long(exc: KafkaError) -> bool:
+    """Whether the brokers refused a producer's transaction time-out (kafka-python
+    reports it wrapped in a generic error, by name)."""
+    return isinstance(exc, InvalidTransactionTimeoutError) or (
+        InvalidTransactionTimeoutError.__name__ in str(exc)
+    )
 
 
 def _cause(exc: BaseException) -> str:

@@ -29,6 +29,7 @@ from ledger.log.base import (
     LogRecord,
     OutgoingRecord,
     RecordsLost,
+    TopicPartition,
 )
 
 
@@ -147,6 +148,34 @@ class EventLogTestCase(ABC):
         consumer.close()
         assert [r.value for r in got] == [b"after"]
 
+    def test_an_iterable_is_appended_lazily_and_whole(self, log: EventLog) -> None:
+        before = log.end_offsets([self.topic])
+        log.append(OutgoingRecord(self.topic, b"sub_lazy", b"%d" % i) for i in range(50))
+        consumer = log.consumer("lazy-group", [self.topic], lambda tp: before.get(tp, 0))
+        got = drain(consumer, 50)
+        consumer.close()
+        assert [r.value for r in got] == [b"%d" % i for i in range(50)]
+
+    def test_an_iterable_that_fails_midway_appends_nothing(self, log: EventLog) -> None:
+        before = log.end_offsets([self.topic])
+
+        class SourceFailed(Exception):
+            pass
+
+        def records() -> Iterator[OutgoingRecord]:
+            for i in range(30):
+                yield OutgoingRecord(self.topic, f"sub_{i % 4}".encode(), b"early")
+            raise SourceFailed("the spool could not be read")
+
+        with pytest.raises(SourceFailed):  # the caller's own error, not the log's
+            log.append(records())
+        log.append([OutgoingRecord(self.topic, b"k", b"after")])
+        consumer = log.consumer("lazy-atomic", [self.topic], lambda tp: before.get(tp, 0))
+        got = drain(consumer, 1, timeout_s=10)
+        got += consumer.poll(1.0)
+        consumer.close()
+        assert [r.value for r in got] == [b"after"]
+
     def test_scan_reads_every_record_outside_any_group(self, log: EventLog) -> None:
         log.append([OutgoingRecord(self.topic, f"sub_{i}".encode(), b"%d" % i) for i in range(9)])
         log.append([OutgoingRecord(self.other, b"k", b"other")])
@@ -155,6 +184,22 @@ class EventLogTestCase(ABC):
             [b"%d" % i for i in range(9)] + [b"other"]
         )
         assert list(log.scan([self.topic])) == [r for r in scanned if r.topic == self.topic]
+
+    def test_a_keys_records_are_read_from_its_partition_only(self, log: EventLog) -> None:
+        keys = [f"sub_{i:032x}".encode() for i in range(6)]
+        log.append([OutgoingRecord(self.topic, k, k + b"#%d" % n) for n in range(3) for k in keys])
+        scanned = list(log.scan([self.topic]))
+        for key in keys:
+            partition = log.partition_for(self.topic, key)
+            assert {r.partition for r in scanned if r.key == key} == {partition}
+        tp = TopicPartition(self.topic, log.partition_for(self.topic, keys[0]))
+        held = [r for r in scanned if r.partition == tp.partition]
+        assert list(log.read_partition(tp, 0)) == held
+        assert list(log.read_partition(tp, held[1].offset)) == held[1:]
+        assert list(log.read_partition(tp, held[1].offset, held[2].offset)) == [held[1]]
+        assert list(log.read_partition(tp, held[-1].offset + 1)) == []
+        with pytest.raises(LogError):
+            log.partition_for(self.missing, keys[0])
 
     def test_consumer_without_group_owns_every_partition(self, log: EventLog) -> None:
         log.append([OutgoingRecord(self.topic, f"sub_{i}".encode(), b"%d" % i) for i in range(9)])
@@ -176,6 +221,11 @@ class EventLogTestCase(ABC):
         consumer.close()
         assert log.committed(group, [partition]) == {partition: 3}
         assert log.committed(group, []) == {}
+
+    def test_committed_appends_leave_no_open_transaction(self, log: EventLog) -> None:
+        log.append([OutgoingRecord(self.topic, b"k", b"committed")])
+        assert log.open_transactions([self.topic, self.other]) == {}
+        assert log.open_transactions([]) == {}
 
     def test_first_record_times_from_an_offset(self, log: EventLog) -> None:
         for i in range(3):

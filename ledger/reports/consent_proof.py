@@ -1,7 +1,8 @@
 """Consent proof export (GDPR Art. 7(1): the controller must be able to demonstrate
 consent), per purpose: every consent, withdrawal and objection valid by T and recorded
 by K, with its channel, notice version, proof reference, valid time, record time, event
-id and log position. Its natural form is CSV, one row per record.
+id and log position, and for an imported record what its source claims (``Imported``).
+Its natural form is CSV, one row per record.
 
 Read from the projection store's journal (every subject's applied events, sealed) and
 decoded like the log; ``evidence`` (an IP address, a signature) is personal data:
@@ -43,6 +44,9 @@ COLUMNS = (
     "record_time",
     "event_id",
     "position",
+    # an imported record: what its source system claims (added last: columns keep places)
+    "imported_source",
+    "imported_recorded_at",
 )
 
 _KINDS = {
@@ -125,4 +129,6 @@ def _row(reading: Reading, recorded: Recorded) -> dict[str, Any]:
         "record_time": iso(recorded.recorded_at),
         "event_id": e.event_id,
         "position": recorded.position,
+        "imported_source": e.imported.source if e.imported else None,
+        "imported_recorded_at": iso(e.imported.recorded_at) if e.imported else None,
     }

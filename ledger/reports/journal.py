@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ledger.reports.reading import Reading
+from ledger.reports.reading import Reading, iso
 from ledger.service import queries
 from projections.base import Recorded
 from projections.basis import BasisFacts
@@ -32,6 +32,17 @@ def subject_events(reading: Reading, subject_id: str) -> list[Recorded]:
 def subject_history(reading: Reading, subject_id: str) -> SubjectHistory:
     events = subject_events(reading, subject_id)
     return SubjectHistory(subject_id, tuple(events), queries.fold_state(subject_id, events))
+
+
+def import_claims(reading: Reading, subject_id: str) -> dict[str, dict[str, str | None]]:
+    """What each of the subject's imported events claims, by event_id: the source system
+    and when it says it recorded the fact. Shown next to the fact, never used to date what
+    the ledger knew (that is record time)."""
+    return {
+        r.event.event_id: {"source": claim.source, "recorded_at": iso(claim.recorded_at)}
+        for r in subject_events(reading, subject_id)
+        if (claim := r.event.imported) is not None
+    }
 
 
 def histories(reading: Reading) -> Iterator[SubjectHistory]:

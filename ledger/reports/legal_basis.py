@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ledger.reports.catalog_views import catalog_ref, purpose_in_force, purpose_view
-from ledger.reports.journal import basis_facts, purpose_basis_facts
+from ledger.reports.journal import basis_facts, import_claims, purpose_basis_facts
 from ledger.reports.reading import Reading, SubjectNotFound, envelope, iso
 from ledger.reports.timeline import basis_timeline, first_fact_at, judgements_as_of, unlawful
 from ledger.service.queries import controllers_with_facts, subject_state
@@ -88,11 +88,15 @@ def _subject(reading: Reading, facts: BasisFacts) -> dict[str, Any]:
     timeline = (
         [] if start is None else basis_timeline(facts, catalogs, reading.horizon, start, reading.at)
     )
+    # an imported fact shows what its source claims next to it; record time still rules
+    claims = import_claims(reading, facts.subject_id)
+    answer = basis_answer_view(basis_at(facts, catalogs, reading.at, reading.horizon))
+    answer["evidence"] = [{**e, "imported": claims.get(e["event_id"])} for e in answer["evidence"]]
     return {
         "subject_id": facts.subject_id,
-        "basis_at": basis_answer_view(basis_at(facts, catalogs, reading.at, reading.horizon)),
+        "basis_at": answer,
         "timeline": [s.as_json() for s in timeline],
-        "facts": [fact_view(f) for f in facts.facts],
+        "facts": [{**fact_view(f), "imported": claims.get(f.event_id)} for f in facts.facts],
         "processing": [
             judgement_view(facts.subject_id, j)
             for j in judgements_as_of(facts, catalogs, reading.at, reading.horizon)

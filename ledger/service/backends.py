@@ -10,29 +10,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from consumers.erasure import GROUP as ERASURE_GROUP
+from consumers.admission import publications
+from consumers.group_rename import adopt_checkpoints
 from consumers.observe import Observer
 from consumers.runner import Progress, ProjectionConsumer
 from consumers.schema_topic import published
 from consumers.sqlite_store import SQLiteProjectionStore
 from consumers.store import ProjectionStore
-from ledger.contract.base import RECORDED
-from ledger.contract.events import PolicyPublished
-from ledger.contract.topics import Topics
-from ledger.contract.wire import SchemaRegistry, UndecodableMessage
+from ledger.contract.topics import ERASURE_GROUP, PROJECTIONS_GROUP, Topics
+from ledger.contract.wire import SchemaRegistry
 from ledger.erasure.signing import SigningKey, signing_key
+from ledger.errors import ConfigError
 from ledger.keys.backup import BackupSchedule
 from ledger.keys.backup_keys import SQLiteBackupKeys
 from ledger.keys.master import load_master_key
 from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.log.base import EventLog, TopicPartition
 from ledger.log.embedded import EmbeddedEventLog
-from ledger.policy.catalog import Catalogs, Publication
-from ledger.policy.publish import published_catalog
+from ledger.policy.catalog import Catalogs
 from ledger.service.intake import Clock, Intake, utc_now
 from ledger.service.layout import DataDirectory
 from ledger.service.receipts import EventIdMemory
@@ -40,6 +40,10 @@ from ledger.service.settings import Settings
 from ledger.service.topic_contract import TopicReport, check_topics, refuse_broken
 from projections.erasure_queue import ErasureRequestsProjection, RegisterHeadProjection
 from projections.installed import all_projections
+
+if TYPE_CHECKING:
+    from ledger.log.confluent import ConfluentEventLog
+    from ledger.log.kafka import KafkaEventLog
 
 
 @dataclass
@@ -89,10 +93,8 @@ class Backends:
             else:
                 opened = EmbeddedEventLog(self.layout.log, self.log_clock)
         else:
-            from ledger.log.kafka import KafkaEventLog
-
             timeout_ms = self.settings.log_timeout_s * 1000
-            opened = KafkaEventLog(
+            opened = kafka_adapter(self.settings.kafka_client)(
                 bootstrap,
                 request_timeout_ms=timeout_ms,
                 max_block_ms=timeout_ms,
@@ -147,16 +149,8 @@ class Backends:
     @cached_property
     def catalogs(self) -> Catalogs:
         """The packaged catalogs plus every version published on the policy topic."""
-        published = []
-        for record in self.log.scan([self.topics.policy]):
-            try:
-                name, fields = self.registry.decode(record.value)
-                if name == PolicyPublished.__name__:
-                    event = PolicyPublished.model_validate(fields, context=RECORDED)
-                    recorded_at = datetime.fromtimestamp(record.timestamp_ms / 1000, UTC)
-                    published.append(Publication(published_catalog(event), recorded_at))
-            except (UndecodableMessage, ValueError):
-                continue  # the consumers dead-letter it; a bad record must not block intake
+        # the versions the consumers apply, no other: intake and consumers agree
+        published = publications(self.log, self.topics, self.registry)
         return Catalogs.packaged().including(published)
 
     def current_catalogs(self) -> Catalogs:
@@ -182,6 +176,8 @@ class Backends:
     def store(self) -> ProjectionStore:
         store = self._projection_store("projections", self.store_path)
         self._opened.append(store)
+        topics = self.topics
+        adopt_checkpoints(store, PROJECTIONS_GROUP, topics.projections_group, topics.event_topics())
         return store
 
     @cached_property
@@ -189,6 +185,8 @@ class Backends:
         """The erasure processor's own store: pending requests and the register's head."""
         store = self._projection_store("erasure", self.layout.erasure_store(self.settings.log_slug))
         self._opened.append(store)
+        topics = self.topics
+        adopt_checkpoints(store, ERASURE_GROUP, topics.erasure_group, [topics.erasure])
         return store
 
     def _projection_store(self, role: str, path: Path) -> ProjectionStore:
@@ -213,7 +211,7 @@ class Backends:
         self._opened.append(memory)
         return memory
 
-    def intake(self) -> Intake:
+    def intake(self, importing: bool = False) -> Intake:
         return Intake(
             self.log,
             self.keys,
@@ -222,6 +220,7 @@ class Backends:
             self.topics,
             self.clock,
             event_ids=self.event_ids,
+            importing=importing,
         )
 
     def runner(self, observer: Observer | None = None) -> ProjectionConsumer:
@@ -243,7 +242,7 @@ class Backends:
             self.registry,
             [ErasureRequestsProjection(), RegisterHeadProjection()],
             self.topics,
-            group=ERASURE_GROUP,
+            group=self.topics.erasure_group,
             consumed=[self.topics.erasure],
         )
 
@@ -260,9 +259,28 @@ class Backends:
             self.topics,
             grouped=False,
             keys=self.keys,
-        ).catch_up()
+        ).catch_up(stall_timeout_s=self.settings.stall_timeout_s)
 
     def close(self) -> None:
         for opened in reversed(self._opened):
             opened.close()  # type: ignore[attr-defined]
         self._opened.clear()
+
+
+def kafka_adapter(client: str) -> type[KafkaEventLog] | type[ConfluentEventLog]:
+    """The Kafka adapter running on ``client`` (``PDL_KAFKA_CLIENT``): both take the same
+    options and pass the same log contract. Imported here: each client library costs a
+    command that does not use it, and confluent-kafka is an optional install."""
+    if client != "confluent":
+        from ledger.log.kafka import KafkaEventLog
+
+        return KafkaEventLog
+    try:
+        from ledger.log.confluent import ConfluentEventLog
+    except ImportError as exc:
+        raise ConfigError(
+            f"PDL_KAFKA_CLIENT is confluent, but confluent-kafka cannot be imported ({exc})",
+            fix="install it (pip install 'personal-data-ledger[confluent]'), or unset "
+            "PDL_KAFKA_CLIENT to use kafka-python",
+        ) from exc
+    return ConfluentEventLog

@@ -15,10 +15,10 @@ that controller's subjects and keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -32,11 +32,12 @@ from ledger.contract.vocabulary import LabelCode, label_code
 from ledger.contract.walk import personal_fields, replace_personal
 from ledger.contract.wire import SchemaRegistry
 from ledger.keys.sealing import seal
-from ledger.keys.store import KeyStore, SubjectOfAnotherController
+from ledger.keys.store import DataKey, KeyStore, SubjectOfAnotherController
 from ledger.log.base import EventLog, OutgoingRecord
 from ledger.policy.catalog import Catalogs
 from ledger.policy.check import check, retention_class
-from ledger.service.receipts import EventIdMemory, remembered
+from ledger.service.imports import import_rejections
+from ledger.service.receipts import EventIdMemory, remembered, remembered_each
 
 Clock = Callable[[], datetime]
 
@@ -56,6 +57,35 @@ class Appended:
     duplicate: bool = False
 
 
+@dataclass(frozen=True)
+class Sealed:
+    """An event ready for the log: its record (personal values sealed) and receipt."""
+
+    record: OutgoingRecord
+    receipt: Appended
+
+
+class SizedRecords(Protocol):
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[OutgoingRecord]: ...
+
+
+class SealedSpool(Protocol):
+    """Sealed events a caller keeps outside memory until they are appended."""
+
+    def mark_duplicates(self, known: Callable[[Appended], bool]) -> None:
+        """Ask ``known`` of every receipt, in order; mark those it says the log holds."""
+
+    def fresh_records(self) -> SizedRecords:
+        """The records not marked duplicate, in order, read lazily."""
+
+
+#: How many (subject id, controller) pairs an intake remembers as recorded: a cache of
+#: key-store reads, cleared when it grows past this.
+_RECORDED_KEPT = 20_000
+
+
 class Intake:
     def __init__(
         self,
@@ -66,8 +96,12 @@ class Intake:
         topics: Topics,
         clock: Clock = utc_now,
         event_ids: EventIdMemory | None = None,
+        importing: bool = False,
     ) -> None:
         self._log = log
+        #: whether the submitter is importing from an older register: only then may
+        #: events carry an import claim, and then every one must (``ledger.service.imports``)
+        self.importing = importing
         self._event_ids = event_ids
         self._topics = topics
         self._keys = keys
@@ -111,7 +145,10 @@ class Intake:
         except ValidationError as exc:
             raise EventRejected(rejections_from(exc)) from None
         event = _coded_label(event)
-        rejections = check(event, self._catalogs, self._clock())
+        now = self._clock()
+        rejections = check(event, self._catalogs, now) + import_rejections(
+            event, self.importing, now
+        )
         if rejections:
             raise EventRejected(rejections)
         if isinstance(event, SubjectEvent):
@@ -123,29 +160,72 @@ class Intake:
         """Append prepared events as one batch; the log stamps their record time. An
         event whose event_id the log already holds is not appended again: its receipt
         says ``duplicate`` (``ledger.service.receipts``)."""
-        events = [self._sealed(self._recorded_subject(e)) for e in events]
-        self._provisional.clear()  # recorded now: the identifiers leave memory
-        self._identity_of.clear()
-        self._resolved.clear()
-        self._claimed.clear()
-        records = []
-        receipts = []
-        for event in events:
-            topic = self._topics.of(event.topic_family)
-            value = self._registry.encode(event.type_name(), event.model_dump(mode="python"))
-            records.append(OutgoingRecord(topic, event.log_key.encode(), value))
-            receipts.append(Appended(event.event_id, event.type_name(), event.log_key, topic))
-        if not self._schemas_published:
-            publish(self._log, self._topics, self._registry.current())
-            self._schemas_published = True
+        sealed = self.seal(events)
+        self._publish_schemas()
+        receipts = [s.receipt for s in sealed]
         with remembered(self._event_ids, receipts) as known:
-            fresh = [r for r, seen in zip(records, known, strict=True) if not seen]
+            fresh = [s.record for s, seen in zip(sealed, known, strict=True) if not seen]
             if fresh:
                 self._log.append(fresh)
         return [replace(r, duplicate=seen) for r, seen in zip(receipts, known, strict=True)]
 
+    def seal(self, events: Iterable[LedgerEvent]) -> list[Sealed]:
+        """Prepared events as records for the log: their subjects and data keys recorded
+        in one key-store batch, their personal values sealed, their values encoded.
+        The key store commits before any record reaches the log, so no record is ever
+        sealed under a key the store could still lose; keys of a batch the log then
+        refuses stay, unused until a retry. Spends the provisional ids ``prepare`` gave."""
+        try:
+            with self._keys.batch():
+                return [self._record_of(self._sealed(self._recorded_subject(e))) for e in events]
+        except BaseException:
+            self._recorded.clear()  # it may name subjects of the batch that rolled back
+            raise
+        finally:
+            self.forget_provisional(claims=True)
+
+    def append_spooled(self, spool: SealedSpool) -> None:
+        """Append a batch ``seal`` made and the caller kept (on disk: ciphertext only) as
+        one transaction, streamed from the spool. Duplicates are marked in the spool."""
+        self._publish_schemas()
+        with remembered_each(self._event_ids) as known:
+            spool.mark_duplicates(known)
+            fresh = spool.fresh_records()
+            if len(fresh):
+                self._log.append(fresh)
+
+    def forget_provisional(self, claims: bool = False) -> None:
+        """Drop the provisional ids of new people (the identifiers leave memory) and,
+        with ``claims``, the controllers claimed for subject ids the store does not know:
+        what ``prepare`` remembers between the events of one batch."""
+        self._provisional.clear()
+        self._identity_of.clear()
+        self._resolved.clear()
+        if claims:
+            self._claimed.clear()
+        if len(self._recorded) > _RECORDED_KEPT:  # a cache of store reads: bounded
+            self._recorded.clear()
+
+    def _record_of(self, event: LedgerEvent) -> Sealed:
+        topic = self._topics.of(event.topic_family)
+        type_name = event.type_name()
+        key = event.log_key
+        value = self._registry.encode(type_name, event.model_dump(mode="python"))
+        return Sealed(
+            OutgoingRecord(topic, key.encode(), value),
+            Appended(event.event_id, type_name, key, topic),
+        )
+
+    def _publish_schemas(self) -> None:
+        if not self._schemas_published:
+            publish(self._log, self._topics, self._registry.current())
+            self._schemas_published = True
+
     def _refuse_erased(self, subject_id: Any) -> None:
-        """The erasure fence: nothing more is recorded about a fully erased subject id."""
+        """The erasure fence: nothing more is recorded about a fully erased subject id.
+        A provisional id was made just now, so no lookup can find it fenced."""
+        if subject_id in self._identity_of:
+            return
         if isinstance(subject_id, str) and self._keys.is_erased_subject(subject_id):
             raise EventRejected(
                 [
@@ -265,14 +345,14 @@ class Intake:
         if not isinstance(event, SubjectEvent):
             return event  # events about no subject carry no personal fields
         subject_id = event.subject_id
-        key_class: str | None = None
+        key: DataKey | None = None  # one event, one retention class: one key for its fields
 
         def seal_one(path: str, secret: Secret) -> Secret:
-            nonlocal key_class
+            nonlocal key
             if secret.plaintext is None:
                 return secret  # sealed already (``prepare`` refuses sealed submissions)
-            key_class = key_class or retention_class(event, self._catalogs)
-            key = self._keys.data_key(subject_id, key_class)
+            if key is None:
+                key = self._keys.data_key(subject_id, retention_class(event, self._catalogs))
             ad = field_ad(subject_id, event.event_id, path)
             return Secret(sealed=seal(secret.plaintext, key, ad))
 

@@ -13,10 +13,8 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
 
-from consumers.erasure import GROUP as ERASURE_GROUP
 from consumers.erasure_totals import ErasureTotalsCollector
 from consumers.group_lag import GroupLagCollector
-from consumers.runner import DEFAULT_GROUP
 from ledger.contract.topics import Topics
 from ledger.service.backends import Backends
 from ledger.service.settings import Settings
@@ -27,7 +25,7 @@ DEFAULT_EXPORTER_PORT = 9467
 
 def ledger_groups(topics: Topics) -> dict[str, list[str]]:
     """Every consumer group the ledger runs, with the topics it consumes."""
-    return {DEFAULT_GROUP: topics.event_topics(), ERASURE_GROUP: [topics.erasure]}
+    return {topics.projections_group: topics.event_topics(), topics.erasure_group: [topics.erasure]}
 
 
 class LagExporter:

@@ -34,8 +34,6 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from consumers.rebuild import rebuild_path
-
 PRIVATE_UMASK = 0o077
 DIRECTORY_MODE = 0o700
 FILE_MODE = 0o600
@@ -103,6 +101,10 @@ class DataDirectory:
 
     def rebuild_store(self, log_slug: str) -> Path:
         """Where ``pdl rebuild`` builds, beside the live store (named by the rebuild)."""
+        # imported here: the rebuild module brings the consumers and the models, which
+        # ``pdl --help`` (it imports this module for ``keep_private``) must not load
+        from consumers.rebuild import rebuild_path
+
         return rebuild_path(self.projection_store(log_slug))
 
     @property

@@ -23,7 +23,6 @@ from consumers.metrics import (
     MetricsObserver,
     RequestsOverdueCollector,
 )
-from consumers.runner import DEFAULT_GROUP
 from ledger.service.backends import Backends
 from ledger.service.settings import Settings
 
@@ -33,19 +32,23 @@ class Monitoring:
 
     ``pdl run`` registers them in the default registry and serves it (``serve``); the
     API keeps them in a registry of its own and answers with ``exposition()``. ``owned``
-    limits the lag to the partitions a running consumer owns."""
+    limits the lag to the partitions a running consumer owns; ``group`` defaults to the
+    projections' group of the ledger's topic prefix."""
 
     def __init__(
         self,
         settings: Settings,
         registry: CollectorRegistry | None = None,
-        group: str = DEFAULT_GROUP,
+        group: str | None = None,
         owned: MetricsObserver | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True) if registry is None else registry
         self._scrape = Backends(settings)
         probe = LagProbe(self._scrape.log, self._scrape.store)
-        self._lag = LagCollector(probe, group, self._scrape.topics.event_topics(), owned=owned)
+        topics = self._scrape.topics
+        self._lag = LagCollector(
+            probe, group or topics.projections_group, topics.event_topics(), owned=owned
+        )
         self._collectors: list[Collector] = [
             self._lag,
             KeyStoreCollector(self._scrape.layout.keys),

@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from consumers.decode import decode
-from consumers.runner import DEFAULT_GROUP
 from ledger.contract.base import is_subject_id
 from ledger.contract.positions import LogPosition
 from ledger.errors import IntegrityError, NotFound
@@ -69,7 +68,7 @@ def subject_view(
 
 def applied_positions(ledger: Backends) -> dict[TopicPartition, int]:
     """The log positions the projections have applied (topic/partition → next offset)."""
-    return dict(ledger.store.checkpoints(DEFAULT_GROUP))
+    return dict(ledger.store.checkpoints(ledger.topics.projections_group))
 
 
 def subject_ids(ledger: Backends) -> list[str]:

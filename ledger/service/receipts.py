@@ -2,10 +2,11 @@
 
 A producer that sets ``event_id`` may retry a batch (a time-out, a crash, the same file
 emitted twice) without storing anything twice: every append path goes through
-``Intake.append``, which asks this memory which ids the log already holds and appends
-only the others. The memory is a small SQLite file of the ledger's own per log
-(``DataDirectory.receipts``): event id → topic, type, key (the subject id or the
-controller) and when it was appended; no personal data. An id is remembered for
+``Intake.append`` (or, for a file streamed from disk, ``Intake.append_spooled``), which
+asks this memory which ids the log already holds and appends only the others. The memory
+is a small SQLite file of the ledger's own per log (``DataDirectory.receipts``): event
+id → topic, type, key (the subject id or the controller) and when it was appended; no
+personal data. An id is remembered for
 ``PDL_EVENT_ID_MEMORY_DAYS`` (default 30) after its append; a retry later than that
 appends again, and the projections still count the event once (they skip an event id
 they already applied).
@@ -94,6 +95,34 @@ class EventIdMemory:
             raise
         self._db.execute("COMMIT")
 
+    @contextmanager
+    def appending_each(self) -> Iterator[Callable[[Receipt], bool]]:
+        """``appending`` for a batch too large to hold in memory: the block asks, receipt
+        by receipt, whether the log holds it already (True: a retry); each new id is
+        remembered at once, in the one write transaction that commits when the block
+        ends and is rolled back if it raises. The caller gives each id once (a repeat
+        would be taken for a retry)."""
+        now_ms = int(self._now().timestamp() * 1000)
+        since_ms = now_ms - self.period // timedelta(milliseconds=1)
+
+        def known(receipt: Receipt) -> bool:
+            if self._known(receipt, since_ms):
+                return True
+            self._db.execute(
+                "INSERT OR REPLACE INTO receipts VALUES (?, ?, ?, ?, ?)",
+                (receipt.event_id, receipt.topic, receipt.type_name, receipt.key, now_ms),
+            )
+            return False
+
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield known
+            self._db.execute("DELETE FROM receipts WHERE appended_ms < ?", (since_ms,))
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def _known(self, receipt: Receipt, since_ms: int) -> bool:
         row = self._db.execute(
             "SELECT type, key FROM receipts WHERE event_id = ? AND appended_ms >= ?",
@@ -135,4 +164,14 @@ def remembered(memory: EventIdMemory | None, receipts: Sequence[Receipt]) -> Ite
         yield [False] * len(receipts)
         return
     with memory.appending(receipts) as known:
+        yield known
+
+
+@contextmanager
+def remembered_each(memory: EventIdMemory | None) -> Iterator[Callable[[Receipt], bool]]:
+    """``memory.appending_each()``; with no memory, every event is new."""
+    if memory is None:
+        yield lambda receipt: False
+        return
+    with memory.appending_each() as known:
         yield known

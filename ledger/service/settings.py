@@ -17,6 +17,8 @@ setting                 variable              meaning
                                               command gives up (10)
 ``transaction_timeout_s``  ``PDL_TRANSACTION_TIMEOUT``  seconds after which the broker
                                               aborts an append whose writer vanished (20)
+``stall_timeout_s``     ``PDL_STALL_TIMEOUT``  seconds a read waits for the projections
+                                              to make progress before it gives up (60)
 ``replication_factor``  ``PDL_REPLICATION_FACTOR``  replicas of each new topic; unset:
                                               the cluster's broker count, up to 3
 ``min_insync_replicas``  ``PDL_MIN_INSYNC_REPLICAS``  replicas an append waits for;
@@ -47,6 +49,8 @@ setting                 variable              meaning
 ``kafka_user``          ``PDL_KAFKA_USER``    SASL user
 ``kafka_password``      ``PDL_KAFKA_PASSWORD``  SASL password
 ``kafka_password_file``  ``PDL_KAFKA_PASSWORD_FILE``  a file holding the SASL password
+``kafka_client``        ``PDL_KAFKA_CLIENT``  the Kafka client library: ``kafka-python``
+                                              (default) or ``confluent`` (librdkafka)
 ======================  ====================  ==========================================
 
 The settings file is TOML (``--config FILE``, else ``PDL_CONFIG``), one top-level key
@@ -82,6 +86,7 @@ VARIABLES: Mapping[str, str] = {
     "metrics_port": "PDL_METRICS_PORT",
     "log_timeout_s": "PDL_LOG_TIMEOUT",
     "transaction_timeout_s": "PDL_TRANSACTION_TIMEOUT",
+    "stall_timeout_s": "PDL_STALL_TIMEOUT",
     "replication_factor": "PDL_REPLICATION_FACTOR",
     "min_insync_replicas": "PDL_MIN_INSYNC_REPLICAS",
     "event_id_memory_days": "PDL_EVENT_ID_MEMORY_DAYS",
@@ -102,7 +107,12 @@ VARIABLES: Mapping[str, str] = {
     "kafka_user": "PDL_KAFKA_USER",
     "kafka_password": "PDL_KAFKA_PASSWORD",
     "kafka_password_file": "PDL_KAFKA_PASSWORD_FILE",
+    "kafka_client": "PDL_KAFKA_CLIENT",
 }
+
+#: the Kafka client libraries the log adapter can run on (``ledger.log.kafka``,
+#: ``ledger.log.confluent``): the same port, topics and partitioning on either
+KAFKA_CLIENTS = ("kafka-python", "confluent")
 
 #: the environment variable naming the settings file (``--config`` wins over it)
 CONFIG_VARIABLE = "PDL_CONFIG"
@@ -134,6 +144,9 @@ class Settings:
     #: how long an append's transaction may stay open: the broker aborts it after that
     #: when its writer died, so readers behind it wait no longer (docs/OPERATORS.md)
     transaction_timeout_s: int = 20
+    #: how long a read's catch-up may make no progress before it fails; best longer than
+    #: ``transaction_timeout_s``, so that an abandoned append ends before the read gives up
+    stall_timeout_s: int = 60
     #: None: the cluster's broker count, up to 3, and one less in sync (at least 1)
     replication_factor: int | None = None
     min_insync_replicas: int | None = None
@@ -163,10 +176,16 @@ class Settings:
     kafka_user: str | None = None
     kafka_password: str | None = field(default=None, repr=False)
     kafka_password_file: Path | None = None
+    kafka_client: str = KAFKA_CLIENTS[0]
 
     def __post_init__(self) -> None:
         self.kafka_bootstrap  # noqa: B018 — an unusable URL fails here, not at first use
         kafka_access.check(self)
+        if self.kafka_client not in KAFKA_CLIENTS:
+            raise ConfigError(
+                f"PDL_KAFKA_CLIENT {self.kafka_client!r} is not a Kafka client this ledger runs on",
+                fix=f"set it to {' or '.join(KAFKA_CLIENTS)}, or unset it (kafka-python)",
+            )
         if not _TOPIC_NAME.fullmatch(self.topic_prefix) or len(self.topic_prefix) > 200:
             raise ConfigError(
                 f"PDL_TOPIC_PREFIX {self.topic_prefix!r} cannot start a Kafka topic name",
@@ -196,6 +215,7 @@ class Settings:
             )
         for name, value in (
             ("transaction_timeout_s", self.transaction_timeout_s),
+            ("stall_timeout_s", self.stall_timeout_s),
             ("replication_factor", self.replication_factor),
             ("min_insync_replicas", self.min_insync_replicas),
         ):
@@ -266,6 +286,7 @@ class Settings:
         partitions = _whole_number(text, "partitions")
         log_timeout_s = _whole_number(text, "log_timeout_s")
         transaction_s = _whole_number(text, "transaction_timeout_s")
+        stall_s = _whole_number(text, "stall_timeout_s")
         memory_days = _whole_number(text, "event_id_memory_days")
         data_dir = text.get("data_dir")
         if not data_dir:
@@ -278,6 +299,7 @@ class Settings:
             metrics_port=_whole_number(text, "metrics_port"),
             log_timeout_s=10 if log_timeout_s is None else log_timeout_s,
             transaction_timeout_s=20 if transaction_s is None else transaction_s,
+            stall_timeout_s=60 if stall_s is None else stall_s,
             replication_factor=_whole_number(text, "replication_factor"),
             min_insync_replicas=_whole_number(text, "min_insync_replicas"),
             event_id_memory_days=30 if memory_days is None else memory_days,
@@ -300,6 +322,7 @@ class Settings:
             kafka_user=text.get("kafka_user") or None,
             kafka_password=text.get("kafka_password") or None,
             kafka_password_file=_path(text, "kafka_password_file"),
+            kafka_client=(text.get("kafka_client") or KAFKA_CLIENTS[0]).strip().lower(),
         )
 
     @property
@@ -386,6 +409,7 @@ _NUMBER_RULES: Mapping[str, tuple[str, str]] = {
     "backup_key_grace_days": ("a number of days", "0 or more (default 7)"),
     "log_timeout_s": ("a number of seconds", "1 or more (default 10)"),
     "transaction_timeout_s": ("a number of seconds", "1 or more (default 20)"),
+    "stall_timeout_s": ("a number of seconds", "1 or more (default 60)"),
     "replication_factor": ("a replica count", "1 or more (3 on a cluster of 3 brokers)"),
     "min_insync_replicas": ("a replica count", "1 or more, below the replication factor"),
 }

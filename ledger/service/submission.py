@@ -4,6 +4,7 @@ batch, or none (the all-or-nothing rule of ``pdl emit``, and of every entry poin
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
@@ -12,39 +13,104 @@ from ledger.contract.events import LedgerEvent
 from ledger.contract.rejection import EventRejected
 from ledger.errors import Refused
 from ledger.service.intake import Appended, Intake
+from ledger.service.spools import InputSpool, Receipts, Scratch
 
 MAX_LINE_BYTES = 1 << 20
 
 
-def submit_lines(intake: Intake, lines: Iterable[bytes | str]) -> list[Appended]:
+def submit_lines(intake: Intake, lines: Iterable[bytes | str]) -> Receipts:
     """Validate every line, then append them all as one batch; Refused lists the problems.
-    Lines are bytes as read from a file (decoded here, line by line) or text."""
-    events: list[LedgerEvent] = []
+    Lines are bytes as read from a file (decoded here, line by line) or text.
+
+    Memory stays bounded whatever the input's size: a first pass validates each line
+    while it keeps the input on disk encrypted under a key held only in memory
+    (``InputSpool``) and event ids in a scratch file; nothing is written to the key
+    store or the log unless every line passes. A second pass re-reads the spool in
+    chunks, records subjects and keys (one key-store batch per chunk), seals and encodes,
+    and spools the sealed records (ciphertext only); the log then takes them in one
+    transaction, streamed from that spool."""
+    with Scratch.created() as scratch:
+        with InputSpool.created(scratch.directory) as spool:
+            count = _screened(intake, lines, spool, scratch)
+            if not count:
+                raise Refused("pdl emit: no events in the input; nothing appended")
+            chunk: list[LedgerEvent] = []
+            for number, line in enumerate(spool.lines(), start=1):
+                if line.strip():
+                    chunk.append(_prepared_again(intake, line, number))
+                if len(chunk) == CHUNK:
+                    scratch.add(intake.seal(chunk))
+                    chunk = []
+            if chunk:
+                scratch.add(intake.seal(chunk))
+        intake.append_spooled(scratch)
+        return scratch.receipts()
+
+
+#: Events prepared, sealed and spooled together in the second pass: what memory holds.
+CHUNK = 1_000
+#: Problems a refused input lists one by one; the count says how many there were.
+LISTED = 1_000
+
+
+def _screened(
+    intake: Intake, lines: Iterable[bytes | str], spool: InputSpool, scratch: Scratch
+) -> int:
+    """The first pass: every line validated and spooled, nothing recorded. Returns how
+    many events the input holds; Refused lists the problems."""
     problems: list[str] = []
-    lines_of: dict[str, int] = {}  # event_id → the line that gave it
+    found = 0
+    events = 0
     for number, line in enumerate(lines, start=1):
+        spool.add(line)
         if not line.strip():
             continue
         try:
             event = intake.prepare(_parse(line))
-            first = lines_of.setdefault(event.event_id, number)
+            first = scratch.first_line_of(event.event_id, number)
             if first != number:
                 raise ValueError(
                     f"event_id: the same as line {first}'s — fix: give each event its own "
                     "event_id (a retry of the whole file is fine: it appends nothing again)"
                 )
-            events.append(event)
+            events += 1
         except EventRejected as exc:
+            found += len(exc.rejections)
             problems.extend(f"line {number}: {r}" for r in exc.rejections)
         except ValueError as exc:
+            found += 1
             problems.append(f"line {number}: {exc}")
-    if problems:
+        del problems[LISTED:]
+        if number % CHUNK == 0:
+            # new people's provisional ids are not needed past their own line here
+            intake.forget_provisional()
+    intake.forget_provisional(claims=True)
+    if found:
+        more = [f"... and {found - LISTED} more"] if found > LISTED else []
         raise Refused(
-            "\n".join([*problems, f"pdl emit: {len(problems)} problem(s); nothing appended"])
+            "\n".join([*problems, *more, f"pdl emit: {found} problem(s); nothing appended"])
         )
-    if not events:
-        raise Refused("pdl emit: no events in the input; nothing appended")
-    return intake.append(events)
+    return events
+
+
+def _prepared_again(intake: Intake, line: bytes | str, number: int) -> LedgerEvent:
+    """A line the first pass accepted, prepared for sealing. Refused only if another
+    writer changed the key store in between (a subject id claimed meanwhile)."""
+    try:
+        # the very bytes the first pass parsed and checked, read back from the spool
+        return intake.prepare(json.loads(line))
+    except EventRejected as exc:
+        problems = [f"line {number}: {r}" for r in exc.rejections]
+    raise Refused(
+        "\n".join(
+            [
+                *problems,
+                "pdl emit: the key store changed while the input was being appended; "
+                "nothing appended",
+            ]
+        ),
+        "re-run the same command: it is validated again against the store as it is now",
+    )
 
 
 #: How deep objects and arrays may nest in one event: events nest three or four levels;
@@ -83,8 +149,26 @@ def _parse(line: bytes | str) -> dict[str, object]:
         ) from None
     if not isinstance(obj, dict):
         raise ValueError("(line): not a JSON object — fix: one JSON object per line")
-    _check_values(obj)
+    if _may_nest_deep_or_hold_surrogates(line):
+        _check_values(obj)
     return obj
+
+
+#: A JSON escape of a UTF-16 surrogate (\ud800 to \udfff).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _may_nest_deep_or_hold_surrogates(text: str) -> bool:
+    """Whether the values parsed from ``text`` need ``_check_values``' walk: a line with
+    at most MAX_DEPTH brackets cannot nest deeper, and one with no surrogate, escaped
+    or raw, cannot hold a lone one. Most lines need no walk."""
+    if text.count("{") + text.count("[") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _check_values(obj: dict[str, object]) -> None:

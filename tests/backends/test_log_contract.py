@@ -31,3 +31,17 @@ class TestKafkaLog(EventLogTestCase):
     def make_log(self) -> EventLog:
         # short metadata wait so the failed-batch test fails fast on the unknown topic
         return KafkaEventLog(self.address, max_block_ms=5_000)
+
+
+@pytest.mark.kafka
+class TestConfluentLog(EventLogTestCase):
+    """The second Kafka transport (librdkafka), on the same broker and the same contract."""
+
+    @pytest.fixture(autouse=True)
+    def _where(self) -> None:
+        self.address = require_kafka()
+
+    def make_log(self) -> EventLog:
+        from ledger.log.confluent import ConfluentEventLog
+
+        return ConfluentEventLog(self.address, max_block_ms=5_000)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
+from consumers.admission import Admission
 from consumers.decode import decode
 from consumers.lag import LagProbe
 from consumers.metrics import (
@@ -31,7 +33,8 @@ from ledger.service.settings import Settings
 from projections.installed import all_projections
 from tests.command import pdl
 from tests.ops.support import SUBJECT_ID, by_partition, emit, free_port, parse, scrape
-from tests.scenario import consent
+from tests.scenario import collected, consent
+from tests.trust.test_side_door import outside_producer_value, plaintext_phone
 
 REQUIRED = {
     "pdl_consumer_committed_offset",
@@ -80,6 +83,30 @@ def test_dead_letter_reasons_fall_into_a_few_fixed_classes(ledger: Backends) -> 
     assert reason_class("invalid event: purpose: unknown purpose") == "invalid_event"
     assert reason_class("something new") == "other"
     assert {reason_class(r) for r in ("x", "not Avro")} <= set(REASON_CLASSES)
+
+
+def test_records_that_bypassed_the_ledger_have_reason_classes_of_their_own(
+    ledger: Backends,
+) -> None:
+    """Plaintext on a topic, a value sealed for someone else and what the policy refuses
+    are told apart from ``other``: each calls for a different answer."""
+    intake = ledger.intake()
+    mine, theirs = (intake.prepare(collected(e, e)) for e in ("m@example.fr", "t@example.fr"))
+    refused = intake.prepare(consent("m@example.fr")).model_copy(update={"purpose": "accounting"})
+    subject = mine.log_key  # a subject event's key is its subject id
+    sealed = [s.record for s in intake.seal([mine, theirs, refused])]
+    type_name, fields = ledger.registry.decode(sealed[1].value)
+    misfiled = ledger.registry.encode(type_name, {**fields, "subject_id": subject})
+    plaintext = outside_producer_value("DataCollected", plaintext_phone(subject))
+    now_ms = int(time.time() * 1000)  # a record time after every valid time above
+    records = [
+        LogRecord("t", 0, offset, subject.encode(), value, now_ms)
+        for offset, value in enumerate([plaintext, misfiled, sealed[2].value])
+    ]
+    judged = Admission(ledger.log, ledger.registry, ledger.topics).judge(records, ledger.keys)
+    reasons = [outcome for _, outcome in judged]
+    assert all(isinstance(r, str) for r in reasons), reasons
+    assert [reason_class(str(r)) for r in reasons] == ["unsealed", "foreign_key", "policy"]
 
 
 def test_observer_counts_events_by_type_and_dead_letters_by_reason(ledger: Backends) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from ledger.errors import ConfigError
 from ledger.service.settings import VARIABLES, Settings
-from tests.conftest import unavailable
+from tests.conftest import per_test_topics, unavailable
 from tests.ops.support import ROOT, Samples, free_port, scrape
 
 SCENARIO = ROOT / "ledger" / "service" / "demo_scenario.jsonl"
@@ -163,14 +163,16 @@ def test_the_lag_exporter_measures_every_group_from_the_log(tmp_path: Path) -> N
     )
     try:
         assert exporter.stdout is not None
-        assert "pdl-projections, pdl-erasure" in exporter.stdout.readline()
-        lag = total(scrape(port)[1], "pdl_group_lag_messages", "pdl-projections")
+        topics = per_test_topics()  # the groups follow the test's topic prefix
+        projections = topics.projections_group
+        assert f"{projections}, {topics.erasure_group}" in exporter.stdout.readline()
+        lag = total(scrape(port)[1], "pdl_group_lag_messages", projections)
         assert lag == 0
         assert pdl("emit", str(SCENARIO), env=env).returncode == 0  # consumer down
-        assert total(scrape(port)[1], "pdl_group_lag_messages", "pdl-projections") > 0
+        assert total(scrape(port)[1], "pdl_group_lag_messages", projections) > 0
         for _ in range(2):
             assert pdl("run", "--until-caught-up", env=env).returncode == 0
-        assert total(scrape(port)[1], "pdl_group_lag_messages", "pdl-projections") == 0
+        assert total(scrape(port)[1], "pdl_group_lag_messages", projections) == 0
     finally:
         exporter.terminate()
         exporter.wait(timeout=30)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import unavailable
+from tests.conftest import per_test_topics, unavailable
 from tests.ops.support import free_port, scrape
 from tests.resilience.support import (
     OwnBroker,
@@ -59,13 +59,14 @@ def _health(port: int, loop: str) -> tuple[float, float]:
 
 def test_pdl_run_survives_a_broker_outage(broker: OwnBroker, tmp_path: Path) -> None:
     url = f"kafka://{broker.address}"
+    projections = per_test_topics().projections_group  # the loop is named by its group
     pdl_ok("emit", str(events_file(tmp_path / "a.jsonl", ["ana@example.fr"])), log_url=url)
     metrics = free_port()
     daemon = pdl_daemon(
         "run", "--metrics-port", str(metrics), log_url=url, extra_env={"PDL_LOG_TIMEOUT": "5"}
     )
     try:
-        eventually(lambda: _health(metrics, "pdl-projections")[0] == 1, 60)
+        eventually(lambda: _health(metrics, projections)[0] == 1, 60)
         pdl_ok(
             "emit",
             str(erasure_request_file(tmp_path / "erase.jsonl", "ana@example.fr")),
@@ -73,7 +74,7 @@ def test_pdl_run_survives_a_broker_outage(broker: OwnBroker, tmp_path: Path) -> 
         )
         broker.stop()
         stopped = time.monotonic()
-        eventually(lambda: _health(metrics, "pdl-projections")[0] == 0, 40)
+        eventually(lambda: _health(metrics, projections)[0] == 0, 40)
         time.sleep(max(0.0, OUTAGE_S - (time.monotonic() - stopped)))
         assert daemon.poll() is None, daemon.communicate()[1]
         broker.start()
@@ -87,7 +88,7 @@ def test_pdl_run_survives_a_broker_outage(broker: OwnBroker, tmp_path: Path) -> 
 
         eventually(applied, 120)
         eventually(lambda: "#1\t" in pdl_ok("certificates", "list", log_url=url), 120)
-        reachable, since = _health(metrics, "pdl-projections")
+        reachable, since = _health(metrics, projections)
         assert reachable == 1 and since < 30
         assert daemon.poll() is None
     finally:

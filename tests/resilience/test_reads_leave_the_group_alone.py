@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers.runner import DEFAULT_GROUP
+from tests.conftest import per_test_topics
 from tests.ops.support import CONSUMER_GROUPS, kafka_tool
 from tests.resilience.support import events_file, eventually, pdl_daemon, pdl_ok
 
@@ -42,17 +42,18 @@ def members(bootstrap: str, group: str) -> list[tuple[str, str]]:
 
 def test_reads_do_not_rebalance_the_running_group(kafka_address: str, tmp_path: Path) -> None:
     url = f"kafka://{kafka_address}"
+    group = per_test_topics().projections_group  # the groups follow the test's prefix
     pdl_ok("emit", str(events_file(tmp_path / "a.jsonl", ["ana@example.fr"])), log_url=url)
     daemon = pdl_daemon("run", "--no-erasure", "--metrics-port", "0", log_url=url)
     try:
-        eventually(lambda: len(members(kafka_address, DEFAULT_GROUP)) >= 1, 90, every_s=2)
-        before = members(kafka_address, DEFAULT_GROUP)
+        eventually(lambda: len(members(kafka_address, group)) >= 1, 90, every_s=2)
+        before = members(kafka_address, group)
         seen: list[list[tuple[str, str]]] = []
         done = threading.Event()
 
         def watch() -> None:
             while not done.is_set():
-                seen.append(members(kafka_address, DEFAULT_GROUP))
+                seen.append(members(kafka_address, group))
 
         watcher = threading.Thread(target=watch)
         watcher.start()
@@ -66,7 +67,7 @@ def test_reads_do_not_rebalance_the_running_group(kafka_address: str, tmp_path: 
         finally:
             done.set()
             watcher.join()
-        after = members(kafka_address, DEFAULT_GROUP)
+        after = members(kafka_address, group)
     finally:
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=120)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.keys.sqlite_store import SCHEMA_VERSION, KeyStoreVersionError, SQLiteKeyStore
+from ledger.keys.sqlite_schema import SCHEMA_VERSION, KeyStoreVersionError
+from ledger.keys.sqlite_store import SQLiteKeyStore
 from ledger.keys.store import KeyStore
 from ledger.keys.testcase import KeyStoreTestCase
 

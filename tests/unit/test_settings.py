@@ -28,6 +28,9 @@ def test_flags_win_over_the_environment_and_defaults_fill_the_rest(tmp_path: Pat
     bare = Settings.from_environment(environ={"XDG_DATA_HOME": str(tmp_path)})
     assert bare.data_dir == tmp_path / "pdl" and bare.log_url is None
     assert bare.topics.prefix == "pdl." and bare.metrics_port is None
+    assert bare.stall_timeout_s == 60
+    stalling = Settings.from_environment(environ=environ | {"PDL_STALL_TIMEOUT": "15"})
+    assert stalling.stall_timeout_s == 15
     assert set(VARIABLES.values()) >= {"PDL_MASTER_KEY", "PDL_API_TOKENS_FILE"}
 
 
@@ -40,6 +43,8 @@ def test_flags_win_over_the_environment_and_defaults_fill_the_rest(tmp_path: Pat
         ("PDL_METRICS_PORT", "70000", "PDL_METRICS_PORT"),
         ("PDL_TOPIC_PREFIX", "no spaces", "PDL_TOPIC_PREFIX"),
         ("PDL_LOG", "http://host", "PDL_LOG"),
+        ("PDL_STALL_TIMEOUT", "a minute", "PDL_STALL_TIMEOUT"),
+        ("PDL_STALL_TIMEOUT", "0", "PDL_STALL_TIMEOUT"),
     ],
 )
 def test_a_bad_value_names_the_variable_and_the_fix(variable: str, value: str, named: str) -> None:

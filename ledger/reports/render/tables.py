@@ -177,6 +177,12 @@ def _basis(r: dict[str, Any]) -> list[Table]:
         {"subject_id": s["subject_id"], **seg} for s in r["subjects"] for seg in s["timeline"]
     ]
     processing = [j for s in r["subjects"] for j in s["processing"]]
+    # added after the first two tables, so their columns keep their places in the CSV
+    facts = [
+        {"subject_id": s["subject_id"], **f, **_imported(f["imported"])}
+        for s in r["subjects"]
+        for f in s["facts"]
+    ]
     return [
         _table(
             "intervals",
@@ -191,7 +197,24 @@ def _basis(r: dict[str, Any]) -> list[Table]:
             "reason_then verdict_now reason_now note event_id position",
             processing,
         ),
+        _table(
+            "facts",
+            "Facts the basis rests on; an imported one with what its source claims",
+            "subject_id kind occurred_at recorded_at claimed_basis system expires_at "
+            "event_id position imported_source imported_recorded_at",
+            facts,
+        ),
     ]
+
+
+def _imported(claim: dict[str, Any] | None) -> Row:
+    """An import claim as two cells: the source system and when it says it recorded the
+    fact (``recorded_at`` stays the ledger's record time); empty for a first-hand fact."""
+    claim = claim or {}
+    return {
+        "imported_source": claim.get("source"),
+        "imported_recorded_at": claim.get("recorded_at"),
+    }
 
 
 def _consent(r: dict[str, Any]) -> list[Table]:

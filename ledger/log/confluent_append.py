@@ -1,0 +1,220 @@
+"""Appends on confluent-kafka (librdkafka): one transaction of an idempotent producer
+per ``EventLog.append``, with the outcomes of ``ledger.log.kafka``'s appends.
+
+An error before the commit aborts (``LogError``: nothing committed); a commit the broker
+refused as abortable is aborted too; a commit neither acknowledged nor refused is
+``AppendOutcomeUnknown``. librdkafka bounds every wait itself (each call takes a
+time-out), so no call needs a watchdog thread. Records go to the partition kafka-python
+picks: librdkafka's default partitioner hashes with CRC32, so the producer is told to
+use murmur2 (``MURMUR2``), and a subject's records stay in one partition whichever
+client appended them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Sized
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from ledger.log.base import AppendOutcomeUnknown, LogError, OutgoingRecord
+from ledger.log.confluent_reading import FIX, cause, client_config, error_code, kafka_error
+from ledger.log.kafka import SIZING_RECORDS_PER_S
+from ledger.log.kafka_security import KafkaSecurity
+
+#: librdkafka's partitioner that hashes keys as the Java client and kafka-python do
+MURMUR2 = "murmur2_random"
+
+
+class TransactionalAppender:
+    """The producer of one ``ConfluentEventLog``, made on its first append and replaced
+    when its transaction state is unknown or its transaction time-out too short."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        security: KafkaSecurity,
+        transaction_timeout_ms: int,
+        request_timeout_ms: int,
+        max_block_ms: int,
+    ) -> None:
+        self._bootstrap = bootstrap
+        self._security = security
+        self._transaction_timeout_ms = transaction_timeout_ms
+        self._timeout_ms = request_timeout_ms
+        self._max_block_ms = max_block_ms
+        self._producer: Producer | None = None
+        self._producer_timeout_ms = transaction_timeout_ms
+
+    @property
+    def _wait_s(self) -> float:
+        """The longest an append waits for one step (delivery, commit, abort)."""
+        return (self._max_block_ms + self._timeout_ms) / 1000
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.flush(10)
+            self._producer = None
+
+    def append(self, records: Iterable[OutgoingRecord]) -> None:
+        try:
+            producer = self._transactional_producer(self._transaction_ms_for(records))
+        except LogError as exc:
+            raise LogError(
+                f"append to {self._bootstrap} failed, nothing committed: {exc.message}", exc.fix
+            ) from exc
+        failed: list[KafkaError] = []
+
+        def delivered(error: KafkaError | None, _message: object) -> None:
+            if error is not None:
+                failed.append(error)
+
+        source = iter(records)
+        callers: list[Exception] = []
+        try:
+            producer.begin_transaction()
+            while True:
+                try:
+                    record = next(source)
+                except StopIteration:
+                    break
+                except Exception as exc:  # the records' own iterable failed
+                    callers.append(exc)
+                    raise
+                self._produce(producer, record, delivered)
+                if failed:
+                    break
+            # every record acknowledged before the commit is asked for: until then any
+            # error can still abort
+            waiting = producer.flush(self._wait_s)
+            if failed:
+                raise KafkaException(failed[0])
+            if waiting:
+                raise LogError(f"{waiting} records not delivered in {self._wait_s:.0f} s")
+        except Exception as exc:  # whatever failed, nothing was committed
+            self._abort(producer)
+            if callers:  # raised as it is: the caller's error, not the log's
+                raise
+            raise LogError(
+                f"append to {self._bootstrap} failed, nothing committed: {cause(exc)}", FIX
+            ) from exc
+        self._commit(producer)
+
+    def _commit(self, producer: Producer) -> None:
+        """Commit, asking again after an error librdkafka calls retriable (the commit's
+        outcome is then still to be learnt, from the same producer) while the wait lasts."""
+        deadline = time.monotonic() + self._wait_s
+        while True:
+            try:
+                producer.commit_transaction(max(0.1, deadline - time.monotonic()))
+                return
+            except KafkaException as exc:
+                error = kafka_error(exc)
+                if error.txn_requires_abort():  # refused before committing anything
+                    self._abort(producer)
+                    raise LogError(
+                        f"append to {self._bootstrap} failed, nothing committed: {cause(exc)}",
+                        FIX,
+                    ) from exc
+                if not error.retriable() or time.monotonic() > deadline:
+                    self._discard_producer()
+                    raise AppendOutcomeUnknown(self._bootstrap, cause(exc)) from exc
+                time.sleep(0.1)
+            except Exception as exc:  # the commit may or may not have happened
+                self._discard_producer()
+                raise AppendOutcomeUnknown(self._bootstrap, cause(exc)) from exc
+
+    def _produce(self, producer: Producer, record: OutgoingRecord, delivered: Any) -> None:
+        """Queue one record; a full local queue waits for deliveries (bounded)."""
+        deadline = time.monotonic() + self._wait_s
+        while True:
+            try:
+                producer.produce(
+                    record.topic, value=record.value, key=record.key, on_delivery=delivered
+                )
+                producer.poll(0)
+                return
+            except BufferError:
+                if time.monotonic() > deadline:
+                    raise
+                producer.poll(0.1)
+
+    def _transaction_ms_for(self, records: Iterable[OutgoingRecord]) -> int:
+        """As ``KafkaEventLog``: the setting, plus the time a known number of records
+        takes at the slowest sizing rate."""
+        if not isinstance(records, Sized):
+            return self._transaction_timeout_ms
+        return self._transaction_timeout_ms + len(records) * 1000 // SIZING_RECORDS_PER_S
+
+    def _abort(self, producer: Producer) -> None:
+        """Abort the open transaction, or drop the producer: a transaction never asked to
+        commit is aborted by the broker after the transaction timeout."""
+        deadline = time.monotonic() + self._wait_s
+        while True:
+            try:
+                producer.abort_transaction(max(0.1, deadline - time.monotonic()))
+                return
+            except KafkaException as exc:
+                # retriable (a broker coming back): the same call may still end it
+                if kafka_error(exc).retriable() and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                    continue
+                self._discard_producer()  # unusable; a new one starts clean
+                return
+            except Exception:
+                self._discard_producer()
+                return
+
+    def _transactional_producer(self, transaction_timeout_ms: int) -> Producer:
+        if self._producer is not None and self._producer_timeout_ms < transaction_timeout_ms:
+            self._discard_producer()
+        if self._producer is None:
+            # a record waits this long for its topic's metadata, then fails its batch
+            metadata_ms = min(self._max_block_ms, transaction_timeout_ms)
+            try:
+                producer = Producer(
+                    {
+                        **client_config(self._bootstrap, self._security, "pdl-producer"),
+                        "acks": "all",
+                        "enable.idempotence": True,
+                        "transactional.id": f"pdl-append-{uuid.uuid4()}",
+                        "partitioner": MURMUR2,
+                        "linger.ms": 5,
+                        "request.timeout.ms": self._timeout_ms,
+                        "transaction.timeout.ms": transaction_timeout_ms,
+                        # librdkafka requires it within the transaction time-out
+                        "message.timeout.ms": min(self._timeout_ms + 1_000, transaction_timeout_ms),
+                        "topic.metadata.propagation.max.ms": metadata_ms,
+                        # a record for a missing topic fails; it never creates the topic
+                        "allow.auto.create.topics": False,
+                    }
+                )
+                producer.init_transactions(self._wait_s)
+            except KafkaException as exc:
+                if error_code(exc) != KafkaError.INVALID_TRANSACTION_TIMEOUT:
+                    raise LogError(
+                        f"no Kafka broker reachable at {self._bootstrap}: {cause(exc)}",
+                        self._security.fix(),
+                    ) from exc
+                raise LogError(
+                    f"a batch this large needs a transaction of {transaction_timeout_ms // 1000}"
+                    " s, longer than the brokers allow (transaction.max.timeout.ms, 900 s by "
+                    f"default): {cause(exc)}",
+                    "split the input into smaller files (each is one transaction; at the "
+                    f"sizing rate of {SIZING_RECORDS_PER_S:,} records/s, 900 s holds about "
+                    f"{(900 - self._transaction_timeout_ms // 1000) * SIZING_RECORDS_PER_S:,} "
+                    "records), or raise transaction.max.timeout.ms on the brokers",
+                ) from exc
+            self._producer = producer
+            self._producer_timeout_ms = transaction_timeout_ms
+        return self._producer
+
+    def _discard_producer(self) -> None:
+        """Drop a producer whose transaction state is unknown; the next append starts a
+        new one, under a new transactional id."""
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.purge()
+            producer.flush(0)

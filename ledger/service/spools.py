@@ -1,0 +1,268 @@
+"""What a submission keeps on disk between its passes, so that its memory stays bounded
+whatever the size of its input (``ledger.service.submission.submit_lines``).
+
+Nothing here is plaintext personal data at rest. The input's lines, which hold it in
+clear, are spooled encrypted under an AES-GCM key made for the spool and held only in
+memory (``InputSpool``): once the process ends, the file is noise. The scratch file
+(``Scratch``) holds event ids, receipts and sealed records: the same bytes the log gets,
+personal values as ciphertext. Both live in a temporary directory removed when the
+submission's receipts are dropped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+import tempfile
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, overload
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ledger.log.base import OutgoingRecord
+from ledger.service.intake import Appended, Sealed
+
+_LENGTH = struct.Struct(">I")
+#: Plaintext sealed together in one AES-GCM message of the input spool.
+_SPOOL_CHUNK_BYTES = 1 << 20
+#: Rows read from the scratch file at a time.
+_PAGE = 1_000
+
+
+class InputSpool:
+    """The input's lines, on disk encrypted with a key held only in memory, to be read
+    again in order. Text lines come back as text, bytes as bytes."""
+
+    def __init__(self, file: IO[bytes]) -> None:
+        self._file = file
+        self._aead = AESGCM(AESGCM.generate_key(bit_length=256))
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._chunks = 0
+
+    @classmethod
+    @contextmanager
+    def created(cls, directory: Path) -> Iterator[InputSpool]:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix="input-", suffix=".spool") as f:
+            yield cls(f)
+
+    def add(self, line: bytes | str) -> None:
+        if isinstance(line, str):
+            tag, body = b"s", line.encode("utf-8", "surrogatepass")
+        else:
+            tag, body = b"b", bytes(line)
+        self._pending.append(_LENGTH.pack(len(body)) + tag + body)
+        self._pending_bytes += len(body) + 5
+        if self._pending_bytes >= _SPOOL_CHUNK_BYTES:
+            self._seal_pending()
+
+    def lines(self) -> Iterator[bytes | str]:
+        self._seal_pending()
+        self._file.flush()
+        self._file.seek(0)
+        for chunk in range(self._chunks):
+            (size,) = _LENGTH.unpack(self._file.read(_LENGTH.size))
+            plain = self._aead.decrypt(_nonce(chunk), self._file.read(size), None)
+            at = 0
+            while at < len(plain):
+                (length,) = _LENGTH.unpack_from(plain, at)
+                tag, body = plain[at + 4 : at + 5], plain[at + 5 : at + 5 + length]
+                at += 5 + length
+                yield body.decode("utf-8", "surrogatepass") if tag == b"s" else body
+
+    def _seal_pending(self) -> None:
+        if not self._pending:
+            return
+        sealed = self._aead.encrypt(_nonce(self._chunks), b"".join(self._pending), None)
+        self._file.write(_LENGTH.pack(len(sealed)) + sealed)
+        self._chunks += 1
+        self._pending = []
+        self._pending_bytes = 0
+
+
+def _nonce(chunk: int) -> bytes:
+    # one key per spool, one message per chunk number: a nonce is never reused
+    return chunk.to_bytes(12, "big")
+
+
+_SCHEMA = """
+CREATE TABLE ids (event_id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE records (
+    seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL,
+    event_id TEXT NOT NULL, type TEXT NOT NULL, log_key TEXT NOT NULL,
+    duplicate INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+
+class Scratch:
+    """A submission's own throw-away SQLite file: the event ids of the first pass, then
+    the sealed records and their receipts. Never made durable: it dies with the process."""
+
+    def __init__(self, directory: tempfile.TemporaryDirectory[str]) -> None:
+        self._directory = directory
+        self.directory = Path(directory.name)
+        self._db = sqlite3.connect(
+            self.directory / "scratch.sqlite", isolation_level=None, check_same_thread=False
+        )
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("BEGIN")  # never committed: the file is thrown away
+        self._closed = weakref.finalize(self, _discard, self._db, directory)
+
+    @classmethod
+    @contextmanager
+    def created(cls) -> Iterator[Scratch]:
+        scratch = cls(tempfile.TemporaryDirectory(prefix="pdl-submission-"))
+        try:
+            yield scratch
+        except BaseException:
+            scratch.close()
+            raise
+
+    def first_line_of(self, event_id: str, line: int) -> int:
+        """The line that first gave ``event_id``: ``line`` itself the first time."""
+        try:
+            self._db.execute("INSERT INTO ids VALUES (?, ?)", (event_id, line))
+            return line
+        except sqlite3.IntegrityError:
+            (first,) = self._db.execute(
+                "SELECT line FROM ids WHERE event_id = ?", (event_id,)
+            ).fetchone()
+            return int(first)
+
+    def add(self, sealed: Sequence[Sealed]) -> None:
+        self._db.executemany(
+            "INSERT INTO records (topic, key, value, event_id, type, log_key) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (s.record.topic, s.record.key, s.record.value, *_receipt_row(s.receipt))
+                for s in sealed
+            ],
+        )
+
+    def mark_duplicates(self, known: Callable[[Appended], bool]) -> None:
+        seen = [seq for seq, receipt in self.in_order() if known(receipt)]
+        self._db.executemany("UPDATE records SET duplicate = 1 WHERE seq = ?", [(s,) for s in seen])
+
+    def fresh_records(self) -> FreshRecords:
+        return FreshRecords(self._db)
+
+    def receipts(self) -> Receipts:
+        return Receipts(self)
+
+    def count(self, duplicate: bool | None = None) -> int:
+        where = "" if duplicate is None else f" WHERE duplicate = {int(duplicate)}"
+        (n,) = self._db.execute(f"SELECT COUNT(*) FROM records{where}").fetchone()
+        return int(n)
+
+    def receipt_at(self, index: int) -> Appended:
+        row = self._db.execute(
+            "SELECT event_id, type, log_key, topic, duplicate FROM records WHERE seq = ?",
+            (index + 1,),
+        ).fetchone()
+        if row is None:
+            raise IndexError(index)
+        return _appended(row)
+
+    def close(self) -> None:
+        self._closed()
+
+    def in_order(self) -> Iterator[tuple[int, Appended]]:
+        """Every receipt with its row, in input order."""
+        after = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT seq, event_id, type, log_key, topic, duplicate FROM records "
+                "WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, _PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            for seq, *rest in rows:
+                yield int(seq), _appended(tuple(rest))
+            after = int(rows[-1][0])
+
+
+class FreshRecords:
+    """The records of a scratch file not marked duplicate, in order, read page by page."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __len__(self) -> int:
+        (n,) = self._db.execute("SELECT COUNT(*) FROM records WHERE duplicate = 0").fetchone()
+        return int(n)
+
+    def __iter__(self) -> Iterator[OutgoingRecord]:
+        after = 0
+        while True:
+            rows = self._db.execute(
+                "SELECT seq, topic, key, value FROM records WHERE duplicate = 0 AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (after, _PAGE),
+            ).fetchall()
+            if not rows:
+                return
+            for _, topic, key, value in rows:
+                yield OutgoingRecord(str(topic), bytes(key), bytes(value))
+            after = int(rows[-1][0])
+
+
+class Receipts(Sequence[Appended]):
+    """A submission's receipts, one per event in input order, read from its scratch file
+    (a list of a million receipts would not fit the bounded memory)."""
+
+    def __init__(self, scratch: Scratch) -> None:
+        self._scratch = scratch
+        self._length = scratch.count()
+        #: events the log already held (same event_id): not appended again
+        self.duplicates = scratch.count(duplicate=True)
+
+    @property
+    def appended(self) -> int:
+        return self._length - self.duplicates
+
+    def __len__(self) -> int:
+        return self._length
+
+    @overload
+    def __getitem__(self, index: int) -> Appended: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Appended]: ...
+
+    def __getitem__(self, index: int | slice) -> Appended | Sequence[Appended]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self._length))]
+        if index < 0:
+            index += self._length
+        if not 0 <= index < self._length:
+            raise IndexError(index)
+        return self._scratch.receipt_at(index)
+
+    def __iter__(self) -> Iterator[Appended]:
+        return (receipt for _, receipt in self._scratch.in_order())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _receipt_row(receipt: Appended) -> tuple[str, str, str]:
+    return receipt.event_id, receipt.type_name, receipt.key
+
+
+def _appended(row: tuple[object, ...]) -> Appended:
+    event_id, type_name, key, topic, duplicate = row
+    return Appended(str(event_id), str(type_name), str(key), str(topic), bool(duplicate))
+
+
+def _discard(db: sqlite3.Connection, directory: tempfile.TemporaryDirectory[str]) -> None:
+    db.close()
+    directory.cleanup()
