@@ -59,7 +59,7 @@ PARTS = {
     "Intake.append": ("ledger/service/intake.py", "append"),
     "  model_dump": ("pydantic/main.py", "model_dump"),
     "  Avro encode": ("ledger/contract/wire.py", "encode"),
-    "  Kafka transaction (begin, send, commit)": ("ledger/log/kafka.py", "append"),
+    "  Kafka transaction (begin, send, commit)": ("ledger/log/kafka_append.py", "append"),
     "  Kafka transaction (confluent)": ("ledger/log/confluent_append.py", "append"),
     "  embedded log append (SQLite)": ("ledger/log/embedded.py", "append"),
 }

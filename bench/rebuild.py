@@ -42,7 +42,7 @@ SQLITE_EXECUTE = "<method 'execute' of 'sqlite3.Connection' objects>"
 ES_TARGET = 3.0
 
 PARTS = {
-    "poll (Kafka: kafka-python fetch, CRC, unpack)": ("ledger/log/kafka.py", "poll"),
+    "poll (Kafka: kafka-python fetch, CRC, unpack)": ("ledger/log/kafka_reading.py", "poll"),
     "poll (Kafka: librdkafka, confluent)": ("ledger/log/confluent_reading.py", "poll"),
     "poll (embedded: SQLite read)": ("ledger/log/embedded.py", "poll"),
     "caught_up (end offsets per step)": ("consumers/runner.py", "caught_up"),

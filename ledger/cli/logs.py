@@ -78,5 +78,5 @@ def configure(verbose: bool, log_format: str = "text", kafka_level: str | None =
     if kafka_level is not None:
         logging.getLogger("kafka").setLevel(kafka_level.upper())
     elif verbose:
-        # without -v the log adapter silences kafka-python itself (ledger/log/kafka.py)
+        # without -v the log adapter silences kafka-python itself (ledger/log/kafka_security.py)
         logging.getLogger("kafka").setLevel(logging.WARNING)

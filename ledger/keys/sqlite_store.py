@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -39,6 +38,7 @@ from typing import Concatenate, ParamSpec, TypeVar
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ledger.errors import Conflict
+from ledger.keys.key_cache import UnwrappedKeys
 from ledger.keys.sqlite_schema import (
     DATA_KEY,
     KEY_COLUMNS,
@@ -64,9 +64,6 @@ _FIX = (
     "stop that program; if the file is damaged, restore it from backup, then run "
     "`pdl certificates reapply`"
 )
-#: seconds an unwrapped key stays in memory unused by a new read: a key shredded by
-#: another process is dropped within this bound even if nothing here asks for it again
-CACHE_SECONDS = 60.0
 P = ParamSpec("P")
 R = TypeVar("R")
 _Row = tuple[str, str, str, str, bytes]
@@ -97,8 +94,7 @@ class SQLiteKeyStore(KeyStore):
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
         self._wrap = MasterWrap(master_key)
-        # key id -> (unwrapped key, monotonic instant it expires)
-        self._cache: dict[str, tuple[DataKey, float]] = {}
+        self._cache = UnwrappedKeys()
         # re-entrant: a batch holds it from its start to its commit, and the writes inside
         # take it again; other threads wait for the batch to end
         self._lock = threading.RLock()
@@ -196,7 +192,7 @@ class SQLiteKeyStore(KeyStore):
         exist. (SQLite may have rolled the whole transaction back already, on a full disk
         or an I/O error: then there is nothing left to undo.)"""
         for key_id in self._made[made:]:
-            self._cache.pop(key_id, None)
+            self._cache.discard(key_id)
         del self._made[made:]
         if not self._db.in_transaction:
             return
@@ -332,7 +328,7 @@ class SQLiteKeyStore(KeyStore):
         with self._lock:
             row = self._select_key("key_id = ?", (key_id,))
             if row is None:
-                self._cache.pop(key_id, None)
+                self._cache.discard(key_id)
                 return None
         return self._unwrap(row)
 
@@ -342,17 +338,13 @@ class SQLiteKeyStore(KeyStore):
             rows = self._select_keys(subject_id)
             # keys shredded elsewhere since they were cached leave memory now
             held = {row[0] for row in rows}
-            self._drop(lambda key: key.subject_id == subject_id and key.key_id not in held)
+            self._cache.drop(lambda key: key.subject_id == subject_id and key.key_id not in held)
         return [self._unwrap(row) for row in rows]
 
     def forget(self, subject_id: str | None = None) -> None:
         """Drop the subject's unwrapped keys from memory (every subject's with None)."""
         with self._lock:
-            self._drop(lambda key: subject_id is None or key.subject_id == subject_id)
-
-    def _drop(self, doomed: Callable[[DataKey], bool]) -> None:
-        for key_id in [i for i, (key, _) in self._cache.items() if doomed(key)]:
-            del self._cache[key_id]
+            self._cache.drop(lambda key: subject_id is None or key.subject_id == subject_id)
 
     @_reported
     def has_identity(self, subject_id: str) -> bool:
@@ -405,7 +397,7 @@ class SQLiteKeyStore(KeyStore):
                     key = self._unwrap(row)
                     destroyed.append(ShreddedKey(key.key_id, key.retention_class, key.fingerprint))
                     self._db.execute("DELETE FROM data_keys WHERE key_id = ?", (key.key_id,))
-                    self._cache.pop(key.key_id, None)
+                    self._cache.discard(key.key_id)
                 if retention_classes is None or (doomed and len(doomed) == len(rows)):
                     # no key left: the identity goes with them
                     self._db.execute("DELETE FROM identities WHERE subject_id = ?", (subject_id,))
@@ -457,26 +449,14 @@ class SQLiteKeyStore(KeyStore):
 
     def _unwrap(self, row: _Row) -> DataKey:
         key_id, subject_id, controller, retention_class, wrapped = row
-        now = time.monotonic()
         cached = self._cache.get(key_id)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        self._drop_expired(now)
+        if cached is not None:
+            return cached
         context = (key_id, subject_id, controller, retention_class)
         material = self._wrap.unwrap(wrapped, str(self.path), DATA_KEY, *context)
         key = DataKey(key_id, subject_id, controller, retention_class, material)
-        self._cache.pop(key_id, None)  # re-added last: the cache stays in expiry order
-        self._cache[key_id] = (key, now + CACHE_SECONDS)
+        self._cache.keep(key)
         return key
-
-    def _drop_expired(self, now: float) -> None:
-        # entries are in expiry order, so the expired ones lead: a miss costs what it
-        # drops, not a walk over every key of a large batch
-        while self._cache:
-            key_id, (_, expires) = next(iter(self._cache.items()))
-            if expires > now:
-                return
-            del self._cache[key_id]
 
     def _wrap_key(
         self, key_id: str, subject_id: str, controller: str, retention_class: str, material: bytes

@@ -32,7 +32,6 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 )
 
 from ledger.log.base import (
-    MIN_INSYNC_REPLICAS,
     EventLog,
     LogConsumer,
     LogError,
@@ -42,7 +41,6 @@ from ledger.log.base import (
     TopicPartition,
     TopicSettings,
     keyed_partition,
-    ledger_topic_config,
 )
 from ledger.log.confluent_append import TransactionalAppender
 from ledger.log.confluent_reading import (
@@ -55,7 +53,8 @@ from ledger.log.confluent_reading import (
     read_ranges,
     reported,
 )
-from ledger.log.kafka_security import PLAINTEXT, KafkaSecurity
+from ledger.log.kafka_security import PLAINTEXT, KafkaSecurity, unreachable
+from ledger.log.kafka_topics import SETTING_NAMES, new_topic_config, replication_of
 
 _T = TypeVar("_T")
 
@@ -96,17 +95,18 @@ class ConfluentEventLog(EventLog):
             absent = {name: n for name, n in topics.items() if name not in existing}
             if not absent:
                 return
-            replication, min_insync = self._replication_of(admin)
+            replication, min_insync = replication_of(
+                self._replication,
+                self._min_insync,
+                lambda: len(admin.list_topics(timeout=self._timeout_s).brokers),
+            )
             created = admin.create_topics(
                 [
                     NewTopic(
                         name,
                         num_partitions=n,
                         replication_factor=replication,
-                        config={
-                            **ledger_topic_config(name in compact),
-                            MIN_INSYNC_REPLICAS: str(min_insync),
-                        },
+                        config=new_topic_config(name in compact, min_insync),
                     )
                     for name, n in absent.items()
                 ],
@@ -122,18 +122,8 @@ class ConfluentEventLog(EventLog):
         # creation returns before every broker's metadata has the topics: wait for them
         self._partitions_of(absent)
 
-    def _replication_of(self, admin: AdminClient) -> tuple[int, int]:
-        """As ``KafkaEventLog``: the settings, else the broker count up to 3, and one
-        less in sync (at least 1)."""
-        replication = self._replication
-        if replication is None:
-            brokers = admin.list_topics(timeout=self._timeout_s).brokers
-            replication = min(3, max(1, len(brokers)))
-        return replication, self._min_insync or max(1, replication - 1)
-
     def topic_settings(self, topics: Iterable[str]) -> dict[str, TopicSettings]:
         admin = self._admin()
-        names = [*ledger_topic_config(compacted=False), MIN_INSYNC_REPLICAS]
         with self._reported("reading topic configurations"):
             metadata = admin.list_topics(timeout=self._timeout_s).topics
             present = sorted(set(metadata) & set(topics))
@@ -148,7 +138,7 @@ class ConfluentEventLog(EventLog):
         return {
             topic: TopicSettings(
                 topic,
-                {n: str(configs[topic][n].value) for n in names if n in configs[topic]},
+                {n: str(configs[topic][n].value) for n in SETTING_NAMES if n in configs[topic]},
                 min((len(p.replicas) for p in metadata[topic].partitions.values()), default=0),
             )
             for topic in present
@@ -351,10 +341,7 @@ class ConfluentEventLog(EventLog):
                     }
                 )
             except KafkaException as exc:
-                raise LogError(
-                    f"no Kafka broker reachable at {self.bootstrap}: {cause(exc)}",
-                    self._security.fix(),
-                ) from exc
+                raise unreachable(self.bootstrap, cause(exc), self._security) from exc
         return self._admin_client
 
 

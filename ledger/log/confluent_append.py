@@ -1,5 +1,5 @@
 """Appends on confluent-kafka (librdkafka): one transaction of an idempotent producer
-per ``EventLog.append``, with the outcomes of ``ledger.log.kafka``'s appends.
+per ``EventLog.append``, with the outcomes of ``ledger.log.kafka_append``'s appends.
 
 An error before the commit aborts (``LogError``: nothing committed); a commit the broker
 refused as abortable is aborted too; a commit neither acknowledged nor refused is
@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sized
+from collections.abc import Iterable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from ledger.log.base import AppendOutcomeUnknown, LogError, OutgoingRecord
-from ledger.log.confluent_reading import FIX, cause, client_config, error_code, kafka_error
-from ledger.log.kafka import SIZING_RECORDS_PER_S
-from ledger.log.kafka_security import KafkaSecurity
+from ledger.log.confluent_reading import cause, client_config, error_code, kafka_error
+from ledger.log.kafka_security import KafkaSecurity, unreachable
+from ledger.log.transactions import batch_too_large, nothing_committed, transaction_ms_for
 
 #: librdkafka's partitioner that hashes keys as the Java client and kafka-python do
 MURMUR2 = "murmur2_random"
@@ -60,11 +60,11 @@ class TransactionalAppender:
 
     def append(self, records: Iterable[OutgoingRecord]) -> None:
         try:
-            producer = self._transactional_producer(self._transaction_ms_for(records))
+            producer = self._transactional_producer(
+                transaction_ms_for(self._transaction_timeout_ms, records)
+            )
         except LogError as exc:
-            raise LogError(
-                f"append to {self._bootstrap} failed, nothing committed: {exc.message}", exc.fix
-            ) from exc
+            raise nothing_committed(self._bootstrap, exc.message, exc.fix) from exc
         failed: list[KafkaError] = []
 
         def delivered(error: KafkaError | None, _message: object) -> None:
@@ -97,9 +97,7 @@ class TransactionalAppender:
             self._abort(producer)
             if callers:  # raised as it is: the caller's error, not the log's
                 raise
-            raise LogError(
-                f"append to {self._bootstrap} failed, nothing committed: {cause(exc)}", FIX
-            ) from exc
+            raise nothing_committed(self._bootstrap, cause(exc)) from exc
         self._commit(producer)
 
     def _commit(self, producer: Producer) -> None:
@@ -114,10 +112,7 @@ class TransactionalAppender:
                 error = kafka_error(exc)
                 if error.txn_requires_abort():  # refused before committing anything
                     self._abort(producer)
-                    raise LogError(
-                        f"append to {self._bootstrap} failed, nothing committed: {cause(exc)}",
-                        FIX,
-                    ) from exc
+                    raise nothing_committed(self._bootstrap, cause(exc)) from exc
                 if not error.retriable() or time.monotonic() > deadline:
                     self._discard_producer()
                     raise AppendOutcomeUnknown(self._bootstrap, cause(exc)) from exc
@@ -140,13 +135,6 @@ class TransactionalAppender:
                 if time.monotonic() > deadline:
                     raise
                 producer.poll(0.1)
-
-    def _transaction_ms_for(self, records: Iterable[OutgoingRecord]) -> int:
-        """As ``KafkaEventLog``: the setting, plus the time a known number of records
-        takes at the slowest sizing rate."""
-        if not isinstance(records, Sized):
-            return self._transaction_timeout_ms
-        return self._transaction_timeout_ms + len(records) * 1000 // SIZING_RECORDS_PER_S
 
     def _abort(self, producer: Producer) -> None:
         """Abort the open transaction, or drop the producer: a transaction never asked to
@@ -194,18 +182,9 @@ class TransactionalAppender:
                 producer.init_transactions(self._wait_s)
             except KafkaException as exc:
                 if error_code(exc) != KafkaError.INVALID_TRANSACTION_TIMEOUT:
-                    raise LogError(
-                        f"no Kafka broker reachable at {self._bootstrap}: {cause(exc)}",
-                        self._security.fix(),
-                    ) from exc
-                raise LogError(
-                    f"a batch this large needs a transaction of {transaction_timeout_ms // 1000}"
-                    " s, longer than the brokers allow (transaction.max.timeout.ms, 900 s by "
-                    f"default): {cause(exc)}",
-                    "split the input into smaller files (each is one transaction; at the "
-                    f"sizing rate of {SIZING_RECORDS_PER_S:,} records/s, 900 s holds about "
-                    f"{(900 - self._transaction_timeout_ms // 1000) * SIZING_RECORDS_PER_S:,} "
-                    "records), or raise transaction.max.timeout.ms on the brokers",
+                    raise unreachable(self._bootstrap, cause(exc), self._security) from exc
+                raise batch_too_large(
+                    transaction_timeout_ms, self._transaction_timeout_ms, cause(exc)
                 ) from exc
             self._producer = producer
             self._producer_timeout_ms = transaction_timeout_ms

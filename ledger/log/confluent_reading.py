@@ -27,12 +27,9 @@ from ledger.log.base import (
     TopicPartition,
     lost_records,
 )
-from ledger.log.kafka import _quiet_unless_verbose as quiet_unless_verbose
-from ledger.log.kafka_security import KafkaSecurity
+from ledger.log.kafka_security import FIX, KafkaSecurity, quiet_unless_verbose, unreachable
 
 log = logging.getLogger(__name__)
-
-FIX = "check that the brokers are up and reachable from here, then retry"
 
 #: librdkafka's own log lines, under the ``kafka`` logger that ``--kafka-log-level`` sets
 LIBRDKAFKA_LOGGER = "kafka.librdkafka"
@@ -90,11 +87,9 @@ def reported(bootstrap: str, doing: str, security: KafkaSecurity | None = None) 
         yield
     except KafkaException as exc:
         error = exc.args[0] if exc.args else None
-        unreachable = isinstance(error, KafkaError) and error.code() in _UNREACHABLE
-        if security is not None and unreachable:
-            raise LogError(
-                f"no Kafka broker reachable at {bootstrap}: {cause(exc)}", security.fix()
-            ) from exc
+        no_broker = isinstance(error, KafkaError) and error.code() in _UNREACHABLE
+        if security is not None and no_broker:
+            raise unreachable(bootstrap, cause(exc), security) from exc
         raise LogError(f"{doing} on {bootstrap} failed: {cause(exc)}", FIX) from exc
 
 

@@ -1,4 +1,5 @@
-"""How the Kafka clients prove who they are and check the brokers: TLS and SASL.
+"""How the Kafka clients prove who they are and check the brokers: TLS and SASL; and
+what they say when no broker answers.
 
 One value, ``KafkaSecurity``, gives every client the adapter opens (producer, consumers,
 admin) the same options, so a secured cluster is reached the same way by all of them.
@@ -6,12 +7,18 @@ admin) the same options, so a secured cluster is reached the same way by all of 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ledger.log.base import LogError
+
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+
+#: what to check when a broker failed a request (not: no broker answered, ``unreachable``)
+FIX = "check that the brokers are up and reachable from here, then retry"
 
 
 @dataclass(frozen=True)
@@ -80,3 +87,18 @@ class KafkaSecurity:
 
 
 PLAINTEXT = KafkaSecurity()
+
+
+def unreachable(bootstrap: str, reason: str, security: KafkaSecurity) -> LogError:
+    """No broker answered a client: down, unreachable, or refusing the handshake."""
+    return LogError(f"no Kafka broker reachable at {bootstrap}: {reason}", security.fix())
+
+
+def quiet_unless_verbose() -> None:
+    """kafka-python logs a warning per reconnection attempt (twenty lines before a one-line
+    error), librdkafka its own lines under the same logger; the adapters report failures
+    themselves, as ``LogError``. The libraries' logs stay visible when the process logs at
+    INFO (``pdl -v``) or the ``kafka`` logger was set."""
+    library = logging.getLogger("kafka")
+    if library.level == logging.NOTSET and not logging.getLogger().isEnabledFor(logging.INFO):
+        library.setLevel(logging.CRITICAL)

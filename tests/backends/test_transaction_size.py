@@ -8,7 +8,8 @@ import uuid
 import pytest
 
 from ledger.log.base import LogError, OutgoingRecord
-from ledger.log.kafka import SIZING_RECORDS_PER_S, KafkaEventLog
+from ledger.log.kafka import KafkaEventLog
+from ledger.log.transactions import SIZING_RECORDS_PER_S
 from tests.conftest import require_kafka
 
 

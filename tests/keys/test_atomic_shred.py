@@ -37,7 +37,7 @@ def a_subject(ledger: Backends) -> str:
 
 def in_memory(keys: SQLiteKeyStore) -> list[DataKey]:
     """The unwrapped keys a store holds in memory (entries carry an expiry since issue 14)."""
-    return [v[0] if isinstance(v, tuple) else v for v in keys._cache.values()]
+    return keys._cache.held()
 
 
 def test_an_event_landing_between_shredding_and_fence_gets_no_key(
@@ -137,7 +137,7 @@ def test_cached_keys_have_a_bounded_lifetime(
     subject = a_subject(ledger)
     other = a_subject(ledger)
     keys = make_ledger().keys  # a process that reads the subject's keys once
-    monkeypatch.setattr("ledger.keys.sqlite_store.CACHE_SECONDS", 0.05)
+    monkeypatch.setattr("ledger.keys.key_cache.CACHE_SECONDS", 0.05)
     assert keys.keys_of(subject)
     time.sleep(0.1)
     keys.keys_of(other)  # any later use sweeps what expired

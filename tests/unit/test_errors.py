@@ -38,7 +38,7 @@ NOT_LEDGER_ERRORS = {
     "ledger.client.LedgerHTTPError",
     # Carries an error raised by the records given to ``append`` past the Kafka adapter's
     # own handlers, which re-raise the original: it never leaves the module.
-    "ledger.log.kafka._CallersError",
+    "ledger.log.kafka_append._CallersError",
 }
 
 #: The kinds: the direct subclasses of the root, each mapped once by each entry point.
