@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from ledger.policy.catalog import Catalog, Catalogs
 from ledger.policy.publish import publication
 from ledger.service.backends import Backends
 from ledger.service.deadletters import dead_letters
+from ledger.service.settings import Settings
 from tests.conftest import LedgerFactory
 from tests.erasure.helpers import CONTROLLER, Customer, informatique70_customer, pdl
 from tests.trust.test_side_door import outside_producer_value
@@ -130,12 +133,18 @@ def loyalty_catalog(ledger: Backends) -> Catalog:
     )
 
 
+@pytest.fixture
+def embedded(tmp_path: Path) -> Iterator[Backends]:
+    """A ledger on the embedded log, by name: only there can a test set record times."""
+    opened = Backends(Settings.from_environment(None, tmp_path / "data"))
+    yield opened
+    opened.close()
+
+
 def test_a_record_is_judged_by_the_catalogs_known_at_its_record_time(
-    make_ledger: LedgerFactory, log_url: str | None
+    embedded: Backends,
 ) -> None:
-    if log_url is not None:
-        pytest.skip("record times are set by the test on the embedded log only")
-    ledger = make_ledger()
+    ledger = embedded
     clock = LogClock()
     ledger.log_clock = clock
     customer = informatique70_customer(ledger)
