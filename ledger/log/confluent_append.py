@@ -172,8 +172,10 @@ class TransactionalAppender:
                         "linger.ms": 5,
                         "request.timeout.ms": self._timeout_ms,
                         "transaction.timeout.ms": transaction_timeout_ms,
-                        # librdkafka requires it within the transaction time-out
-                        "message.timeout.ms": min(self._timeout_ms + 1_000, transaction_timeout_ms),
+                        # a record of a large batch may wait in the local queue behind the
+                        # rest: only the transaction's time-out may fail it (librdkafka
+                        # requires it within that time-out); flush and commit stay bounded
+                        "message.timeout.ms": transaction_timeout_ms,
                         "topic.metadata.propagation.max.ms": metadata_ms,
                         # a record for a missing topic fails; it never creates the topic
                         "allow.auto.create.topics": False,

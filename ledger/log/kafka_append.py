@@ -128,9 +128,11 @@ class KafkaAppender:
                     request_timeout_ms=self._timeout_ms,
                     bootstrap_timeout_ms=self._timeout_ms,
                     max_block_ms=self._max_block_ms,
-                    # a record not acknowledged by then fails its batch (the client
-                    # needs more than linger_ms + request_timeout_ms)
-                    delivery_timeout_ms=self._timeout_ms + 1_000,
+                    # a record of a large batch waits in the producer's buffer behind
+                    # the rest (32 MB: seconds on a loaded host) before it is sent, so
+                    # only the transaction's own time-out may fail it; the waits for a
+                    # flush and a commit stay bounded by ``_within``
+                    delivery_timeout_ms=max(self._timeout_ms + 1_000, transaction_timeout_ms),
                     transaction_timeout_ms=transaction_timeout_ms,
                 )
                 producer.init_transactions()
