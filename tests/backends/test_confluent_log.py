@@ -14,6 +14,8 @@ import pytest
 
 from ledger.errors import ConfigError
 from ledger.log.base import OutgoingRecord, keyed_partition
+from ledger.log.confluent import ConfluentEventLog
+from ledger.log.confluent_reading import client_config
 from ledger.log.kafka import KafkaEventLog
 from ledger.log.kafka_security import KafkaSecurity
 from ledger.log.testcase import drain
@@ -21,12 +23,6 @@ from ledger.service.settings import Settings
 from tests.command import pdl
 from tests.conftest import require_kafka
 from tests.scenario import canary, collected, consent, lines
-
-pytest.importorskip("confluent_kafka")
-
-# imported after the skip: without confluent-kafka installed this module skips whole
-from ledger.log.confluent import ConfluentEventLog
-from ledger.log.confluent_reading import client_config
 
 
 @pytest.mark.kafka

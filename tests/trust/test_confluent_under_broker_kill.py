@@ -19,8 +19,6 @@ from ledger.service.settings import Settings
 from tests.resilience.support import pdl_daemon as started
 from tests.trust.test_append_under_broker_kill import committed_events
 
-pytest.importorskip("confluent_kafka")
-
 #: a broker of its own, apart from the kafka-python run's (both may run at once)
 PORT = int(os.environ.get("PDL_TEST_CONFLUENT_KILL_PORT", "19796"))
 

@@ -14,8 +14,6 @@ from tests.conftest import require_secured_kafka
 from tests.scenario import canary
 from tests.trust.test_secured_kafka import SecuredCluster, _refused
 
-pytest.importorskip("confluent_kafka")
-
 
 class ConfluentSecuredCluster(SecuredCluster):
     @pytest.fixture(autouse=True)
