@@ -19,7 +19,8 @@ import pytest
 
 from ledger.contract.topics import Topics
 from ledger.service.backends import Backends
-from ledger.service.settings import VARIABLES, Settings
+from ledger.service.settings import Settings
+from ledger.service.settings_file import VARIABLES
 
 # the contract suites shipped in the package: show values when their assertions fail
 pytest.register_assert_rewrite(

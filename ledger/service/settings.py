@@ -65,7 +65,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -76,46 +75,20 @@ from ledger.errors import ConfigError
 from ledger.log.kafka_security import KafkaSecurity
 from ledger.service import kafka_access
 from ledger.service.layout import DataDirectory
-
-#: setting → the environment variable that sets it
-VARIABLES: Mapping[str, str] = {
-    "log_url": "PDL_LOG",
-    "data_dir": "PDL_DATA_DIR",
-    "topic_prefix": "PDL_TOPIC_PREFIX",
-    "partitions": "PDL_PARTITIONS",
-    "metrics_port": "PDL_METRICS_PORT",
-    "log_timeout_s": "PDL_LOG_TIMEOUT",
-    "transaction_timeout_s": "PDL_TRANSACTION_TIMEOUT",
-    "stall_timeout_s": "PDL_STALL_TIMEOUT",
-    "replication_factor": "PDL_REPLICATION_FACTOR",
-    "min_insync_replicas": "PDL_MIN_INSYNC_REPLICAS",
-    "event_id_memory_days": "PDL_EVENT_ID_MEMORY_DAYS",
-    "store_url": "PDL_STORE",
-    "master_key": "PDL_MASTER_KEY",
-    "master_key_file": "PDL_MASTER_KEY_FILE",
-    "backup_key_period_days": "PDL_BACKUP_KEY_PERIOD_DAYS",
-    "backup_key_grace_days": "PDL_BACKUP_KEY_GRACE_DAYS",
-    "pinned_public_key_file": "PDL_PINNED_PUBLIC_KEY_FILE",
-    "api_tokens": "PDL_API_TOKENS",
-    "api_tokens_file": "PDL_API_TOKENS_FILE",
-    "kafka_security_protocol": "PDL_KAFKA_SECURITY_PROTOCOL",
-    "kafka_ca_file": "PDL_KAFKA_CA_FILE",
-    "kafka_cert_file": "PDL_KAFKA_CERT_FILE",
-    "kafka_key_file": "PDL_KAFKA_KEY_FILE",
-    "kafka_check_hostname": "PDL_KAFKA_CHECK_HOSTNAME",
-    "kafka_sasl_mechanism": "PDL_KAFKA_SASL_MECHANISM",
-    "kafka_user": "PDL_KAFKA_USER",
-    "kafka_password": "PDL_KAFKA_PASSWORD",
-    "kafka_password_file": "PDL_KAFKA_PASSWORD_FILE",
-    "kafka_client": "PDL_KAFKA_CLIENT",
-}
+from ledger.service.settings_file import (
+    CONFIG_VARIABLE,
+    NUMBER_RULES,
+    VARIABLES,
+    or_default,
+    path_setting,
+    read_settings_file,
+    whole_number,
+    yes_or_no,
+)
 
 #: the Kafka client libraries the log adapter can run on (``ledger.log.kafka``,
 #: ``ledger.log.confluent``): the same port, topics and partitioning on either
 KAFKA_CLIENTS = ("kafka-python", "confluent")
-
-#: the environment variable naming the settings file (``--config`` wins over it)
-CONFIG_VARIABLE = "PDL_CONFIG"
 
 _TOPIC_NAME = re.compile(r"[A-Za-z0-9._-]*")
 #: ``kafka+ssl://`` etc. name the security protocol in the URL itself
@@ -220,7 +193,7 @@ class Settings:
             ("min_insync_replicas", self.min_insync_replicas),
         ):
             if value is not None and value < 1:
-                rule, example = _NUMBER_RULES[name]
+                rule, example = NUMBER_RULES[name]
                 raise ConfigError(
                     f"{VARIABLES[name]} {value} is not {rule}",
                     fix=f"set it to {example}, or unset it",
@@ -230,7 +203,7 @@ class Settings:
             ("backup_key_grace_days", self.backup_key_grace_days + 1),
         ):
             if value < 1:
-                rule, example = _NUMBER_RULES[name]
+                rule, example = NUMBER_RULES[name]
                 raise ConfigError(
                     f"{VARIABLES[name]} is not {rule}", fix=f"set it to {example}, or unset it"
                 )
@@ -283,11 +256,11 @@ class Settings:
             raise ConfigError(
                 f"unknown setting {unknown[0]!r}", fix=f"use one of {', '.join(VARIABLES)}"
             )
-        partitions = _whole_number(text, "partitions")
-        log_timeout_s = _whole_number(text, "log_timeout_s")
-        transaction_s = _whole_number(text, "transaction_timeout_s")
-        stall_s = _whole_number(text, "stall_timeout_s")
-        memory_days = _whole_number(text, "event_id_memory_days")
+        partitions = whole_number(text, "partitions")
+        log_timeout_s = whole_number(text, "log_timeout_s")
+        transaction_s = whole_number(text, "transaction_timeout_s")
+        stall_s = whole_number(text, "stall_timeout_s")
+        memory_days = whole_number(text, "event_id_memory_days")
         data_dir = text.get("data_dir")
         if not data_dir:
             raise ConfigError("data_dir: no data directory given", fix="set PDL_DATA_DIR")
@@ -296,32 +269,32 @@ class Settings:
             data_dir=Path(data_dir).expanduser(),
             topic_prefix=text.get("topic_prefix", DEFAULT_PREFIX),
             partitions=DEFAULT_PARTITIONS if partitions is None else partitions,
-            metrics_port=_whole_number(text, "metrics_port"),
+            metrics_port=whole_number(text, "metrics_port"),
             log_timeout_s=10 if log_timeout_s is None else log_timeout_s,
             transaction_timeout_s=20 if transaction_s is None else transaction_s,
             stall_timeout_s=60 if stall_s is None else stall_s,
-            replication_factor=_whole_number(text, "replication_factor"),
-            min_insync_replicas=_whole_number(text, "min_insync_replicas"),
+            replication_factor=whole_number(text, "replication_factor"),
+            min_insync_replicas=whole_number(text, "min_insync_replicas"),
             event_id_memory_days=30 if memory_days is None else memory_days,
             store_url=None if text.get("store_url") in (None, "", "sqlite") else text["store_url"],
             master_key=text.get("master_key") or None,
             master_key_file=Path(text["master_key_file"]) if text.get("master_key_file") else None,
-            backup_key_period_days=_or(_whole_number(text, "backup_key_period_days"), 30),
-            backup_key_grace_days=_or(_whole_number(text, "backup_key_grace_days"), 7),
+            backup_key_period_days=or_default(whole_number(text, "backup_key_period_days"), 30),
+            backup_key_grace_days=or_default(whole_number(text, "backup_key_grace_days"), 7),
             api_tokens=text.get("api_tokens", ""),
             pinned_public_key_file=(
                 Path(text["pinned_public_key_file"]) if text.get("pinned_public_key_file") else None
             ),
             api_tokens_file=Path(text["api_tokens_file"]) if text.get("api_tokens_file") else None,
             kafka_security_protocol=(text.get("kafka_security_protocol") or "").upper() or None,
-            kafka_ca_file=_path(text, "kafka_ca_file"),
-            kafka_cert_file=_path(text, "kafka_cert_file"),
-            kafka_key_file=_path(text, "kafka_key_file"),
-            kafka_check_hostname=_yes_or_no(text, "kafka_check_hostname", default=True),
+            kafka_ca_file=path_setting(text, "kafka_ca_file"),
+            kafka_cert_file=path_setting(text, "kafka_cert_file"),
+            kafka_key_file=path_setting(text, "kafka_key_file"),
+            kafka_check_hostname=yes_or_no(text, "kafka_check_hostname", default=True),
             kafka_sasl_mechanism=(text.get("kafka_sasl_mechanism") or "").upper() or None,
             kafka_user=text.get("kafka_user") or None,
             kafka_password=text.get("kafka_password") or None,
-            kafka_password_file=_path(text, "kafka_password_file"),
+            kafka_password_file=path_setting(text, "kafka_password_file"),
             kafka_client=(text.get("kafka_client") or KAFKA_CLIENTS[0]).strip().lower(),
         )
 
@@ -366,87 +339,3 @@ class Settings:
     @cached_property
     def layout(self) -> DataDirectory:
         return DataDirectory(self.data_dir)
-
-
-def read_settings_file(path: Path) -> dict[str, str]:
-    """The settings a TOML file sets, as text keyed by setting name."""
-    try:
-        with path.expanduser().open("rb") as file:
-            table = tomllib.load(file)
-    except FileNotFoundError:
-        raise ConfigError(
-            f"settings file {path} does not exist",
-            fix=f"check --config/{CONFIG_VARIABLE}, or leave both unset",
-        ) from None
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        # tomllib's messages give line and column, never the value
-        raise ConfigError(
-            f"settings file {path} cannot be read: {exc}",
-            fix="make it a TOML file of `setting = value` lines (docs/OPERATORS.md)",
-        ) from None
-    text: dict[str, str] = {}
-    for name, value in table.items():
-        if name not in VARIABLES:
-            raise ConfigError(
-                f"settings file {path}: unknown setting {name!r}",
-                fix=f"use one of {', '.join(VARIABLES)}",
-            )
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise ConfigError(
-                f"settings file {path}: {name} must be a string or a whole number",
-                fix=f'write it as {name} = "..." (docs/OPERATORS.md lists each setting)',
-            )
-        text[name] = str(value)
-    return text
-
-
-#: what a numeric setting must be, for its error message
-_NUMBER_RULES: Mapping[str, tuple[str, str]] = {
-    "partitions": ("a partition count", "1 or more (default 3)"),
-    "metrics_port": ("a port number, or 0", "a port such as 9465, or 0 for no metrics"),
-    "event_id_memory_days": ("a number of days", "1 or more (default 30)"),
-    "backup_key_period_days": ("a number of days", "1 or more (default 30)"),
-    "backup_key_grace_days": ("a number of days", "0 or more (default 7)"),
-    "log_timeout_s": ("a number of seconds", "1 or more (default 10)"),
-    "transaction_timeout_s": ("a number of seconds", "1 or more (default 20)"),
-    "stall_timeout_s": ("a number of seconds", "1 or more (default 60)"),
-    "replication_factor": ("a replica count", "1 or more (3 on a cluster of 3 brokers)"),
-    "min_insync_replicas": ("a replica count", "1 or more, below the replication factor"),
-}
-
-
-def _whole_number(text: Mapping[str, str], name: str) -> int | None:
-    value = text.get(name)
-    if value is None or not value.strip():
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        rule, example = _NUMBER_RULES[name]
-        raise ConfigError(
-            f"{VARIABLES[name]} must be {rule}; {value!r} is not a whole number",
-            fix=f"set {VARIABLES[name]} to {example}, or unset it",
-        ) from None
-
-
-def _or(value: int | None, default: int) -> int:
-    return default if value is None else value
-
-
-def _path(text: Mapping[str, str], name: str) -> Path | None:
-    value = text.get(name)
-    return Path(value).expanduser() if value else None
-
-
-def _yes_or_no(text: Mapping[str, str], name: str, *, default: bool) -> bool:
-    value = (text.get(name) or "").strip().lower()
-    if not value:
-        return default
-    if value in ("true", "yes", "on", "1"):
-        return True
-    if value in ("false", "no", "off", "0"):
-        return False
-    raise ConfigError(
-        f"{VARIABLES[name]} must be true or false; {value!r} is neither",
-        fix=f"set {VARIABLES[name]} to true or false, or unset it",
-    )

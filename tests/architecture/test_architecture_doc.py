@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ledger.service.settings import VARIABLES
+from ledger.service.settings_file import VARIABLES
 from tests.architecture.test_import_rules import LAYERS, ROOT
 
 DOC = ROOT / "docs" / "ARCHITECTURE.md"

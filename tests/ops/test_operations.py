@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import ConfigError
-from ledger.service.settings import VARIABLES, Settings
+from ledger.service.settings import Settings
+from ledger.service.settings_file import VARIABLES
 from tests.conftest import per_test_topics, unavailable
 from tests.ops.support import ROOT, Samples, free_port, scrape
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from ledger.errors import ConfigError
-from ledger.service.settings import VARIABLES, Settings
+from ledger.service.settings import Settings
+from ledger.service.settings_file import VARIABLES
 
 
 def test_flags_win_over_the_environment_and_defaults_fill_the_rest(tmp_path: Path) -> None:
