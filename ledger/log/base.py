@@ -226,10 +226,15 @@ class EventLog(ABC):
         """The partition of ``topic`` a record keyed ``key`` is appended to: Kafka's
         default partitioner (murmur2 of the key, modulo the partition count), which both
         adapters use. A subject's records on a topic all live in this one partition."""
-        count = len(self.end_offsets([topic]))
+        count = self._partition_count(topic)
         if not count:
             raise LogError(f"topic {topic!r} does not exist", "run `pdl doctor` to create it")
         return keyed_partition(key, count)
+
+    def _partition_count(self, topic: str) -> int:
+        """How many partitions ``topic`` has; 0 if it does not exist. Adapters that know
+        it without asking for end offsets say so."""
+        return len(self.end_offsets([topic]))
 
     def read_partition(
         self, tp: TopicPartition, start: int, end: int | None = None

@@ -34,13 +34,11 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
 from ledger.log.base import (
     EventLog,
     LogConsumer,
-    LogError,
     LogRecord,
     OutgoingRecord,
     StartOffsets,
     TopicPartition,
     TopicSettings,
-    keyed_partition,
 )
 from ledger.log.confluent_append import TransactionalAppender
 from ledger.log.confluent_reading import (
@@ -295,11 +293,8 @@ class ConfluentEventLog(EventLog):
         with self._reported("scanning"):
             yield from read_ranges(self._reading(), ranges, committed_only=True)
 
-    def partition_for(self, topic: str, key: bytes) -> int:
-        count = len(self._partitions(topic))
-        if not count:
-            raise LogError(f"topic {topic!r} does not exist", "run `pdl doctor` to create it")
-        return keyed_partition(key, count)
+    def _partition_count(self, topic: str) -> int:
+        return len(self._partitions(topic))
 
     def read_partition(
         self, tp: TopicPartition, start: int, end: int | None = None

@@ -18,8 +18,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from kafka.partitioner import murmur2
-
 from ledger.log.base import (
     MIN_INSYNC_REPLICAS,
     EventLog,
@@ -31,6 +29,7 @@ from ledger.log.base import (
     StartOffsets,
     TopicPartition,
     TopicSettings,
+    keyed_partition,
     ledger_topic_config,
     lost_records,
 )
@@ -64,11 +63,6 @@ _END = (
 )
 
 Clock = Callable[[], float]
-
-
-def partition_for(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner for keyed records."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 _FIX = (
@@ -129,7 +123,7 @@ class EmbeddedEventLog(EventLog):
                     count = partitions.get(record.topic)
                     if count is None:
                         raise LogError(f"topic {record.topic!r} does not exist")
-                    at = (record.topic, partition_for(record.key, count))
+                    at = (record.topic, keyed_partition(record.key, count))
                     offset = ends.get(at)
                     if offset is None:
                         (offset,) = self._db.execute(_END, at).fetchone()
@@ -220,12 +214,9 @@ class EmbeddedEventLog(EventLog):
                 offset = batch[-1].offset + 1
 
     @_reported
-    def partition_for(self, topic: str, key: bytes) -> int:
+    def _partition_count(self, topic: str) -> int:
         with self._lock:
-            count = self._partition_counts().get(topic)
-        if count is None:
-            raise LogError(f"topic {topic!r} does not exist", "run `pdl doctor` to create it")
-        return partition_for(key, count)
+            return self._partition_counts().get(topic, 0)
 
     def read_partition(
         self, tp: TopicPartition, start: int, end: int | None = None

@@ -29,7 +29,6 @@ from ledger.log.base import (
     StartOffsets,
     TopicPartition,
     TopicSettings,
-    keyed_partition,
 )
 from ledger.log.kafka_append import KafkaAppender
 from ledger.log.kafka_reading import KafkaLogConsumer, RangeReader, reported
@@ -232,12 +231,9 @@ class KafkaEventLog(EventLog):
         if ends:
             yield from self._ranges.scan(ends)
 
-    def partition_for(self, topic: str, key: bytes) -> int:
+    def _partition_count(self, topic: str) -> int:
         with reported(self.bootstrap, "reading the partitions of a topic"):
-            count = len(self._partitions(self._reader(), topic))
-        if not count:
-            raise LogError(f"topic {topic!r} does not exist", "run `pdl doctor` to create it")
-        return keyed_partition(key, count)
+            return len(self._partitions(self._reader(), topic))
 
     def read_partition(
         self, tp: TopicPartition, start: int, end: int | None = None

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ledger.contract import events as ev
 from ledger.contract.secret import Secret
-from ledger.log.embedded import partition_for
+from ledger.log.base import keyed_partition
 from projections.base import Projection, Recorded
 from projections.installed import all_projections
 
@@ -102,7 +102,7 @@ def partitioned(specs: list[tuple[str, int, int, int]]) -> dict[tuple[str, int],
     for n, (kind, subject, day, value) in enumerate(specs):
         event = MAKERS[kind](_common(subject, day, n), value)
         assert isinstance(event, ev.SubjectEvent)
-        tp = (event.topic_family, partition_for(event.subject_id.encode(), PARTITIONS))
+        tp = (event.topic_family, keyed_partition(event.subject_id.encode(), PARTITIONS))
         queue = queues.setdefault(tp, [])
         recorded_at = T0 + timedelta(days=40, seconds=n)
         queue.append(Recorded(event, tp[0], tp[1], len(queue), recorded_at))
