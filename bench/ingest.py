@@ -1,4 +1,5 @@
-"""Ingest: events/s through the full append path vs the raw producer, same bytes.
+"""Ingest: events/s through the full append path vs the raw producer, same bytes; and
+the ceiling of that ratio (``bench/ingest_floor.py``).
 
 Subject: what ``pdl emit FILE`` does, ``ledger.service.submission.submit_lines`` on the
 file's JSON lines (producer events with natural identifiers: a DataCollected with two
@@ -38,6 +39,7 @@ from bench.common import (
     topics,
 )
 from bench.data import ingest_dicts
+from bench.ingest_floor import floor_seconds
 from ledger.log.base import OutgoingRecord
 from ledger.service.submission import submit_lines
 
@@ -160,6 +162,8 @@ def run(ctx: Context) -> list[Result]:
     full: list[float] = []
     raw: list[float] = []
     ratios: list[float] = []
+    floor: list[float] = []
+    ceilings: list[float] = []
     records: list[OutgoingRecord] = []
     source = ""
     for r in range(ctx.rounds):  # interleaved: full then raw, raw then full, ...
@@ -176,9 +180,13 @@ def run(ctx: Context) -> list[Result]:
         full.append(got["full"])
         raw.append(got["raw"])
         ratios.append(got["full"] / got["raw"])
+        floor.append(rate(count, floor_seconds(lines)))
+        # seconds per event: the raw send, against the floor's work plus that send
+        ceilings.append((1 / got["raw"]) / (1 / floor[-1] + 1 / got["raw"]))
         print(
             f"  ingest round {r + 1}: full path {got['full']:,.0f} ev/s, "
-            f"raw {got['raw']:,.0f} msg/s, ratio {ratios[-1]:.3f}",
+            f"raw {got['raw']:,.0f} msg/s, ratio {ratios[-1]:.3f}; "
+            f"floor {floor[-1]:,.0f} ev/s, ceiling {ceilings[-1]:.3f}",
             flush=True,
         )
     if len(records) != count:
@@ -211,7 +219,16 @@ def run(ctx: Context) -> list[Result]:
                 "profile_shares": where,
                 "profile_top5": top(stats, 5),
             },
-        )
+        ),
+        Result(
+            "ingest ceiling: raw / (floor + raw)",
+            f"floor {fmt_rate(median(floor))} (parse, validate, seal, encode once)",
+            f"{baseline} {fmt_rate(median(raw), 'msg/s')}",
+            median(ceilings),
+            "reported",
+            None,
+            {"floor_per_s": floor, "ceilings": ceilings},
+        ),
     ]
 
 
