@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Annotated, ClassVar
-from uuid import uuid4
 
 from pydantic import (
     AfterValidator,
@@ -107,8 +107,21 @@ def _aware_utc(value: datetime) -> datetime:
 AwareDatetime = Annotated[datetime, BeforeValidator(_iso_8601), AfterValidator(_aware_utc)]
 
 
+def random_uuid_hex() -> str:
+    """A random UUID (version 4, RFC 4122 variant) as 32 hex digits, as
+    ``uuid.uuid4().hex`` gives it from the same 16 bytes of ``os.urandom``, at a fifth
+    of its cost: ``uuid.UUID`` checks what it is given, which fresh random bytes do not
+    need, and ids are made per event and per new subject."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # RFC 4122 variant
+    return raw.hex()
+
+
 def new_event_id() -> str:
-    return str(uuid4())
+    """A fresh event id: a random UUID in its usual form, ``str(uuid.uuid4())``."""
+    digits = random_uuid_hex()
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 class Record(BaseModel):

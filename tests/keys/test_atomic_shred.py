@@ -73,15 +73,15 @@ def test_a_stale_fence_check_in_another_process_makes_no_key(
     ledger = make_ledger()
     subject = a_subject(ledger)
     writer = make_ledger().keys
-    checked = writer._fenced
+    checked = writer._key_state
 
-    def stale(subject_id: str) -> bool:
-        # the intake read "not fenced"; the erasure commits before the intake's insert
+    def stale(subject_id: str, retention_class: str) -> tuple[bool, str | None, None]:
+        # the intake read "not fenced, no key"; the erasure commits before the intake's insert
         ledger.keys.shred(subject_id, fence=True)
-        writer._fenced = checked  # type: ignore[method-assign]
-        return False
+        writer._key_state = checked  # type: ignore[method-assign]
+        return False, CONTROLLER, None
 
-    writer._fenced = stale  # type: ignore[method-assign]
+    writer._key_state = stale  # type: ignore[method-assign]
     with pytest.raises(SubjectErased):
         writer.data_key(subject, "a-class-with-no-key-yet")
     assert ledger.keys.keys_of(subject) == []
