@@ -3,7 +3,8 @@
 A key shredded by another process must stop opening values everywhere: the store
 confirms every key's row before using it, and this cache bounds how long an unwrapped
 key stays in memory unused by a new read (``CACHE_SECONDS``), even if nothing asks for
-it again.
+it again, and how many it holds (``HELD_AT_MOST``), so that memory does not follow the
+rate of a large ``pdl emit`` (60 s of new keys at thousands of events a second).
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from ledger.keys.store import DataKey
 #: seconds an unwrapped key stays in memory unused by a new read: a key shredded by
 #: another process is dropped within this bound even if nothing here asks for it again
 CACHE_SECONDS = 60.0
+#: unwrapped keys held at most: past it the least recently kept leaves first (a miss
+#: costs one unwrap; a cache bounded by time alone grew with every key a large batch made)
+HELD_AT_MOST = 10_000
 
 
 class UnwrappedKeys:
@@ -37,6 +41,8 @@ class UnwrappedKeys:
     def keep(self, key: DataKey) -> None:
         self._held.pop(key.key_id, None)  # re-added last: the entries stay in expiry order
         self._held[key.key_id] = (key, time.monotonic() + CACHE_SECONDS)
+        if len(self._held) > HELD_AT_MOST:
+            del self._held[next(iter(self._held))]  # the first in expiry order
 
     def held(self) -> list[DataKey]:
         return [key for key, _ in self._held.values()]
