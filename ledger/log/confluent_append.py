@@ -27,6 +27,11 @@ from ledger.log.transactions import batch_too_large, nothing_committed, transact
 #: librdkafka's partitioner that hashes keys as the Java client and kafka-python do
 MURMUR2 = "murmur2_random"
 
+#: Records queued between two polls for delivery reports. The producer reports failed
+#: deliveries only, so a poll per record would cost a call into librdkafka for nothing;
+#: a full local queue polls anyway, and the flush before the commit sees every report.
+POLL_EVERY = 1_000
+
 
 class TransactionalAppender:
     """The producer of one ``ConfluentEventLog``, made on its first append and replaced
@@ -73,6 +78,7 @@ class TransactionalAppender:
 
         source = iter(records)
         callers: list[Exception] = []
+        queued = 0
         try:
             producer.begin_transaction()
             while True:
@@ -84,8 +90,11 @@ class TransactionalAppender:
                     callers.append(exc)
                     raise
                 self._produce(producer, record, delivered)
-                if failed:
-                    break
+                queued += 1
+                if queued % POLL_EVERY == 0:  # a failed delivery ends the batch early
+                    producer.poll(0)
+                    if failed:
+                        break
             # every record acknowledged before the commit is asked for: until then any
             # error can still abort
             waiting = producer.flush(self._wait_s)
@@ -123,16 +132,17 @@ class TransactionalAppender:
 
     def _produce(self, producer: Producer, record: OutgoingRecord, delivered: Any) -> None:
         """Queue one record; a full local queue waits for deliveries (bounded)."""
-        deadline = time.monotonic() + self._wait_s
+        deadline: float | None = None
         while True:
             try:
                 producer.produce(
                     record.topic, value=record.value, key=record.key, on_delivery=delivered
                 )
-                producer.poll(0)
                 return
             except BufferError:
-                if time.monotonic() > deadline:
+                if deadline is None:
+                    deadline = time.monotonic() + self._wait_s
+                elif time.monotonic() > deadline:
                     raise
                 producer.poll(0.1)
 
@@ -170,6 +180,9 @@ class TransactionalAppender:
                         "transactional.id": f"pdl-append-{uuid.uuid4()}",
                         "partitioner": MURMUR2,
                         "linger.ms": 5,
+                        # a report for each failed record only: a batch's successes are
+                        # known from the flush before its commit
+                        "delivery.report.only.error": True,
                         "request.timeout.ms": self._timeout_ms,
                         "transaction.timeout.ms": transaction_timeout_ms,
                         # a record of a large batch may wait in the local queue behind the

@@ -5,7 +5,9 @@ An append returns only once its commit was acknowledged, within bounded waits: a
 before the commit aborts (``LogError``: nothing committed), an error or a time-out during
 it is ``AppendOutcomeUnknown``. A transaction its producer abandoned (a killed
 ``pdl emit``) is aborted by the broker after ``transaction_timeout_ms``, which the ledger
-sets short, so readers behind it wait seconds, not the client's default minute.
+sets short, so readers behind it wait seconds, not the client's default minute. A batch
+is sent in windows, each acknowledged before the next is sent: the producer holds a few
+MiB of a batch at a time, whatever its length, and the transaction stays one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,24 @@ from kafka.errors import InvalidTransactionTimeoutError, KafkaError
 from ledger.log.base import AppendOutcomeUnknown, LogError, OutgoingRecord
 from ledger.log.kafka_security import FIX, KafkaSecurity, unreachable
 from ledger.log.transactions import batch_too_large, nothing_committed, transaction_ms_for
+
+#: Records, or bytes of keys and values, an append sends before it waits for them to be
+#: acknowledged: the most the producer's buffer holds of one batch (a few MiB), and one
+#: pause of a round trip per window, a few milliseconds in seconds of sending.
+WINDOW_RECORDS = 10_000
+WINDOW_BYTES = 8 << 20
+
+#: The producer's batch per partition. Its idempotence keeps one request in flight per
+#: partition, so a partition moves at most one batch per round trip: kafka-python's
+#: default of 16 KiB (about 40 records) caps a partition far below what the client
+#: library can encode; 512 KiB is half the brokers' default message.max.bytes.
+BATCH_BYTES = 512 << 10
+
+#: kafka-python's sender waits this long between the steps of a transactional request
+#: it has queued (finding the coordinator, then asking it), not only between retries:
+#: its default of 100 ms costs a new producer 0.2 s, and 0.1 s to a transaction that
+#: must ask again to add its partitions while the broker still ends the one before.
+RETRY_BACKOFF_MS = 20
 
 
 class KafkaAppender:
@@ -58,17 +78,17 @@ class KafkaAppender:
             raise nothing_committed(self._bootstrap, exc.message, exc.fix) from exc
         try:
             producer.begin_transaction()
-            failed: list[BaseException] = []
+            window: list[Any] = []  # the futures of the records sent since the last wait
+            window_bytes = 0
             for record in _callers(records):
-                # no future kept per record: a batch of millions stays in bounded memory
-                producer.send(record.topic, key=record.key, value=record.value).add_errback(
-                    failed.append
-                )
+                window.append(producer.send(record.topic, key=record.key, value=record.value))
+                window_bytes += len(record.key) + len(record.value)
+                if len(window) >= WINDOW_RECORDS or window_bytes >= WINDOW_BYTES:
+                    self._deliver(producer, window)
+                    window, window_bytes = [], 0
             # every record acknowledged before the commit is asked for: until then any
             # error, the client library's own state errors included, can still abort
-            self._within("delivering the batch", producer.flush)
-            if failed:
-                raise failed[0]
+            self._deliver(producer, window)
         except _CallersError as exc:  # the records' own iterable failed: nothing committed
             self._abort(producer)
             raise exc.error from exc.error.__cause__
@@ -80,6 +100,19 @@ class KafkaAppender:
         except Exception as exc:  # the commit may or may not have happened
             self._discard_producer()
             raise AppendOutcomeUnknown(self._bootstrap, _cause(exc)) from exc
+
+    def _deliver(self, producer: Any, window: list[Any]) -> None:
+        """Wait until the records of ``window`` (their futures) are acknowledged, or
+        raise the first one's failure. kafka-python's buffer has no bound of its own: an
+        append that sends faster than the broker acknowledges would hold the rest of a
+        batch of millions in memory, and its records would wait there, ageing, towards
+        their delivery time-out."""
+        self._within("delivering the batch", producer.flush)
+        for future in window:
+            if not future.is_done:  # moved to a batch split after the flush began
+                self._within("delivering the batch", future.get)  # raises its failure
+            elif future.failed():
+                raise future.exception
 
     def _within(self, doing: str, call: Callable[[], object]) -> None:
         """``call()``, or ``LogError`` once ``max_block_ms`` and a request time-out
@@ -125,6 +158,8 @@ class KafkaAppender:
                     enable_idempotence=True,
                     transactional_id=f"pdl-append-{uuid.uuid4()}",
                     linger_ms=5,
+                    batch_size=BATCH_BYTES,
+                    retry_backoff_ms=RETRY_BACKOFF_MS,
                     request_timeout_ms=self._timeout_ms,
                     bootstrap_timeout_ms=self._timeout_ms,
                     max_block_ms=self._max_block_ms,
