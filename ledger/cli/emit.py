@@ -19,8 +19,8 @@ pseudonymous id ("subject_id": "sub_...").
 A file is all-or-nothing: every line is validated first and, if any line is rejected,
 nothing is appended and every rejection is listed with its line number, field, rule
 and fix. The file must be UTF-8; timestamps ISO 8601 with a zone. Memory does not grow
-with the file: it is read twice through spools in TMPDIR (the input encrypted under a
-key held only in memory, then sealed records), and appended as one transaction.
+with the file: it is read once, through spools in TMPDIR (the validated events encrypted
+under a key held only in memory, then sealed records), and appended as one transaction.
 
 Retries are safe: an event whose event_id the ledger already holds is not appended
 again (listed with "duplicate"), so a file with event_ids can be emitted twice.

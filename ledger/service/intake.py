@@ -32,12 +32,14 @@ from ledger.contract.vocabulary import LabelCode, label_code
 from ledger.contract.walk import personal_fields, replace_personal
 from ledger.contract.wire import SchemaRegistry
 from ledger.keys.sealing import seal
-from ledger.keys.store import DataKey, KeyStore, SubjectOfAnotherController
+from ledger.keys.store import DataKey, KeyStore
 from ledger.log.base import EventLog, OutgoingRecord
 from ledger.policy.catalog import Catalogs
 from ledger.policy.check import check, retention_class
 from ledger.service.imports import import_rejections
 from ledger.service.receipts import EventIdMemory, remembered, remembered_each
+from ledger.service.subjects import Subjects
+from ledger.service.subjects import normalise_natural_id as normalise_natural_id
 
 Clock = Callable[[], datetime]
 
@@ -65,6 +67,16 @@ class Sealed:
     receipt: Appended
 
 
+@dataclass(frozen=True)
+class Screened:
+    """An event validated and checked against the policy, its subject not yet recorded:
+    ``natural`` is the identifier (normalised) it named its subject by, whose id was
+    found or made provisional, or None when it gave the subject id itself."""
+
+    event: LedgerEvent
+    natural: str | None = None
+
+
 class SizedRecords(Protocol):
     def __len__(self) -> int: ...
 
@@ -79,11 +91,6 @@ class SealedSpool(Protocol):
 
     def fresh_records(self) -> SizedRecords:
         """The records not marked duplicate, in order, read lazily."""
-
-
-#: How many (subject id, controller) pairs an intake remembers as recorded: a cache of
-#: key-store reads, cleared when it grows past this.
-_RECORDED_KEPT = 20_000
 
 
 class Intake:
@@ -109,21 +116,18 @@ class Intake:
         self._registry = registry
         self._clock = clock
         self._schemas_published = False
-        #: provisional subject ids of new people, until ``append`` records them:
-        #: (controller, natural identifier) → id, and id → (controller, identifier)
-        self._provisional: dict[tuple[str, str], str] = {}
-        self._identity_of: dict[str, tuple[str, str]] = {}
-        #: subject ids the key store has recorded for the controller named with them
-        self._recorded: set[tuple[str, str]] = set()
-        #: subject ids the key store does not know yet → the controller named with them
-        self._claimed: dict[str, str] = {}
-        #: during ``append``: provisional id → the id the key store recorded
-        self._resolved: dict[str, str] = {}
+        self._subjects = Subjects(keys)
 
     def prepare(self, submitted: Mapping[str, Any]) -> LedgerEvent:
         """A validated event from what a producer submitted, or EventRejected. Writes
         nothing: its personal values are still plaintext, and a new person's subject id is
         provisional until ``append`` records it and seals them."""
+        return self.screen(submitted).event
+
+    def screen(self, submitted: Mapping[str, Any]) -> Screened:
+        """``prepare``, keeping the natural identifier the event named its subject by, so
+        that the subject can be resolved again later (``reconfirm``) without validating
+        or checking the event again."""
         fields = dict(submitted)
         model = _event_type(fields.pop("type", None))
         if model is DataErased:
@@ -137,9 +141,10 @@ class Intake:
                     )
                 ]
             )
+        natural = None
         if issubclass(model, SubjectEvent):
-            fields["subject_id"] = self._subject_id(fields)
-            self._refuse_erased(fields["subject_id"])
+            fields["subject_id"], natural = self._subjects.of_submitted(fields)
+            self._subjects.refuse_erased(fields["subject_id"])
         try:
             event = model.model_validate(fields)
         except ValidationError as exc:
@@ -152,8 +157,25 @@ class Intake:
         if rejections:
             raise EventRejected(rejections)
         if isinstance(event, SubjectEvent):
-            self._refuse_other_controller(event)
+            self._subjects.refuse_other_controller(event)
         _refuse_sealed(event)
+        return Screened(event, natural)
+
+    def reconfirm(self, screened: Screened) -> LedgerEvent:
+        """An event ``screen`` accepted, its subject resolved again against the key store
+        as it is now, for ``seal``: another writer may have recorded the person since
+        (their id is taken), erased the subject or claimed its id for another controller
+        (EventRejected, as ``prepare`` would say now). The event itself was validated and
+        checked against the policy by ``screen``, and is not again."""
+        event = screened.event
+        if not isinstance(event, SubjectEvent):
+            return event
+        if screened.natural is not None:
+            subject_id = self._subjects.known_as(screened.natural, event.controller)
+            if subject_id != event.subject_id:
+                event = event.model_copy(update={"subject_id": subject_id})
+        self._subjects.refuse_erased(event.subject_id)
+        self._subjects.refuse_other_controller(event)
         return event
 
     def append(self, events: Sequence[LedgerEvent]) -> list[Appended]:
@@ -179,7 +201,7 @@ class Intake:
             with self._keys.batch():
                 return [self._record_of(self._sealed(self._recorded_subject(e))) for e in events]
         except BaseException:
-            self._recorded.clear()  # it may name subjects of the batch that rolled back
+            self._subjects.forget_recorded()  # it may name subjects of the batch rolled back
             raise
         finally:
             self.forget_provisional(claims=True)
@@ -198,13 +220,10 @@ class Intake:
         """Drop the provisional ids of new people (the identifiers leave memory) and,
         with ``claims``, the controllers claimed for subject ids the store does not know:
         what ``prepare`` remembers between the events of one batch."""
-        self._provisional.clear()
-        self._identity_of.clear()
-        self._resolved.clear()
-        if claims:
-            self._claimed.clear()
-        if len(self._recorded) > _RECORDED_KEPT:  # a cache of store reads: bounded
-            self._recorded.clear()
+        self._subjects.forget_provisional(claims)
+
+    def _recorded_subject(self, event: LedgerEvent) -> LedgerEvent:
+        return self._subjects.recorded(event) if isinstance(event, SubjectEvent) else event
 
     def _record_of(self, event: LedgerEvent) -> Sealed:
         topic = self._topics.of(event.topic_family)
@@ -220,126 +239,6 @@ class Intake:
         if not self._schemas_published:
             publish(self._log, self._topics, self._registry.current())
             self._schemas_published = True
-
-    def _refuse_erased(self, subject_id: Any) -> None:
-        """The erasure fence: nothing more is recorded about a fully erased subject id.
-        A provisional id was made just now, so no lookup can find it fenced."""
-        if subject_id in self._identity_of:
-            return
-        if isinstance(subject_id, str) and self._keys.is_erased_subject(subject_id):
-            raise EventRejected(
-                [
-                    Rejection(
-                        "subject_id",
-                        "this subject was fully erased (Art. 17); its id is fenced",
-                        "a returning person is a new subject: submit the natural identifier as "
-                        "subject, and the ledger assigns a new id",
-                    )
-                ]
-            )
-
-    def _refuse_other_controller(self, event: SubjectEvent) -> None:
-        """A subject id names a person at one controller: refuse it with another."""
-        subject_id, controller = event.subject_id, event.controller
-        if (subject_id, controller) in self._recorded:
-            return
-        identity = self._identity_of.get(subject_id)
-        owner = identity[0] if identity else self._keys.controller_of(subject_id)
-        confirmed = owner is not None and identity is None
-        if owner is None:  # first seen: the batch's first controller for it, on append
-            owner = self._claimed.setdefault(subject_id, controller)
-        if owner != controller:
-            raise EventRejected(
-                [
-                    Rejection(
-                        "controller",
-                        f"subject_id {subject_id} belongs to controller {owner}; a subject "
-                        "id names a person at one controller only",
-                        "submit the natural identifier as subject (the ledger gives the "
-                        "person a subject id at this controller), or use the subject id "
-                        f"{controller} was given",
-                    )
-                ]
-            )
-        if confirmed:
-            self._recorded.add((subject_id, controller))
-
-    def _recorded_subject(self, event: LedgerEvent) -> LedgerEvent:
-        """The event with its subject recorded in the key store for its controller: a
-        provisional id becomes the person's id there (another writer's, if it was first)."""
-        if not isinstance(event, SubjectEvent):
-            return event
-        subject_id, controller = event.subject_id, event.controller
-        identity = self._identity_of.pop(subject_id, None)
-        if identity is not None:  # the batch's first event about a new person
-            self._resolved[subject_id] = self._keys.assign_subject(subject_id, *identity)
-        recorded = self._resolved.get(subject_id)
-        if recorded is not None:
-            self._recorded.add((recorded, controller))
-            return (
-                event
-                if recorded == subject_id
-                else event.model_copy(update={"subject_id": recorded})
-            )
-        if (subject_id, controller) not in self._recorded:
-            owner = self._keys.controller_of(subject_id)
-            if owner is None:
-                self._keys.assign_subject(subject_id, controller)
-            elif owner != controller:
-                raise SubjectOfAnotherController(subject_id, owner)
-            self._recorded.add((subject_id, controller))
-        return event
-
-    def _subject_id(self, fields: dict[str, Any]) -> Any:
-        natural = fields.pop("subject", None)
-        given = fields.get("subject_id")
-        if natural is not None and given is not None:
-            raise EventRejected(
-                [
-                    Rejection(
-                        "subject",
-                        "both subject and subject_id given",
-                        "give the natural identifier as subject, "
-                        "or the pseudonymous id as subject_id",
-                    )
-                ]
-            )
-        if natural is None:
-            if given is None:
-                raise EventRejected(
-                    [
-                        Rejection(
-                            "subject",
-                            "no subject",
-                            "add subject (e-mail or customer number; the ledger pseudonymises it) "
-                            "or subject_id (sub_…)",
-                        )
-                    ]
-                )
-            return given
-        if not isinstance(natural, str) or not natural.strip():
-            raise EventRejected(
-                [
-                    Rejection(
-                        "subject",
-                        "must be a non-empty string",
-                        "give the e-mail or customer number as a string",
-                    )
-                ]
-            )
-        natural = normalise_natural_id(natural)
-        controller = fields.get("controller")
-        if not isinstance(controller, str):
-            return self._keys.new_subject()  # the event is refused for its controller
-        found = self._keys.subject_for(natural, controller)
-        if found is not None:
-            return found
-        provisional = self._provisional.get((controller, natural))
-        if provisional is None:
-            provisional = self._keys.new_subject()
-            self._provisional[(controller, natural)] = provisional
-            self._identity_of[provisional] = (controller, natural)
-        return provisional
 
     def _sealed(self, event: LedgerEvent) -> LedgerEvent:
         if not isinstance(event, SubjectEvent):
@@ -405,9 +304,3 @@ def _event_type(name: Any) -> type[LedgerEvent]:
             [Rejection("type", "unknown event type", f"use one of: {', '.join(EVENT_TYPES)}")]
         )
     return model
-
-
-def normalise_natural_id(natural: str) -> str:
-    """E-mail addresses compare case-insensitively; other identifiers are kept as given."""
-    natural = natural.strip()
-    return natural.lower() if "@" in natural else natural

@@ -12,8 +12,8 @@ from typing import NoReturn
 from ledger.contract.events import LedgerEvent
 from ledger.contract.rejection import EventRejected
 from ledger.errors import Refused
-from ledger.service.intake import Appended, Intake
-from ledger.service.spools import InputSpool, Receipts, Scratch
+from ledger.service.intake import Appended, Intake, Screened
+from ledger.service.spools import Receipts, Scratch, ScreenedSpool
 
 MAX_LINE_BYTES = 1 << 20
 
@@ -22,22 +22,23 @@ def submit_lines(intake: Intake, lines: Iterable[bytes | str]) -> Receipts:
     """Validate every line, then append them all as one batch; Refused lists the problems.
     Lines are bytes as read from a file (decoded here, line by line) or text.
 
-    Memory stays bounded whatever the input's size: a first pass validates each line
-    while it keeps the input on disk encrypted under a key held only in memory
-    (``InputSpool``) and event ids in a scratch file; nothing is written to the key
-    store or the log unless every line passes. A second pass re-reads the spool in
-    chunks, records subjects and keys (one key-store batch per chunk), seals and encodes,
-    and spools the sealed records (ciphertext only); the log then takes them in one
-    transaction, streamed from that spool."""
+    Memory stays bounded whatever the input's size: a first pass validates and checks
+    each line, and keeps the validated events on disk encrypted under a key held only in
+    memory (``ScreenedSpool``) and their event ids in a scratch file; nothing is written
+    to the key store or the log unless every line passes. A second pass reads the events
+    back in chunks, resolves their subjects again against the key store (another writer
+    may have recorded a person meanwhile), records subjects and keys (one key-store batch
+    per chunk), seals and encodes, and spools the sealed records (ciphertext only); the
+    log then takes them in one transaction, streamed from that spool. Each event is
+    validated once: the event_id the first pass checked is the one appended."""
     with Scratch.created() as scratch:
-        with InputSpool.created(scratch.directory) as spool:
+        with ScreenedSpool.created(scratch.directory) as spool:
             count = _screened(intake, lines, spool, scratch)
             if not count:
                 raise Refused("pdl emit: no events in the input; nothing appended")
             chunk: list[LedgerEvent] = []
-            for number, line in enumerate(spool.lines(), start=1):
-                if line.strip():
-                    chunk.append(_prepared_again(intake, line, number))
+            for number, screened in spool.events():
+                chunk.append(_reconfirmed(intake, screened, number))
                 if len(chunk) == CHUNK:
                     scratch.add(intake.seal(chunk))
                     chunk = []
@@ -54,33 +55,34 @@ LISTED = 1_000
 
 
 def _screened(
-    intake: Intake, lines: Iterable[bytes | str], spool: InputSpool, scratch: Scratch
+    intake: Intake, lines: Iterable[bytes | str], spool: ScreenedSpool, scratch: Scratch
 ) -> int:
-    """The first pass: every line validated and spooled, nothing recorded. Returns how
-    many events the input holds; Refused lists the problems."""
+    """The first pass: every line validated and checked, the events spooled, nothing
+    recorded. Returns how many events the input holds; Refused lists the problems."""
     problems: list[str] = []
     found = 0
     events = 0
     for number, line in enumerate(lines, start=1):
-        spool.add(line)
-        if not line.strip():
-            continue
-        try:
-            event = intake.prepare(_parse(line))
-            first = scratch.first_line_of(event.event_id, number)
-            if first != number:
-                raise ValueError(
-                    f"event_id: the same as line {first}'s — fix: give each event its own "
-                    "event_id (a retry of the whole file is fine: it appends nothing again)"
-                )
-            events += 1
-        except EventRejected as exc:
-            found += len(exc.rejections)
-            problems.extend(f"line {number}: {r}" for r in exc.rejections)
-        except ValueError as exc:
-            found += 1
-            problems.append(f"line {number}: {exc}")
-        del problems[LISTED:]
+        if line.strip():
+            try:
+                screened = intake.screen(_parse(line))
+                first = scratch.first_line_of(screened.event.event_id, number)
+                if first != number:
+                    raise ValueError(
+                        f"event_id: the same as line {first}'s — fix: give each event its own "
+                        "event_id (a retry of the whole file is fine: it appends nothing again)"
+                    )
+            except EventRejected as exc:
+                found += len(exc.rejections)
+                problems.extend(f"line {number}: {r}" for r in exc.rejections)
+            except ValueError as exc:
+                found += 1
+                problems.append(f"line {number}: {exc}")
+            else:
+                events += 1
+                if not found:  # once a line is refused nothing is appended: keep no more
+                    spool.keep(number, screened)
+            del problems[LISTED:]
         if number % CHUNK == 0:
             # new people's provisional ids are not needed past their own line here
             intake.forget_provisional()
@@ -93,12 +95,12 @@ def _screened(
     return events
 
 
-def _prepared_again(intake: Intake, line: bytes | str, number: int) -> LedgerEvent:
-    """A line the first pass accepted, prepared for sealing. Refused only if another
-    writer changed the key store in between (a subject id claimed meanwhile)."""
+def _reconfirmed(intake: Intake, screened: Screened, number: int) -> LedgerEvent:
+    """An event the first pass accepted, its subject resolved again for sealing. Refused
+    only if another writer changed the key store in between (the subject erased, or its
+    id claimed for another controller meanwhile)."""
     try:
-        # the very bytes the first pass parsed and checked, read back from the spool
-        return intake.prepare(json.loads(line))
+        return intake.reconfirm(screened)
     except EventRejected as exc:
         problems = [f"line {number}: {r}" for r in exc.rejections]
     raise Refused(
