@@ -9,7 +9,6 @@ projections built without them would be silently wrong.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,7 @@ from consumers.decode import record_time
 from consumers.observe import Observer
 from consumers.open_transactions import TELL_AFTER_S, abort_fix, held_partitions, waiting_on
 from consumers.outage import Backoff, LogHealth
+from consumers.state_cache import CACHED_TEXT, StateCache
 from consumers.store import JournalEntry, ProjectionStore, UnitOfWork
 from ledger.contract.deadletter import DeadLetter
 from ledger.contract.events import SubjectEvent
@@ -49,11 +49,6 @@ REBUILD_BATCH = 5_000
 #: how often an idle ``run`` asks the log for its end offsets: an idle Kafka consumer's
 #: poll returns nothing whether or not the broker is up, so only this tells them apart
 PROBE_EVERY_S = 5.0
-#: folded states kept in memory across batches, bounded by the size of their stored text
-#: (8 MiB of it: as objects, about 5 times that): a subject seen again while its state is
-#: kept is not parsed again. A bound in states would not bound memory: a state grows with
-#: its subject's events.
-CACHED_TEXT = 8 * 2**20
 
 
 @dataclass
@@ -63,81 +58,6 @@ class Progress:
     skipped: int = 0
     #: records whose event_id was already applied (appended twice), not applied again
     duplicates: int = 0
-
-
-class StateCache:
-    """Folded states kept across batches, each with the text the store was given for it.
-
-    A state is reused only while the store still holds that very text: one that another
-    member of the group changed meanwhile is parsed again from the store. A store with
-    one writer (``authoritative``: a rebuild's own file) is not asked at all for the
-    states kept, nor is their text kept. A batch that fails empties the cache: it may
-    hold states the store never got. Past ``size`` characters of text, states are dropped
-    at random down to nine tenths of it: random, not least recently used, so that a log
-    which revisits its subjects in rounds longer than the cache still finds a share of
-    them in it."""
-
-    def __init__(self, size: int, authoritative: bool = False) -> None:
-        self.size = size
-        self.authoritative = authoritative
-        #: (projection, key) -> (text, unless authoritative; its length; the state)
-        self._kept: dict[tuple[str, str], tuple[str | None, int, Any]] = {}
-        #: the length of the text of every state kept
-        self.weight = 0
-        self._dropping = random.Random(0)  # which states are dropped only changes speed
-
-    def __len__(self) -> int:
-        return len(self._kept)
-
-    def states(
-        self, uow: UnitOfWork, projection: Projection[Any], keys: set[str]
-    ) -> dict[str, Any]:
-        """The current state of each of ``keys``, read from the store only when needed."""
-        found: dict[str, Any] = {}
-        if self.authoritative:
-            for key in keys:
-                kept = self._kept.get((projection.name, key))
-                if kept is not None:
-                    found[key] = kept[2]
-            keys = keys - found.keys()
-        if keys:
-            stored = uow.states_of(projection.name, keys)
-            for key in keys:
-                found[key] = self.state(projection, key, stored.get(key))
-        return found
-
-    def state(self, projection: Projection[Any], key: str, stored: str | None) -> Any:
-        """The state of ``key`` given the text the store holds for it (None: none yet)."""
-        if stored is None:
-            return projection.initial(key)
-        kept = self._kept.get((projection.name, key))
-        if kept is not None and kept[0] == stored:
-            return kept[2]
-        return projection.load(stored)
-
-    def keep(
-        self, projection: Projection[Any], texts: dict[str, str], states: dict[str, Any]
-    ) -> None:
-        if self.size <= 0:
-            return
-        for key, text in texts.items():
-            slot = (projection.name, key)
-            old = self._kept.get(slot)
-            if old is not None:
-                self.weight -= old[1]
-            self._kept[slot] = (None if self.authoritative else text, len(text), states[key])
-            self.weight += len(text)
-        if self.weight > self.size:
-            slots = list(self._kept)
-            self._dropping.shuffle(slots)
-            for slot in slots:
-                if self.weight <= self.size * 9 // 10:
-                    break
-                self.weight -= self._kept.pop(slot)[1]
-
-    def clear(self) -> None:
-        self._kept.clear()
-        self.weight = 0
 
 
 class ProjectionConsumer:

@@ -30,9 +30,11 @@ def certificate_text(doc: Mapping[str, Any]) -> str:
     return json.dumps(doc, sort_keys=True, separators=_COMPACT, ensure_ascii=True)
 
 
-def projection_state_text(state: BaseModel) -> str:
+def projection_state_text(state: BaseModel, *, exclude_defaults: bool = False) -> str:
     """A projection state as the store keeps it: pydantic's JSON of the state (fields in
-    declaration order, no spaces, UTF-8), with the maps of its top level in key order.
+    declaration order, no spaces, UTF-8), with the maps of its top level in key order;
+    with ``exclude_defaults``, without the fields that hold their defaults (shorter text,
+    parsed faster, still one text per state).
 
     Stable because a rebuild is proven by comparing stores byte for byte (``pdl dump``
     before and after): equal states must give equal text. The folds fill their maps in
@@ -48,13 +50,13 @@ def projection_state_text(state: BaseModel) -> str:
         if len(fields[name]) > 1 and list(fields[name]) != sorted(fields[name])
     }
     if not unsorted:
-        return state.model_dump_json()
+        return state.model_dump_json(exclude_defaults=exclude_defaults)
     # a bare copy with the sorted maps, not ``model_copy``: this runs once per event
     ordered = object.__new__(type(state))
     object.__setattr__(ordered, "__dict__", {**fields, **unsorted})
     for slot in ("__pydantic_fields_set__", "__pydantic_extra__", "__pydantic_private__"):
         object.__setattr__(ordered, slot, getattr(state, slot))
-    return ordered.model_dump_json()
+    return ordered.model_dump_json(exclude_defaults=exclude_defaults)
 
 
 @functools.cache

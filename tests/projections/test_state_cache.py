@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from consumers.runner import StateCache
 from consumers.sqlite_store import SQLiteProjectionStore
+from consumers.state_cache import StateCache
 from projections.subject_state import SubjectState, SubjectStateProjection
 
 PROJECTION = SubjectStateProjection()
