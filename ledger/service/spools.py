@@ -11,6 +11,9 @@ submission's receipts are dropped.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
 import sqlite3
 import struct
 import tempfile
@@ -176,7 +179,8 @@ class Scratch:
     @classmethod
     @contextmanager
     def created(cls) -> Iterator[Scratch]:
-        scratch = cls(tempfile.TemporaryDirectory(prefix="pdl-submission-"))
+        _remove_orphans(Path(tempfile.gettempdir()))
+        scratch = cls(tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-"))
         try:
             yield scratch
         except BaseException:
@@ -320,6 +324,34 @@ def _receipt_row(receipt: Appended) -> tuple[str, str, str]:
 def _appended(row: tuple[object, ...]) -> Appended:
     event_id, type_name, key, topic, duplicate = row
     return Appended(str(event_id), str(type_name), str(key), str(topic), bool(duplicate))
+
+
+#: a submission's directory: this prefix, the pid of the process that made it, a dash
+_PREFIX = "pdl-submission-"
+_ORPHAN = re.compile(re.escape(_PREFIX) + r"(\d+)-")
+
+
+def _remove_orphans(parent: Path) -> None:
+    """Remove the directories of submissions whose process died without cleaning up (a
+    SIGKILLed ``pdl emit``): an input spool no one can read any more (its key died with
+    the process) and sealed records that were never appended. Only this user's, and only
+    those whose process is gone: a live submission's directory is left alone."""
+    for path in parent.glob(_PREFIX + "*"):
+        named = _ORPHAN.match(path.name)
+        if named is None or not path.is_dir() or path.stat().st_uid != os.getuid():
+            continue
+        if not _alive(int(named.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process holds the pid now
+        return True
+    return True
 
 
 def _discard(db: sqlite3.Connection, directory: tempfile.TemporaryDirectory[str]) -> None:
