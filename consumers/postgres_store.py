@@ -1,12 +1,13 @@
 """The server projection store: PostgreSQL, so any number of consumers on any hosts share it.
 
-The tables mirror the SQLite store's (``consumers/sqlite_store.py``), so the canonical
-dumps of the two are line for line the same for the same content, and a store moved from
-one to the other can be checked. Checkpoints are eventsourcing tracking records (one row
-per group, topic and partition, named ``group|topic|partition``, holding the last offset
-applied): the store is an ``eventsourcing.persistence.TrackingRecorder`` too. Keys,
-names and ids are ``COLLATE "C"``: ordered by code point, as SQLite orders them, whatever
-the database's locale.
+The tables (``consumers/postgres_schema.py``) mirror the SQLite store's
+(``consumers/sqlite_store.py``), so the canonical dumps of the two are line for line the
+same for the same content, and a store moved from one to the other can be checked.
+Checkpoints are eventsourcing tracking records (one row per group, topic and partition,
+named ``group|topic|partition``, holding the last offset applied): the store is an
+``eventsourcing.persistence.TrackingRecorder`` too. Keys, names and ids are
+``COLLATE "C"``: ordered by code point, as SQLite orders them, whatever the database's
+locale.
 
 Concurrency. A unit of work is one READ COMMITTED transaction that first takes a
 transaction-level advisory lock on the store (one key per schema): units of work on one
@@ -25,19 +26,24 @@ unit of work take no lock and see what is committed.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-from typing import Any, LiteralString
+from datetime import UTC, datetime
 
 import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
+from consumers.postgres_schema import (
+    DEFAULT_SCHEMA,
+    SCHEMA_NAME,
+    Connection,
+    create_schema,
+    lock_key,
+    schema_for,
+    use_schema,
+)
 from consumers.sqlite_store import tracking_name
 from consumers.store import (
     CheckpointConflict,
@@ -46,64 +52,20 @@ from consumers.store import (
     StaleProjections,
     StoreError,
     UnitOfWork,
+    epoch_micros,
+    journal_rows,
 )
 from ledger.log.base import TopicPartition
 
-DEFAULT_SCHEMA = "pdl"
+__all__ = [
+    "DEFAULT_SCHEMA",
+    "PostgreSQLProjectionStore",
+    "PostgreSQLUnitOfWork",
+    "schema_for",
+]
+
 #: rows read per query by ``states``: no connection is held while the caller iterates
 _PAGE = 1000
-_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
-
-_TABLES: tuple[LiteralString, ...] = (
-    """CREATE TABLE IF NOT EXISTS tracking (
-        application_name TEXT COLLATE "C" PRIMARY KEY, notification_id BIGINT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS states (
-        projection TEXT COLLATE "C" NOT NULL, key TEXT COLLATE "C" NOT NULL,
-        state TEXT NOT NULL, PRIMARY KEY (projection, key)
-    )""",
-    """CREATE TABLE IF NOT EXISTS projection_versions (
-        projection TEXT COLLATE "C" PRIMARY KEY, version TEXT NOT NULL
-    )""",
-    # "offset" is a reserved word in PostgreSQL
-    """CREATE TABLE IF NOT EXISTS journal (
-        subject_id TEXT COLLATE "C" NOT NULL, occurred_at TIMESTAMPTZ NOT NULL,
-        event_id TEXT COLLATE "C" NOT NULL, recorded_ms BIGINT NOT NULL,
-        topic TEXT COLLATE "C" NOT NULL, partition INTEGER NOT NULL,
-        log_offset BIGINT NOT NULL, value BYTEA NOT NULL,
-        PRIMARY KEY (subject_id, occurred_at, event_id)
-    )""",
-    """CREATE TABLE IF NOT EXISTS applied_events (event_id TEXT COLLATE "C" PRIMARY KEY)""",
-)
-
-Connection = psycopg.Connection[tuple[Any, ...]]
-
-
-def schema_for(*names: str) -> str:
-    """A schema name for a store named by ``names`` (say a log and a role): lower-case
-    letters, digits and underscores, at most 63 bytes (a long name ends in a hash, so
-    two long names stay apart)."""
-    joined = "_".join(names)
-    name = re.sub(r"[^a-z0-9_]", "_", joined.lower())
-    if not name or name[0].isdigit():
-        name = "s_" + name
-    if len(name) > 63 or name != joined:
-        digest = hashlib.blake2b(joined.encode(), digest_size=4).hexdigest()
-        name = f"{name[:54]}_{digest}"
-    return name
-
-
-def _lock_key(schema: str) -> int:
-    digest = hashlib.blake2b(f"pdl projection store {schema}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(at: datetime) -> int:
-    # the SQLite store's unit in canonical dumps; integer arithmetic, exact
-    return (at - _EPOCH) // timedelta(microseconds=1)
 
 
 def _max_tracking(db: Connection, name: str) -> int | None:
@@ -175,19 +137,8 @@ class PostgreSQLUnitOfWork(UnitOfWork):
             cursor.executemany(
                 "INSERT INTO journal VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING",
-                [
-                    (
-                        e.subject_id,
-                        e.occurred_at,
-                        e.event_id,
-                        e.recorded_ms,
-                        e.topic,
-                        e.partition,
-                        e.offset,
-                        e.value,
-                    )
-                    for e in entries
-                ],
+                # psycopg sends a datetime as a timestamptz itself
+                journal_rows(entries, lambda at: at),
             )
 
     def record_applied_many(self, event_ids: Sequence[str]) -> set[str]:
@@ -204,17 +155,17 @@ class PostgreSQLProjectionStore(ProjectionStore, TrackingRecorder):
     ``url`` (a libpq URL or key=value string), through a pool of up to ``max_connections``."""
 
     def __init__(self, url: str, schema: str = DEFAULT_SCHEMA, max_connections: int = 4) -> None:
-        if not _SCHEMA_NAME.fullmatch(schema):
+        if not SCHEMA_NAME.fullmatch(schema):
             raise ValueError(f"schema {schema!r} is not a lower-case SQL name (see schema_for)")
         self.schema = schema
         self.where = _describe(url, schema)
-        self._lock = _lock_key(schema)
+        self._lock = lock_key(schema)
         self._pool: ConnectionPool[Connection] | None = None
         with self._translated():
             # a plain connection first: a wrong URL fails now, with libpq's own reason,
             # rather than as a pool timeout
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as db:
-                self._create(db)
+                create_schema(db, schema)
             self._pool = ConnectionPool(
                 url,
                 min_size=1,
@@ -228,21 +179,8 @@ class PostgreSQLProjectionStore(ProjectionStore, TrackingRecorder):
             )
             self._pool.open(wait=True, timeout=30)
 
-    def _create(self, db: Connection) -> None:
-        # concurrent starts of several members would race on the catalog: one at a time
-        with db.transaction():
-            db.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock,))
-            # asked first: CREATE SCHEMA IF NOT EXISTS needs the right to create one even
-            # when a database administrator made it already
-            found = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
-            if db.execute(found, (self.schema,)).fetchone() is None:
-                db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema)))
-            self._configure(db)
-            for statement in _TABLES:
-                db.execute(statement)
-
     def _configure(self, db: Connection) -> None:
-        db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        use_schema(db, self.schema)
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -377,7 +315,7 @@ class PostgreSQLProjectionStore(ProjectionStore, TrackingRecorder):
             with db.cursor("journal") as rows:
                 rows.execute("SELECT * FROM journal ORDER BY 1, 2, 3")
                 for subject_id, at, *fields, value in rows:
-                    line = [subject_id, _micros(at), *fields]
+                    line = [subject_id, epoch_micros(at), *fields]
                     yield "journal\t" + "\t".join(str(f) for f in line) + "\t" + bytes(value).hex()
 
     def close(self) -> None:

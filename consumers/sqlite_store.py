@@ -18,7 +18,7 @@ import functools
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -31,6 +31,8 @@ from consumers.store import (
     StaleProjections,
     StoreError,
     UnitOfWork,
+    epoch_micros,
+    journal_rows,
 )
 from ledger.log.base import TopicPartition
 
@@ -144,19 +146,7 @@ class SQLiteUnitOfWork(UnitOfWork):
     def journal_many(self, entries: Sequence[JournalEntry]) -> None:
         self._db.executemany(
             "INSERT OR IGNORE INTO journal VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    e.subject_id,
-                    _micros(e.occurred_at),
-                    e.event_id,
-                    e.recorded_ms,
-                    e.topic,
-                    e.partition,
-                    e.offset,
-                    e.value,
-                )
-                for e in entries
-            ],
+            journal_rows(entries, epoch_micros),
         )
 
     def record_applied_many(self, event_ids: Sequence[str]) -> set[str]:
@@ -171,14 +161,6 @@ class SQLiteUnitOfWork(UnitOfWork):
             )
         self._db.executemany("INSERT INTO applied_events VALUES (?)", [(e,) for e in fresh])
         return fresh
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(at: datetime) -> int:
-    # integer arithmetic: a float timestamp times 10^6 is 1 µs short for some instants
-    return (at - _EPOCH) // timedelta(microseconds=1)
 
 
 _FIX = (
@@ -310,7 +292,7 @@ class SQLiteProjectionStore(ProjectionStore, TrackingRecorder):
 
     @_reporting
     def journal(self, subject_id: str, until: datetime | None = None) -> list[JournalEntry]:
-        limit = _micros(until) if until is not None else None
+        limit = epoch_micros(until) if until is not None else None
         rows = self._db.execute(
             "SELECT occurred_us, event_id, recorded_ms, topic, partition, offset, value "
             "FROM journal WHERE subject_id = ? AND (? IS NULL OR occurred_us <= ?) "

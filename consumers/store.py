@@ -14,10 +14,11 @@ of their driver's exceptions.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from ledger.errors import Conflict, Unavailable
 from ledger.log.base import TopicPartition
@@ -65,6 +66,40 @@ class JournalEntry:
     partition: int
     offset: int
     value: bytes
+
+
+#: how a store's journal table holds a valid time
+At = TypeVar("At")
+
+
+def journal_rows(
+    entries: Iterable[JournalEntry], occurred: Callable[[datetime], At]
+) -> list[tuple[str, At, str, int, str, int, int, bytes]]:
+    """The entries as rows of a journal table, in its columns' order (every adapter's
+    table has the same), with the valid time as ``occurred`` converts it."""
+    return [
+        (
+            e.subject_id,
+            occurred(e.occurred_at),
+            e.event_id,
+            e.recorded_ms,
+            e.topic,
+            e.partition,
+            e.offset,
+            e.value,
+        )
+        for e in entries
+    ]
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def epoch_micros(at: datetime) -> int:
+    """Microseconds since the epoch: the valid time as the SQLite journal keeps it and as
+    every adapter's canonical dump writes it."""
+    # integer arithmetic: a float timestamp times 10^6 is 1 µs short for some instants
+    return (at - _EPOCH) // timedelta(microseconds=1)
 
 
 class UnitOfWork(ABC):

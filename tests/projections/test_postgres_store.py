@@ -15,7 +15,7 @@ from eventsourcing.persistence import TrackingRecorder
 from eventsourcing.tests.persistence import TrackingRecorderTestCase
 from psycopg import sql
 
-from consumers import postgres_store
+from consumers import postgres_schema, postgres_store
 from consumers.postgres_store import PostgreSQLProjectionStore, schema_for
 from consumers.sqlite_store import SQLiteProjectionStore
 from consumers.store import ProjectionStore, StoreError
@@ -195,7 +195,7 @@ def test_an_unreachable_server_is_a_store_error_without_the_password() -> None:
 )
 def test_schema_names_are_sql_names(names: tuple[str, ...], expected: str | None) -> None:
     name = schema_for(*names)
-    assert postgres_store._SCHEMA_NAME.fullmatch(name), name
+    assert postgres_schema.SCHEMA_NAME.fullmatch(name), name
     if expected is not None:
         assert name == expected
     assert schema_for(*names) == name
