@@ -118,11 +118,14 @@ class ErasureProcessor:
         signer: SigningKey,
         clock: Callable[[], datetime],
         files: ErasureFiles,
+        stall_timeout_s: float,
         backups: BackupSchedule | None = None,
     ) -> None:
         """``queue`` folds the erasure topic into ``queue_store`` (its own group);
         ``projections`` keeps ``projection_store`` (subject state) current; ``catalogs``
-        is asked when a request is carried out, so catalogs published meanwhile count."""
+        is asked when a request is carried out, so catalogs published meanwhile count.
+        ``stall_timeout_s`` (``PDL_STALL_TIMEOUT``) bounds each of its catch-ups, as it
+        bounds every other catch-up of the command running it."""
         self._log = log
         self._registry = registry
         self._topics = topics
@@ -137,6 +140,7 @@ class ErasureProcessor:
         self._signer = signer
         self._clock = clock
         self._files = files
+        self._stall_timeout_s = stall_timeout_s
         self._backups = backups
 
     def pending(self) -> list[ErasureRequest]:
@@ -156,18 +160,18 @@ class ErasureProcessor:
         """Carry out every pending request; returns one outcome per request handled.
         ``catch_up_projections=False`` where a running consumer keeps them current."""
         with self._register_lock():
-            self._queue.catch_up()
+            self._queue.catch_up(self._stall_timeout_s)
             requests = self._interrupted_first(self.pending())
             outcomes = []
             if requests:
                 if catch_up_projections:
-                    self._projections.catch_up()
+                    self._projections.catch_up(self._stall_timeout_s)
                 head = self._head()
                 followed = {s: self._follow(s) for s in sorted({r.subject_id for r in requests})}
                 for request in requests:
                     outcome, head = self._carry_out(request, head, followed[request.subject_id])
                     outcomes.append(outcome)
-                self._queue.catch_up()
+                self._queue.catch_up(self._stall_timeout_s)
             now = self._clock()
             catalogs = self._catalogs()
             overdue = [

@@ -42,10 +42,12 @@ def rebuild(
     live: Path,
     observer: Observer | None = None,
     stop: threading.Event | None = None,
+    stall_timeout_s: float = 60.0,
 ) -> Progress:
     """Replay every event into a fresh (or half-built) store and swap it in for ``live``.
     Once ``stop`` is set it stops after the batch in hand and swaps nothing in (run it
-    again to resume); ``RebuildStopped`` says so."""
+    again to resume); ``RebuildStopped`` says so. It gives up (``Unavailable``) after
+    ``stall_timeout_s`` without progress, like every catch-up (``PDL_STALL_TIMEOUT``)."""
     with store_lock(live, rebuilding=True):
         target = rebuild_path(live)
         store = _fresh_or_resumable(target)
@@ -65,7 +67,7 @@ def rebuild(
                 batch_records=REBUILD_BATCH,
             )
             with _fewer_collections():
-                progress = runner.catch_up(stop=stop)
+                progress = runner.catch_up(stall_timeout_s, stop=stop)
         finally:
             store.close()  # the last connection: SQLite folds the WAL into the file
         if stop is not None and stop.is_set():

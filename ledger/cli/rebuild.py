@@ -123,7 +123,15 @@ def run(args: argparse.Namespace) -> int:
         bar = ProgressBar(total)
         stop = stop_on_signals("pdl rebuild")
         try:
-            progress = rebuild(ledger.log, ledger.registry, ledger.topics, live, bar, stop)
+            progress = rebuild(
+                ledger.log,
+                ledger.registry,
+                ledger.topics,
+                live,
+                bar,
+                stop,
+                stall_timeout_s=ledger.settings.stall_timeout_s,
+            )
         except RebuildStopped as stopped:
             say(
                 f"\npdl rebuild: stopped after applying {stopped.progress.applied}; the "

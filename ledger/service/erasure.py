@@ -113,6 +113,7 @@ def erasure_processor(ledger: Backends) -> ErasureProcessor:
         signer=ledger.signing_key,
         clock=lambda: ledger.clock(),
         files=ErasureFiles(layout.erasure_lock, layout.erasure_intent),
+        stall_timeout_s=ledger.settings.stall_timeout_s,
         backups=ledger.backup_schedule,
     )
 

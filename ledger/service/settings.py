@@ -17,7 +17,8 @@ setting                 variable              meaning
                                               command gives up (10)
 ``transaction_timeout_s``  ``PDL_TRANSACTION_TIMEOUT``  seconds after which the broker
                                               aborts an append whose writer vanished (20)
-``stall_timeout_s``     ``PDL_STALL_TIMEOUT``  seconds a read waits for the projections
+``stall_timeout_s``     ``PDL_STALL_TIMEOUT``  seconds a catch-up (reads, erasures,
+                                              ``pdl rebuild``) waits for the projections
                                               to make progress before it gives up (60)
 ``replication_factor``  ``PDL_REPLICATION_FACTOR``  replicas of each new topic; unset:
                                               the cluster's broker count, up to 3
