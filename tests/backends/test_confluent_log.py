@@ -58,20 +58,23 @@ def test_a_consumer_that_read_everything_is_at_the_end_offsets() -> None:
         log.ensure_topics({topic: 2})
         for n in range(3):
             log.append([OutgoingRecord(topic, b"sub_%d" % i, b"%d" % n) for i in range(4)])
-        ends = log.end_offsets([topic])
         for group in (None, f"positions-{uuid.uuid4().hex[:8]}"):
             consumer = log.consumer(group, [topic], lambda tp: 0)
             try:
                 assert len(drain(consumer, 12)) == 12
                 caught_up = consumer.positions()
+                # the end offsets are read again each time: a commit returns once the
+                # coordinator decided it, and its markers reach the partitions just after
+                ends = log.end_offsets([topic])
                 for _ in range(10):  # the position passes a marker when it is fetched
                     if caught_up == ends:
                         break
                     consumer.poll(0.5)
-                    caught_up = consumer.positions()
+                    caught_up, ends = consumer.positions(), log.end_offsets([topic])
             finally:
                 consumer.close()
             assert caught_up == ends
+            assert all(end == 9 for end in ends.values())  # 6 records, 3 commit markers
     finally:
         log.close()
 
