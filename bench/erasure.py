@@ -64,7 +64,7 @@ PARTS = {
         "catch_up",
     ),
     "subject_records (scan of every event topic)": ("ledger/erasure/records.py", "subject_records"),
-    "read_register (scan of the erasure topic)": ("ledger/erasure/register.py", "read_register"),
+    "read_register (scan of the erasure topic)": ("ledger/erasure/chain.py", "read_register"),
     "Backends.catalogs (scan of the policy topic)": ("ledger/service/backends.py", "catalogs"),
     "Intake.append (ErasureRequested, DataErased)": ("ledger/service/intake.py", "append"),
     "key store shred": ("ledger/keys/sqlite_store.py", "shred"),
