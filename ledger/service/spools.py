@@ -338,9 +338,13 @@ def _remove_orphans(parent: Path) -> None:
     those whose process is gone: a live submission's directory is left alone."""
     for path in parent.glob(_PREFIX + "*"):
         named = _ORPHAN.match(path.name)
-        if named is None or not path.is_dir() or path.stat().st_uid != os.getuid():
+        if named is None or _alive(int(named.group(1))):
             continue
-        if not _alive(int(named.group(1))):
+        try:
+            mine = path.is_dir() and path.stat().st_uid == os.getuid()
+        except OSError:  # gone meanwhile: its own submission removed it
+            continue
+        if mine:
             shutil.rmtree(path, ignore_errors=True)
 
 
