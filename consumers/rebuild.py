@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from consumers.observe import Observer
-from consumers.runner import REBUILD_BATCH, Progress, ProjectionConsumer
+from consumers.runner import REBUILD_BATCH, STALL_TIMEOUT_S, Progress, ProjectionConsumer
 from consumers.sqlite_store import SQLiteProjectionStore
 from consumers.store import StaleProjections
 from ledger.contract.topics import Topics
@@ -42,7 +42,7 @@ def rebuild(
     live: Path,
     observer: Observer | None = None,
     stop: threading.Event | None = None,
-    stall_timeout_s: float = 60.0,
+    stall_timeout_s: float = STALL_TIMEOUT_S,
 ) -> Progress:
     """Replay every event into a fresh (or half-built) store and swap it in for ``live``.
     Once ``stop`` is set it stops after the batch in hand and swaps nothing in (run it

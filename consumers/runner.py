@@ -49,6 +49,9 @@ REBUILD_BATCH = 5_000
 #: how often an idle ``run`` asks the log for its end offsets: an idle Kafka consumer's
 #: poll returns nothing whether or not the broker is up, so only this tells them apart
 PROBE_EVERY_S = 5.0
+#: how long a catch-up waits without progress before it gives up, unless told otherwise
+#: (``PDL_STALL_TIMEOUT`` sets it for every catch-up a command runs)
+STALL_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -156,7 +159,7 @@ class ProjectionConsumer:
         return all(self._store.checkpoint(self.group, tp) >= end for tp, end in targets.items())
 
     def catch_up(
-        self, stall_timeout_s: float = 60.0, stop: threading.Event | None = None
+        self, stall_timeout_s: float = STALL_TIMEOUT_S, stop: threading.Event | None = None
     ) -> Progress:
         """Apply everything appended so far, then return (or once ``stop`` is set, after
         the batch in hand is committed). Raises Unavailable if no progress is made for

@@ -132,6 +132,18 @@ class SQLiteKeyFile(KeyStore):
                 raise
             self._made.clear()
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Under the write lock: the caller's open batch as it is (a write of one
+        statement needs no savepoint, and one of several takes its own), or a batch of
+        its own, one durable commit."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            with self.batch():
+                yield
+
     def _undo(self, outermost: bool, savepoint: str, made: int) -> None:
         """Roll the block back, and drop from memory the keys it made: they no longer
         exist. (SQLite may have rolled the whole transaction back already, on a full disk

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ledger.contract.base import random_uuid_hex
 from ledger.keys.sqlite_file import reported
 from ledger.keys.sqlite_schema import DATA_KEY, KEY_COLUMNS, LOOKUP_SECRET
-from ledger.keys.sqlite_subjects import SQLiteSubjects
+from ledger.keys.sqlite_subjects import FENCE, SQLiteSubjects
 from ledger.keys.store import (
     DataKey,
     KeyStoreError,
@@ -175,10 +175,7 @@ class SQLiteKeyStore(SQLiteSubjects):
             # shredding and the fence (they commit together)
             with self.batch():
                 if fence:
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)",
-                        (subject_id,),
-                    )
+                    self._db.execute(FENCE, (subject_id,))
                 rows = self._select_keys(subject_id)
                 doomed = [r for r in rows if retention_classes is None or r[3] in retention_classes]
                 destroyed = []

@@ -33,7 +33,7 @@ FROM (
 """
 _NEW_IDENTITY = "INSERT OR IGNORE INTO identities(lookup, subject_id) VALUES (?, ?)"
 _NEW_SUBJECT = "INSERT OR IGNORE INTO subjects(subject_id, controller) VALUES (?, ?)"
-_FENCE = "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)"
+FENCE = "INSERT OR IGNORE INTO erased_subjects(subject_id) VALUES (?)"
 
 
 class SQLiteSubjects(SQLiteKeyFile):
@@ -79,11 +79,8 @@ class SQLiteSubjects(SQLiteKeyFile):
         self, subject_id: str, controller: str, natural_id: str | None = None
     ) -> str:
         lookup = None if natural_id is None else self._lookup(natural_id, controller)
-        with self._lock:
-            if self._depth:  # the open batch holds the write lock already
-                return self._assign(subject_id, controller, lookup)
-            with self.batch():
-                return self._assign(subject_id, controller, lookup)
+        with self._writing():
+            return self._assign(subject_id, controller, lookup)
 
     def _assign(self, subject_id: str, controller: str, lookup: bytes | None) -> str:
         # read first, under the write lock: a refused call has written nothing
@@ -130,8 +127,8 @@ class SQLiteSubjects(SQLiteKeyFile):
 
     @reported
     def fence_erased_subject(self, subject_id: str) -> None:
-        with self.batch():
-            self._db.execute(_FENCE, (subject_id,))
+        with self._writing():
+            self._db.execute(FENCE, (subject_id,))
 
     @reported
     def is_erased_subject(self, subject_id: str) -> bool:

@@ -8,8 +8,12 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+
+from kafka import KafkaProducer
 
 from tests.scenario import collected, consent
 
@@ -56,6 +60,28 @@ def pdl_daemon(
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@contextmanager
+def open_transaction(address: str, topic: str) -> Iterator[None]:
+    """A foreign producer's transaction, begun with one record on ``topic``'s partition 0
+    and neither committed nor aborted while the block runs: what a killed writer leaves,
+    holding every committed-only reader of that partition. Its time-out (10 minutes) is
+    far longer than any reader's stall."""
+    foreign = KafkaProducer(
+        bootstrap_servers=address,
+        transactional_id=f"foreign-{uuid.uuid4().hex[:8]}",
+        transaction_timeout_ms=600_000,
+        enable_idempotence=True,
+        acks="all",
+    )
+    try:
+        foreign.init_transactions()
+        foreign.begin_transaction()
+        foreign.send(topic, key=b"someone", value=b"never committed", partition=0).get(timeout=30)
+        yield
+    finally:
+        foreign.close(timeout=0)
 
 
 def events_file(path: Path, people: list[str]) -> Path:

@@ -6,15 +6,13 @@ aborts it; the command it names does abort it, and the reader goes on."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
 
 from tests.conftest import per_test_topics, require_kafka
 from tests.ops.support import kafka_tool
-from tests.resilience.support import events_file, pdl, pdl_ok
+from tests.resilience.support import events_file, open_transaction, pdl, pdl_ok
 
 TRANSACTIONS = "org.apache.kafka.tools.TransactionsCommand"
 #: the reader gives up sooner than its default 60 s: the wait is what is tested, not its length
@@ -27,18 +25,7 @@ def test_a_reader_behind_an_open_transaction_names_it_and_the_fix(tmp_path: Path
     log_url = f"kafka://{address}"
     pdl_ok("emit", str(events_file(tmp_path / "a.jsonl", ["ana@example.fr"])), log_url=log_url)
     topic = per_test_topics().event_topics()[0]
-    foreign = KafkaProducer(
-        bootstrap_servers=address,
-        transactional_id=f"foreign-{uuid.uuid4().hex[:8]}",
-        transaction_timeout_ms=600_000,  # far longer than the reader's stall
-        enable_idempotence=True,
-        acks="all",
-    )
-    try:
-        foreign.init_transactions()
-        foreign.begin_transaction()
-        foreign.send(topic, key=b"someone", value=b"never committed", partition=0).get(timeout=30)
-
+    with open_transaction(address, topic):
         held = pdl("state", "ana@example.fr", log_url=log_url, extra_env=STALL)
         assert held.returncode == 2, held.stderr
         stderr = held.stderr
@@ -69,5 +56,3 @@ def test_a_reader_behind_an_open_transaction_names_it_and_the_fix(tmp_path: Path
             start_offset,
         )
         pdl_ok("state", "ana@example.fr", log_url=log_url)  # the reader goes on
-    finally:
-        foreign.close(timeout=0)

@@ -5,14 +5,12 @@ as `pdl state` does (test_open_transaction.py). Before, both waited the default 
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
-from kafka import KafkaProducer
 
 from tests.conftest import per_test_topics, require_kafka
-from tests.resilience.support import events_file, pdl, pdl_ok
+from tests.resilience.support import events_file, open_transaction, pdl, pdl_ok
 
 #: short, and unlike the default: the error names the seconds it waited
 STALL_S = 3
@@ -27,22 +25,9 @@ def test_commands_other_than_run_give_up_after_the_configured_stall(tmp_path: Pa
     # a request left pending: the retention run's first pass carries it out
     pdl_ok("erase", "ana@example.fr", "--reason", "request", "--no-wait", log_url=log_url)
     topic = per_test_topics().erasure
-    foreign = KafkaProducer(
-        bootstrap_servers=address,
-        transactional_id=f"foreign-{uuid.uuid4().hex[:8]}",
-        transaction_timeout_ms=600_000,  # far longer than the commands' stall
-        enable_idempotence=True,
-        acks="all",
-    )
-    try:
-        foreign.init_transactions()
-        foreign.begin_transaction()
-        foreign.send(topic, key=b"someone", value=b"never committed", partition=0).get(timeout=30)
-
+    with open_transaction(address, topic):
         for command in (("retention", "run"), ("rebuild",)):
             held = pdl(*command, log_url=log_url, extra_env=STALL)
             assert held.returncode == 2, (command, held.stderr)
             assert f"projections made no progress for {STALL_S} s" in held.stderr, command
             assert f"waits on an open transaction ({topic}[0] from offset" in held.stderr
-    finally:
-        foreign.close(timeout=0)
